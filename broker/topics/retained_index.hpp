@@ -1,0 +1,47 @@
+// RetainedIndex<Value>: retained messages by topic name, and the lookup of every retained topic
+// that a filter matches (on SUBSCRIBE). A trie over topic levels, so a filter like "a/+/c" walks
+// only the matching branches. Filters whose first level is a wildcard skip topics starting with
+// '$' [MQTT-4.7.2-1]. Not thread-safe by itself; the caller serialises access.
+//
+// IMPLEMENTATION: see retained_index_impl.hpp (template code), included at the end.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hydrant::topics {
+
+template <class Value>
+class RetainedIndex {
+ public:
+  RetainedIndex();
+  ~RetainedIndex();
+  RetainedIndex(const RetainedIndex&) = delete;
+  RetainedIndex& operator=(const RetainedIndex&) = delete;
+
+  // Stores or replaces the value for a valid topic name.
+  void set(std::string_view topic, Value value);
+  // Removes the value; returns true when one existed. Prunes empty nodes.
+  bool erase(std::string_view topic);
+  // The value stored for `topic`, or nullptr.
+  const Value* find(std::string_view topic) const;
+  // Calls visit(std::string_view topic, const Value&) for every stored topic matching the valid,
+  // non-shared `filter`.
+  template <class Visit>
+  void match(std::string_view filter, Visit&& visit) const;
+  // Calls visit(std::string_view topic, const Value&) for every stored topic.
+  template <class Visit>
+  void for_each(Visit&& visit) const;
+  size_t size() const { return size_; }
+
+ private:
+  struct Node;
+  std::unique_ptr<Node> root_;
+  size_t size_ = 0;
+};
+
+}  // namespace hydrant::topics
+
+#include "topics/retained_index_impl.hpp"
