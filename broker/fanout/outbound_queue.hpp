@@ -1,0 +1,74 @@
+// OutboundQueue: the bytes waiting to be written to one connection, in order. Control packets are
+// copied in (they are a few bytes); a PUBLISH is a small per-delivery header plus references to the
+// shared Message's topic, properties and payload, so fan-out never copies a payload. The socket
+// side asks for iovecs (gather) and reports what the kernel took (consume): one writev per flush.
+//
+// Does no I/O itself; net/ owns the file descriptor.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "codec/codec.hpp"
+#include "fanout/message.hpp"
+
+namespace hydrant::fanout {
+
+// The fields of a PUBLISH that differ per delivery.
+struct DeliveryFields {
+  uint8_t qos = 0;
+  bool dup = false;
+  bool retain = false;
+  uint16_t packet_id = 0;
+  std::span<const uint32_t> subscription_ids;  // MQTT 5
+  uint16_t topic_alias = 0;                    // MQTT 5; 0 = none
+  bool omit_topic = false;  // MQTT 5: alias already known to the client, send an empty topic
+  std::optional<uint32_t> expiry_left;  // MQTT 5 Message Expiry Interval to send
+};
+
+class OutboundQueue {
+ public:
+  // Wire size of `msg` sent with `fields` to a client speaking `version` (for Maximum Packet Size).
+  static uint32_t publish_size(const Message& msg, const DeliveryFields& fields,
+                               codec::ProtocolVersion version);
+
+  void push_packet(const codec::Packet& packet, codec::ProtocolVersion version);
+  // Appends a PUBLISH sharing msg's bytes; returns its wire size.
+  uint32_t push_publish(MessageRef msg, const DeliveryFields& fields, codec::ProtocolVersion version);
+
+  // Fills up to `max` iovecs with the pending bytes, oldest first; returns how many were filled.
+  int gather(iovec* iov, int max) const;
+  // Drops the first `n` pending bytes (what writev reported as written).
+  void consume(size_t n);
+
+  size_t pending_bytes() const { return pending_bytes_; }
+  bool empty() const { return items_.empty(); }
+  void clear();
+
+ private:
+  static constexpr size_t kInline = 64;
+  struct Item {
+    MessageRef msg;         // null for control packets
+    uint32_t size = 0;      // wire bytes of the whole item
+    uint16_t head_len = 0;  // own bytes sent before the topic (or all own bytes for control)
+    uint16_t mid_len = 0;   // own bytes sent after the topic, before forwarded properties
+    bool with_topic = false;
+    bool with_props = false;
+    uint8_t inline_bytes[kInline];
+    std::unique_ptr<uint8_t[]> heap;  // own bytes when they exceed kInline
+    const uint8_t* own() const { return heap ? heap.get() : inline_bytes; }
+    uint8_t* own() { return heap ? heap.get() : inline_bytes; }
+  };
+  uint8_t* reserve_own(Item& item, size_t n);
+
+  std::deque<Item> items_;
+  size_t front_done_ = 0;  // bytes of items_.front() already written
+  size_t pending_bytes_ = 0;
+};
+
+}  // namespace hydrant::fanout

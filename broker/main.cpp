@@ -1,0 +1,140 @@
+// hydrant: parse arguments and configuration, build the broker, run until SIGTERM/SIGINT,
+// reload on SIGHUP. Nothing else lives here.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "config/config.hpp"
+#include "net/broker.hpp"
+#include "util/log.hpp"
+
+namespace {
+
+using namespace hydrant;
+
+constexpr const char* kVersion = "0.1.0";
+
+session::Limits limits_from(const config::Config& c) {
+  session::Limits l;
+  l.max_packet_size = c.max_packet_size;
+  l.receive_maximum = c.receive_maximum;
+  l.max_inflight = c.max_inflight;
+  l.topic_alias_maximum = c.topic_alias_maximum;
+  l.max_queued_messages = c.max_queued_messages;
+  l.outbound_budget = c.outbound_budget;
+  l.stuck_timeout = c.stuck_timeout;
+  l.connect_timeout = c.connect_timeout;
+  l.max_keepalive = c.max_keepalive;
+  l.max_session_expiry = c.max_session_expiry;
+  return l;
+}
+
+// Creates the data directory and locks it, so that two brokers never share one.
+int lock_data_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw config::ConfigError(fmt::format("data {}: {}", dir, ec.message()));
+  const std::string path = dir + "/hydrant.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw config::ConfigError(fmt::format("{}: {}", path, strerror(errno)));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    throw config::ConfigError(fmt::format("data {}: in use by another hydrant", dir));
+  }
+  return fd;
+}
+
+// SIGHUP: re-read the configuration; a bad one is refused and the running one kept.
+void reload(const config::CommandLine& cli, config::Config& current, net::Broker& broker) {
+  config::Config next;
+  try {
+    next = config::load(cli);
+  } catch (const config::ConfigError& e) {
+    log::error("event=reload-refused error=\"{}\" (keeping the running configuration)", e.what());
+    return;
+  }
+  if (next.mqtt != current.mqtt || next.data_dir != current.data_dir ||
+      next.threads != current.threads || next.open != current.open) {
+    log::warn("event=reload note=\"mqtt, data, threads and open take effect after a restart\"");
+    next.mqtt = current.mqtt;
+    next.data_dir = current.data_dir;
+    next.threads = current.threads;
+    next.open = current.open;
+  }
+  log::set_level(next.log_level);
+  broker.reconfigure(limits_from(next), next.sys_interval, next.max_connections);
+  current = next;
+  log::info("event=reloaded config=\"{}\"", config::describe(current));
+}
+
+int run(int argc, char** argv) {
+  const auto cli = config::parse_command_line(argc, argv);
+  if (cli.help) {
+    std::fputs(config::help_text().c_str(), stdout);
+    return 0;
+  }
+  if (cli.version) {
+    std::printf("hydrant %s\n", kVersion);
+    return 0;
+  }
+  auto cfg = config::load(cli);
+  log::set_level(cfg.log_level);
+  const int lock_fd = lock_data_dir(cfg.data_dir);
+
+  // Workers inherit this mask; only the main thread takes the signals, synchronously.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  net::BrokerOptions opts;
+  opts.threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  opts.limits = limits_from(cfg);
+  opts.sys_interval = cfg.sys_interval;
+  opts.max_connections = cfg.max_connections;
+  opts.version = kVersion;
+  net::Broker broker(opts);
+  for (const auto& ep : cfg.mqtt) {
+    const uint16_t port = broker.listen({ep.host, ep.port});
+    log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
+  }
+  broker.start();
+  log::info("event=started version={} threads={} open={} config=\"{}\"", kVersion, opts.threads,
+            cfg.open, config::describe(cfg));
+
+  for (;;) {
+    siginfo_t info{};
+    if (sigwaitinfo(&signals, &info) < 0) continue;
+    if (info.si_signo == SIGHUP) {
+      reload(cli, cfg, broker);
+      continue;
+    }
+    log::info("event=stopping signal={}", strsignal(info.si_signo));
+    break;
+  }
+  broker.stop();
+  ::close(lock_fd);
+  log::info("event=stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hydrant: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,41 @@
+// Counters: per-worker event counts, written by the owning worker only and read by the $SYS
+// publisher (and later /metrics) from any thread. Relaxed atomics: each is an independent tally,
+// and load/store by the single writer avoids locked read-modify-write on the hot path.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace hydrant::metrics {
+
+class Counter {
+ public:
+  void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// A level that goes up and down (connected clients); written by one worker.
+class Gauge {
+ public:
+  void add(int64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  int64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> v_{0};
+};
+
+struct Counters {
+  Counter messages_received;  // PUBLISH packets from clients
+  Counter messages_sent;      // PUBLISH packets to clients
+  Counter bytes_received;
+  Counter bytes_sent;
+  Counter messages_dropped;   // deliveries dropped: budget, queue overflow, size, expiry
+  Counter connections_total;  // accepted since start
+  Counter protocol_errors;    // connections closed for bad input
+  Gauge clients_connected;
+};
+
+}  // namespace hydrant::metrics

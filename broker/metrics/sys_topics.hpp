@@ -1,0 +1,30 @@
+// $SYS/broker/... statistics: turns a snapshot of the broker's counters into (topic, value)
+// pairs, published retained every sys-interval seconds. Pure; the broker does the publishing.
+// Topic names follow mosquitto's so that existing dashboards work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hydrant::metrics {
+
+struct Snapshot {
+  std::string version;
+  uint64_t uptime_seconds = 0;
+  int64_t clients_connected = 0;
+  uint64_t clients_total = 0;  // sessions known (connected or not)
+  uint64_t connections_total = 0;
+  uint64_t messages_received = 0;
+  uint64_t messages_sent = 0;
+  uint64_t messages_dropped = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t subscriptions = 0;
+  uint64_t retained = 0;
+};
+
+std::vector<std::pair<std::string, std::string>> sys_topics(const Snapshot& s);
+
+}  // namespace hydrant::metrics

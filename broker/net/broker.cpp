@@ -1,0 +1,84 @@
+// Broker. See broker.hpp.
+#include "net/broker.hpp"
+
+#include "metrics/sys_topics.hpp"
+#include "util/log.hpp"
+
+namespace hydrant::net {
+
+Broker::Broker(BrokerOptions options)
+    : options_(std::move(options)), max_connections_(options_.max_connections),
+      sys_interval_(options_.sys_interval) {
+  const unsigned n = options_.threads == 0 ? 1 : options_.threads;
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(*this, i, options_.limits));
+  }
+  started_ = fanout::Clock::now();
+  next_sys_ = started_;
+}
+
+Broker::~Broker() = default;
+
+uint16_t Broker::listen(const ListenAddress& addr) {
+  uint16_t port = 0;
+  auto fds = open_listeners(addr, worker_count(), port);
+  for (uint32_t i = 0; i < fds.size(); ++i) workers_[i]->add_listener(fds[i]);
+  return port;
+}
+
+void Broker::start() {
+  for (auto& w : workers_) w->start();
+}
+
+void Broker::stop() {
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+}
+
+void Broker::reconfigure(const session::Limits& limits, uint32_t sys_interval,
+                         uint32_t max_connections) {
+  max_connections_.store(max_connections);
+  sys_interval_.store(sys_interval);
+  for (auto& w : workers_) w->post(LimitsTask{limits});
+}
+
+bool Broker::admit_connection() {
+  const auto max = max_connections_.load(std::memory_order_relaxed);
+  const auto now = connections_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (max != 0 && now > max) {
+    connections_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void Broker::release_connection() { connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+void Broker::on_main_tick(Worker& w, fanout::Clock::time_point now) {
+  const uint32_t interval = sys_interval_.load(std::memory_order_relaxed);
+  if (interval == 0 || now < next_sys_) return;
+  next_sys_ = now + std::chrono::seconds(interval);
+
+  metrics::Snapshot s;
+  s.version = options_.version;
+  s.uptime_seconds =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - started_).count());
+  for (auto& wk : workers_) {
+    const auto& c = wk->counters_view();
+    s.clients_connected += c.clients_connected.get();
+    s.connections_total += c.connections_total.get();
+    s.messages_received += c.messages_received.get();
+    s.messages_sent += c.messages_sent.get();
+    s.messages_dropped += c.messages_dropped.get();
+    s.bytes_received += c.bytes_received.get();
+    s.bytes_sent += c.bytes_sent.get();
+  }
+  s.clients_total = registry_.size();
+  s.subscriptions = router_.subscription_count();
+  s.retained = router_.retained_count();
+  for (const auto& [topic, value] : metrics::sys_topics(s)) {
+    w.publish(fanout::Message::create(topic, value, 0, true, {}, 0, now));
+  }
+}
+
+}  // namespace hydrant::net

@@ -1,0 +1,65 @@
+// Broker: owns what all workers share (the Router, the SessionRegistry, the connection count)
+// and the workers themselves. Starts, stops and reconfigures them; publishes $SYS statistics
+// from worker 0's tick.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/listener.hpp"
+#include "net/worker.hpp"
+#include "router/router.hpp"
+#include "router/session_registry.hpp"
+#include "session/limits.hpp"
+
+namespace hydrant::net {
+
+struct BrokerOptions {
+  unsigned threads = 1;
+  session::Limits limits;
+  uint32_t sys_interval = 10;    // seconds; 0 = off
+  uint32_t max_connections = 0;  // 0 = unlimited
+  std::string version;
+};
+
+class Broker {
+ public:
+  explicit Broker(BrokerOptions options);
+  ~Broker();
+
+  // Binds one socket per worker to `addr`; returns the bound port. Before start() only. Throws.
+  uint16_t listen(const ListenAddress& addr);
+  // Starts every worker thread. Does not block.
+  void start();
+  // Asks every worker to close its connections and exit, then waits for them. Blocks.
+  void stop();
+  // Applies new limits and intervals to running workers. Thread-safe, does not block.
+  void reconfigure(const session::Limits& limits, uint32_t sys_interval, uint32_t max_connections);
+
+  router::Router& router() { return router_; }
+  router::SessionRegistry& registry() { return registry_; }
+  Worker& worker(uint32_t i) { return *workers_[i]; }
+  uint32_t worker_count() const { return static_cast<uint32_t>(workers_.size()); }
+
+  // Connection cap (max-connections); called by workers on accept and close.
+  bool admit_connection();
+  void release_connection();
+
+  // Called on worker 0's loop every tick: publishes $SYS when due.
+  void on_main_tick(Worker& w, fanout::Clock::time_point now);
+
+ private:
+  BrokerOptions options_;
+  router::Router router_;
+  router::SessionRegistry registry_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<uint32_t> max_connections_;
+  std::atomic<uint32_t> sys_interval_;
+  std::atomic<int64_t> connections_{0};
+  fanout::Clock::time_point started_;
+  fanout::Clock::time_point next_sys_;
+};
+
+}  // namespace hydrant::net

@@ -1,0 +1,42 @@
+// Tasks: what one worker hands another through its inbox. Only immutable messages and whole
+// sessions cross threads; each task is processed on the receiving worker's loop.
+#pragma once
+
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "fanout/message.hpp"
+#include "router/router.hpp"
+#include "session/limits.hpp"
+#include "session/session.hpp"
+
+namespace hydrant::net {
+
+// Deliver one message to sessions owned by the receiving worker.
+struct DeliverTask {
+  fanout::MessageRef msg;
+  std::vector<router::Target> targets;
+};
+// End a session that a clean-start CONNECT elsewhere replaced (takeover).
+struct EndSessionTask {
+  router::SessionId session;
+};
+// Hand a session over to worker `to`, where its client reconnected (takeover with resume).
+struct MigrateTask {
+  router::SessionId session;
+  uint32_t to;
+};
+// A session arriving from another worker.
+struct ArriveTask {
+  std::unique_ptr<session::Session> session;
+};
+// New limits after a configuration reload.
+struct LimitsTask {
+  session::Limits limits;
+};
+struct StopTask {};
+
+using Task = std::variant<DeliverTask, EndSessionTask, MigrateTask, ArriveTask, LimitsTask, StopTask>;
+
+}  // namespace hydrant::net

@@ -1,0 +1,329 @@
+// Worker: the event loop, accepting, reading, batched writing and timers. Session ownership and
+// the Services implementation are in worker_sessions.cpp.
+#include "net/worker.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+
+#include "net/broker.hpp"
+#include "util/log.hpp"
+
+namespace hydrant::net {
+
+namespace {
+
+// epoll user data: connection ids have the worker index in the high bits and never collide
+// with these two markers.
+constexpr uint64_t kWakeTag = 0;
+constexpr uint64_t kListenTagBit = 1ULL << 63;
+constexpr auto kTickPeriod = std::chrono::milliseconds(250);
+constexpr size_t kReadSize = 64 * 1024;
+constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
+
+std::string peer_name(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    port = ntohs(a->sin_port);
+    return fmt::format("{}:{}", buf, port);
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+  inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+  return fmt::format("[{}]:{}", buf, ntohs(a->sin6_port));
+}
+
+}  // namespace
+
+Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
+    : broker_(broker), index_(index), limits_(limits),
+      next_conn_id_((static_cast<uint64_t>(index) << 40) + 1) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd: " + std::string(strerror(errno)));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  now_ = fanout::Clock::now();
+}
+
+Worker::~Worker() {
+  for (auto& [id, c] : conns_) ::close(c->fd);
+  for (int fd : listeners_) ::close(fd);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+void Worker::add_listener(int fd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenTagBit | static_cast<uint64_t>(listeners_.size());
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  listeners_.push_back(fd);
+}
+
+void Worker::start() {
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::stop() { post(StopTask{}); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(Task task) {
+  bool was_empty;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    was_empty = inbox_.empty();
+    inbox_.push_back(std::move(task));
+  }
+  if (was_empty) {  // one wake-up per batch of tasks
+    uint64_t one = 1;
+    ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
+    (void)ignored;
+  }
+}
+
+void Worker::run() {
+  epoll_event events[256];
+  next_tick_ = fanout::Clock::now() + kTickPeriod;
+  while (running_) {
+    flush_dirty();
+    reap_closed();
+    now_ = fanout::Clock::now();
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now_);
+    const int n = epoll_wait(epoll_fd_, events, 256, wait.count() < 0 ? 0 : static_cast<int>(wait.count()) + 1);
+    now_ = fanout::Clock::now();
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kWakeTag) {
+        uint64_t v;
+        ssize_t ignored = ::read(wake_fd_, &v, sizeof v);
+        (void)ignored;
+        drain_inbox();
+      } else if (tag & kListenTagBit) {
+        accept_all(listeners_[tag & ~kListenTagBit]);
+      } else if (Connection* c = find(tag)) {
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(*c);
+        if ((events[i].events & EPOLLOUT) && find(tag)) on_writable(*c);
+      }
+    }
+    if (now_ >= next_tick_) {
+      tick();
+      next_tick_ = now_ + kTickPeriod;
+    }
+  }
+  shutdown_all();
+}
+
+void Worker::accept_all(int listen_fd) {
+  for (;;) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        log::warn("worker={} event=accept-failed error=\"{}\"", index_, strerror(errno));
+      }
+      return;
+    }
+    if (!broker_.admit_connection()) {
+      log::warn("worker={} event=refused why=\"max-connections reached\"", index_);
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto conn = std::make_unique<Connection>();
+    conn->fd = fd;
+    const uint64_t id = next_conn_id_++;
+    conn->link = std::make_unique<session::ClientLink>(*this, id, peer_name(ss), now_);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = id;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    conns_.emplace(id, std::move(conn));
+    counters_.connections_total.add();
+    counters_.clients_connected.add(1);
+  }
+}
+
+Worker::Connection* Worker::find(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  return it == conns_.end() ? nullptr : it->second.get();
+}
+
+void Worker::on_readable(Connection& c) {
+  auto& link = *c.link;
+  if (link.closing()) return;
+  // One read per wake-up keeps one busy client from starving the others (level-triggered).
+  auto space = link.read_space(kReadSize);
+  const ssize_t n = ::read(c.fd, space.data(), space.size());
+  if (n > 0) {
+    link.commit_read(static_cast<size_t>(n));
+  } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    link.on_transport_closed();
+  }
+  if (link.closing()) closing_.push_back(link.conn_id());
+}
+
+void Worker::wants_write(session::ClientLink& link) {
+  if (Connection* c = find(link.conn_id()); c && !c->dirty) {
+    c->dirty = true;
+    dirty_.push_back(link.conn_id());
+  }
+}
+
+void Worker::flush(Connection& c) {
+  auto& out = c.link->out();
+  iovec iov[kMaxIov];
+  while (!out.empty()) {
+    const int cnt = out.gather(iov, kMaxIov);
+    const ssize_t n = ::writev(c.fd, iov, cnt);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      out.clear();  // the peer is gone; reading will notice
+      c.link->on_transport_closed();
+      closing_.push_back(c.link->conn_id());
+      return;
+    }
+    out.consume(static_cast<size_t>(n));
+    counters_.bytes_sent.add(static_cast<uint64_t>(n));
+    c.link->on_write_progress(now_);
+  }
+  const bool need_out = !out.empty();
+  if (need_out != c.want_out) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (need_out ? EPOLLOUT : 0);
+    ev.data.u64 = c.link->conn_id();
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.want_out = need_out;
+  }
+}
+
+void Worker::on_writable(Connection& c) {
+  flush(c);
+  // Room again: let the session move queued messages into the freed budget.
+  if (auto* s = c.link->session()) s->pump(now_);
+  if (!c.link->out().empty() && !c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(c.link->conn_id());
+  }
+}
+
+void Worker::flush_dirty() {
+  // Flushing may pump sessions, which may dirty more connections: loop on a swapped list.
+  while (!dirty_.empty()) {
+    std::vector<uint64_t> batch;
+    batch.swap(dirty_);
+    for (uint64_t id : batch) {
+      Connection* c = find(id);
+      if (!c) continue;
+      c->dirty = false;
+      flush(*c);
+      if (c->link->out().pending_bytes() < limits_.outbound_budget) {
+        if (auto* s = c->link->session()) s->pump(now_);
+      }
+    }
+  }
+}
+
+void Worker::reap_closed() {
+  while (!closing_.empty()) {
+    std::vector<uint64_t> batch;
+    batch.swap(closing_);
+    for (uint64_t id : batch) close_connection(id);
+  }
+}
+
+void Worker::close_connection(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Connection& c = *it->second;
+  c.link->on_transport_closed();  // no-op if the protocol already closed it
+  // Best effort for a final CONNACK/DISCONNECT; a client that does not read loses it.
+  if (!c.link->out().empty()) {
+    iovec iov[kMaxIov];
+    const int cnt = c.link->out().gather(iov, kMaxIov);
+    ssize_t ignored = ::writev(c.fd, iov, cnt);
+    (void)ignored;
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  conns_.erase(it);
+  counters_.clients_connected.add(-1);
+  broker_.release_connection();
+}
+
+void Worker::tick() {
+  for (auto& [id, c] : conns_) {
+    c->link->on_tick(now_);
+    if (c->link->closing()) closing_.push_back(id);
+  }
+  expire_sessions();
+  if (index_ == 0) broker_.on_main_tick(*this, now_);
+}
+
+void Worker::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_work_.swap(inbox_);
+  }
+  for (Task& t : inbox_work_) handle(std::move(t));
+  inbox_work_.clear();
+}
+
+void Worker::handle(Task&& task) {
+  std::visit(
+      [this](auto&& t) {
+        using T = std::decay_t<decltype(t)>;
+        if constexpr (std::is_same_v<T, DeliverTask>) {
+          handle_deliver(t);
+        } else if constexpr (std::is_same_v<T, EndSessionTask>) {
+          end_session(t.session);
+        } else if constexpr (std::is_same_v<T, MigrateTask>) {
+          handle_migrate(t);
+        } else if constexpr (std::is_same_v<T, ArriveTask>) {
+          handle_arrive(t);
+        } else if constexpr (std::is_same_v<T, LimitsTask>) {
+          limits_ = t.limits;
+        } else {
+          running_ = false;
+        }
+      },
+      std::move(task));
+}
+
+void Worker::shutdown_all() {
+  // Server shutting down: MQTT 5 clients are told so [MQTT-3.14.2-1 allows the server to send it].
+  std::vector<uint64_t> ids;
+  for (auto& [id, c] : conns_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    Connection* c = find(id);
+    if (c->link->state() == session::LinkState::Connected &&
+        c->link->version() == codec::ProtocolVersion::V5) {
+      c->link->out().push_packet(codec::Disconnect{codec::ReasonCode::ServerShuttingDown, {}},
+                                 codec::ProtocolVersion::V5);
+    }
+    close_connection(id);
+  }
+}
+
+}  // namespace hydrant::net

@@ -1,0 +1,223 @@
+// Worker: session ownership (open, close, takeover, migration between workers, expiry, wills)
+// and routing (the session::Services implementation).
+#include "net/broker.hpp"
+#include "net/worker.hpp"
+#include "util/log.hpp"
+
+namespace hydrant::net {
+
+using session::ClientLink;
+using session::Session;
+
+session::Session& Worker::new_session(const router::HandleRef& handle) {
+  auto s = std::make_unique<Session>(handle);
+  s->limits = &limits_;
+  s->counters = &counters_;
+  auto& ref = *s;
+  sessions_[handle->id] = std::move(s);
+  return ref;
+}
+
+void Worker::open_session(ClientLink& link, bool clean_start) {
+  auto claim = broker_.registry().claim(link.client_id(), index_, clean_start);
+  if (claim.previous && !claim.resumed) {
+    // Clean start replaces the old session, wherever it lives [MQTT-3.1.2-4].
+    if (claim.previous_worker == index_) {
+      end_session(claim.previous->id);
+    } else {
+      broker_.worker(claim.previous_worker).post(EndSessionTask{claim.previous->id});
+    }
+  }
+  if (!claim.resumed) {
+    link.attach_session(&new_session(claim.handle), false);
+    return;
+  }
+  const auto id = claim.handle->id;
+  if (claim.previous_worker != index_) {
+    // The session lives on another worker: ask for it; attach when it arrives.
+    awaiting_arrival_[id] = link.conn_id();
+    broker_.worker(claim.previous_worker).post(MigrateTask{id, index_});
+    return;
+  }
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) {
+    // In transit to this worker for an earlier connection: this one waits for it instead.
+    awaiting_arrival_[id] = link.conn_id();
+    return;
+  }
+  take_over_local(*it->second);
+  link.attach_session(it->second.get(), true);
+}
+
+void Worker::take_over_local(Session& s) {
+  if (s.link) {
+    // The old connection goes; its will is published unless the session continues past a will
+    // delay [MQTT-3.1.4-3, MQTT-3.1.3-9].
+    if (s.will && s.will->delay == 0) publish_will(s);
+    ClientLink* old = s.link;
+    s.link = nullptr;
+    old->close_taken_over();
+    closing_.push_back(old->conn_id());
+  }
+}
+
+void Worker::close_session(ClientLink& link, bool publish_will_now) {
+  Session* s = link.session();
+  if (!s || s->link != &link) return;
+  s->link = nullptr;
+  if (!publish_will_now) s->will.reset();
+  if (s->expiry_interval == 0) return end_session(s->id());
+  if (s->expiry_interval != session::kSessionNeverExpires) {
+    s->expires_at = now_ + std::chrono::seconds(s->expiry_interval);
+  }
+  if (s->will) {
+    if (s->will->delay == 0) {
+      publish_will(*s);
+    } else {
+      // Sent after the delay, or when the session ends if that is sooner [MQTT-3.1.3-9].
+      s->will_due = now_ + std::chrono::seconds(s->will->delay);
+    }
+  }
+}
+
+void Worker::publish_will(Session& s) {
+  if (!s.will) return;
+  auto msg = std::move(s.will->msg);
+  s.will.reset();
+  s.will_due.reset();
+  publish(msg);
+}
+
+void Worker::end_session(router::SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  if (!broker_.registry().release(*s.handle(), index_)) return;  // being resumed elsewhere
+  if (s.link) {
+    ClientLink* old = s.link;
+    s.link = nullptr;
+    old->close_taken_over();
+    closing_.push_back(old->conn_id());
+  }
+  publish_will(s);
+  for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, id);
+  log::debug("worker={} client=\"{}\" event=session-ended", index_, s.client_id());
+  sessions_.erase(it);
+}
+
+void Worker::expire_sessions() {
+  std::vector<router::SessionId> expired;
+  for (auto& [id, s] : sessions_) {
+    if (s->link) continue;
+    if (s->will_due && now_ >= *s->will_due) publish_will(*s);
+    if (s->expires_at && now_ >= *s->expires_at) expired.push_back(id);
+  }
+  for (auto id : expired) end_session(id);
+}
+
+void Worker::handle_migrate(const MigrateTask& t) {
+  auto it = sessions_.find(t.session);
+  if (it == sessions_.end()) {
+    // Still on its way here: pass it on when it arrives.
+    deferred_migrations_[t.session] = t.to;
+    return;
+  }
+  take_over_local(*it->second);
+  it->second->will_due.reset();
+  it->second->expires_at.reset();
+  auto s = std::move(it->second);
+  sessions_.erase(it);
+  broker_.worker(t.to).post(ArriveTask{std::move(s)});
+}
+
+void Worker::handle_arrive(ArriveTask& t) {
+  const auto id = t.session->id();
+  auto waiting = awaiting_arrival_.find(id);
+  const uint64_t conn_id = waiting == awaiting_arrival_.end() ? 0 : waiting->second;
+  if (waiting != awaiting_arrival_.end()) awaiting_arrival_.erase(waiting);
+  auto buffered = std::move(in_transit_[id]);
+  in_transit_.erase(id);
+
+  if (auto d = deferred_migrations_.find(id); d != deferred_migrations_.end()) {
+    const uint32_t to = d->second;
+    deferred_migrations_.erase(d);
+    if (Connection* c = find(conn_id)) {
+      c->link->close_taken_over();
+      closing_.push_back(conn_id);
+    }
+    broker_.worker(to).post(ArriveTask{std::move(t.session)});
+    for (auto& task : buffered) broker_.worker(to).post(std::move(task));
+    return;
+  }
+  Session& s = *t.session;
+  s.limits = &limits_;
+  s.counters = &counters_;
+  sessions_[id] = std::move(t.session);
+  Connection* c = find(conn_id);
+  if (c && c->link->state() == session::LinkState::AwaitSession) {
+    c->link->attach_session(&s, true);
+  } else if (s.expiry_interval == 0) {
+    end_session(id);
+    return;
+  } else if (s.expiry_interval != session::kSessionNeverExpires) {
+    s.expires_at = now_ + std::chrono::seconds(s.expiry_interval);
+  }
+  for (auto& task : buffered) handle_deliver(task);
+}
+
+// ---- routing ----
+
+void Worker::publish(const fanout::MessageRef& msg) {
+  if (msg->retain()) broker_.router().retain(msg);
+  match_scratch_.clear();
+  broker_.router().match(msg->topic(), msg->origin_session(), match_scratch_);
+  if (match_scratch_.empty()) return;
+  remote_scratch_.resize(broker_.worker_count());
+  for (auto& t : match_scratch_) {
+    if (t.worker == index_) {
+      deliver_local(msg, t);
+    } else {
+      remote_scratch_[t.worker].push_back(std::move(t));
+    }
+  }
+  for (uint32_t w = 0; w < remote_scratch_.size(); ++w) {
+    if (remote_scratch_[w].empty()) continue;
+    broker_.worker(w).post(DeliverTask{msg, std::move(remote_scratch_[w])});
+    remote_scratch_[w].clear();
+  }
+}
+
+void Worker::deliver_local(const fanout::MessageRef& msg, const router::Target& t) {
+  auto it = sessions_.find(t.session);
+  if (it != sessions_.end()) {
+    const bool retain = t.retain_as_published && msg->retain();  // [MQTT-3.3.1-12, -13]
+    it->second->deliver(msg, t.qos, retain, t.subscription_ids, now_);
+    return;
+  }
+  const uint32_t owner = t.handle->worker.load();
+  if (owner != index_) {
+    broker_.worker(owner).post(DeliverTask{msg, {t}});
+  } else if (awaiting_arrival_.count(t.session)) {
+    in_transit_[t.session].push_back(DeliverTask{msg, {t}});
+  }
+  // Otherwise the session ended meanwhile: nothing to deliver to.
+}
+
+void Worker::handle_deliver(DeliverTask& task) {
+  for (const auto& t : task.targets) deliver_local(task.msg, t);
+}
+
+bool Worker::subscribe(Session& s, std::string_view filter,
+                       const codec::SubscriptionOptions& options, uint32_t subscription_id) {
+  return broker_.router().subscribe(filter, s.handle(), options, subscription_id);
+}
+
+bool Worker::unsubscribe(Session& s, std::string_view filter) {
+  return broker_.router().unsubscribe(filter, s.id());
+}
+
+void Worker::retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) {
+  broker_.router().retained_for(filter, now_, out);
+}
+
+}  // namespace hydrant::net

@@ -1,0 +1,107 @@
+// Router. See router.hpp.
+#include "router/router.hpp"
+
+#include <algorithm>
+
+#include "topics/topic.hpp"
+
+namespace hydrant::router {
+
+namespace {
+struct Hit {
+  SessionId session;
+  const HandleRef* handle;  // valid while the reader lock is held
+  uint32_t worker;
+  uint8_t qos;
+  bool rap;
+  uint32_t subscription_id;
+};
+}  // namespace
+
+bool Router::subscribe(std::string_view filter, const HandleRef& handle,
+                       const codec::SubscriptionOptions& options, uint32_t subscription_id) {
+  std::string_view group;
+  if (auto shared = topics::parse_shared(filter)) {
+    group = shared->group;
+    filter = shared->filter;
+  }
+  std::unique_lock lock(subs_mutex_);
+  return subscriptions_.insert(filter, group, handle->id, Entry{options, subscription_id, handle});
+}
+
+bool Router::unsubscribe(std::string_view filter, SessionId session) {
+  std::string_view group;
+  if (auto shared = topics::parse_shared(filter)) {
+    group = shared->group;
+    filter = shared->filter;
+  }
+  std::unique_lock lock(subs_mutex_);
+  return subscriptions_.erase(filter, group, session);
+}
+
+void Router::match(std::string_view topic, SessionId origin, std::vector<Target>& out) const {
+  // Hits are gathered per thread and reused, so a publish allocates nothing here once warm.
+  thread_local std::vector<Hit> hits;
+  hits.clear();
+  {
+    std::shared_lock lock(subs_mutex_);
+    subscriptions_.match(
+        topic,
+        [&](const SessionId& id, const Entry& e) {
+          if (e.options.no_local && id == origin) return;  // [MQTT-3.8.3-3]
+          hits.push_back(Hit{id, &e.handle, e.handle->worker.load(std::memory_order_relaxed),
+                             e.options.max_qos, e.options.retain_as_published, e.subscription_id});
+        },
+        [&](const auto& group) {
+          if (group.members.empty()) return;
+          const auto n = group.cursor.fetch_add(1, std::memory_order_relaxed);
+          const auto& m = group.members[n % group.members.size()];
+          Target t{m.key, m.value.handle->worker.load(std::memory_order_relaxed), m.value.handle,
+                   m.value.options.max_qos, m.value.options.retain_as_published, {}};
+          if (m.value.subscription_id) t.subscription_ids.push_back(m.value.subscription_id);
+          out.push_back(std::move(t));
+        });
+    if (hits.empty()) return;
+    // One delivery per session: highest QoS, all subscription identifiers [MQTT-3.3.4-3..5].
+    std::sort(hits.begin(), hits.end(),
+              [](const Hit& a, const Hit& b) { return a.session < b.session; });
+    for (size_t i = 0; i < hits.size();) {
+      Target t{hits[i].session, hits[i].worker, *hits[i].handle, 0, false, {}};
+      for (; i < hits.size() && hits[i].session == t.session; ++i) {
+        t.qos = std::max(t.qos, hits[i].qos);
+        t.retain_as_published = t.retain_as_published || hits[i].rap;
+        if (hits[i].subscription_id) t.subscription_ids.push_back(hits[i].subscription_id);
+      }
+      out.push_back(std::move(t));
+    }
+  }
+}
+
+void Router::retain(const fanout::MessageRef& msg) {
+  std::lock_guard lock(retained_mutex_);
+  if (msg->payload().empty()) {
+    retained_.erase(msg->topic());
+  } else {
+    retained_.set(msg->topic(), msg);
+  }
+}
+
+void Router::retained_for(std::string_view filter, fanout::Clock::time_point now,
+                          std::vector<fanout::MessageRef>& out) const {
+  std::lock_guard lock(retained_mutex_);
+  retained_.match(filter, [&](std::string_view, const fanout::MessageRef& msg) {
+    if (!msg->expired(now)) out.push_back(msg);
+  });
+}
+
+size_t Router::subscription_count() const {
+  std::shared_lock lock(subs_mutex_);
+  return subscriptions_.size();
+}
+
+size_t Router::retained_count() const {
+  std::lock_guard lock(retained_mutex_);
+  return retained_.size();
+}
+
+}  // namespace hydrant::router

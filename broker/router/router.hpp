@@ -1,0 +1,68 @@
+// Router: the broker-wide subscription index and retained-message store, shared by all worker
+// threads. match() runs under a reader lock on every publish and yields one Target per session
+// (overlapping subscriptions merged: highest QoS, every subscription identifier), plus one
+// Target per matching shared-subscription group (one member picked round-robin). Subscribing and
+// retained updates take the writer side; both are rare compared with publishes.
+//
+// Does not deliver anything: the caller hands each Target to the worker that owns the session.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/packet.hpp"
+#include "fanout/message.hpp"
+#include "router/session_handle.hpp"
+#include "topics/retained_index.hpp"
+#include "topics/subscription_trie.hpp"
+
+namespace hydrant::router {
+
+struct Target {
+  SessionId session = 0;
+  uint32_t worker = 0;  // owner when matched; `handle->worker` is the current one
+  HandleRef handle;
+  uint8_t qos = 0;                   // granted QoS (the caller takes the min with the message's)
+  bool retain_as_published = false;
+  std::vector<uint32_t> subscription_ids;
+};
+
+class Router {
+ public:
+  // Adds or replaces a subscription. `filter` is the full, validated filter ($share/... allowed).
+  // Returns true when it did not exist before.
+  bool subscribe(std::string_view filter, const HandleRef& handle,
+                 const codec::SubscriptionOptions& options, uint32_t subscription_id);
+  // Returns true when the subscription existed.
+  bool unsubscribe(std::string_view filter, SessionId session);
+
+  // Appends the deliveries for a message published on `topic` by `origin` (no-local).
+  void match(std::string_view topic, SessionId origin, std::vector<Target>& out) const;
+
+  // Stores a retained message, or deletes the topic's one when the payload is empty
+  // [MQTT-3.3.1-6, MQTT-3.3.1-7].
+  void retain(const fanout::MessageRef& msg);
+  // Appends the live retained messages matching a non-shared filter.
+  void retained_for(std::string_view filter, fanout::Clock::time_point now,
+                    std::vector<fanout::MessageRef>& out) const;
+
+  size_t subscription_count() const;
+  size_t retained_count() const;
+
+ private:
+  struct Entry {
+    codec::SubscriptionOptions options;
+    uint32_t subscription_id = 0;
+    HandleRef handle;
+  };
+  mutable std::shared_mutex subs_mutex_;
+  topics::SubscriptionTrie<SessionId, Entry> subscriptions_;
+  mutable std::mutex retained_mutex_;
+  topics::RetainedIndex<fanout::MessageRef> retained_;
+};
+
+}  // namespace hydrant::router

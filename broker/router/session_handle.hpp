@@ -1,0 +1,27 @@
+// SessionHandle: the identity of one session that other threads may see: its id, its client id,
+// and the worker (event loop) that currently owns it. Subscriptions in the Router point at it so
+// that a publisher's thread knows where to hand each delivery. The owning worker may change
+// (a client resuming its session on another thread); `worker` is updated under the
+// SessionRegistry's lock and read without it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hydrant::router {
+
+using SessionId = uint64_t;
+
+struct SessionHandle {
+  SessionHandle(SessionId id, std::string client_id, uint32_t worker)
+      : id(id), client_id(std::move(client_id)), worker(worker) {}
+  const SessionId id;
+  const std::string client_id;
+  std::atomic<uint32_t> worker;
+};
+
+using HandleRef = std::shared_ptr<SessionHandle>;
+
+}  // namespace hydrant::router

@@ -1,0 +1,43 @@
+// SessionRegistry. See session_registry.hpp.
+#include "router/session_registry.hpp"
+
+namespace hydrant::router {
+
+SessionRegistry::Claim SessionRegistry::claim(std::string_view client_id, uint32_t worker,
+                                              bool clean_start) {
+  std::lock_guard lock(mutex_);
+  Claim claim;
+  auto it = by_client_id_.find(std::string(client_id));
+  if (it != by_client_id_.end()) {
+    claim.previous = it->second;
+    claim.previous_worker = claim.previous->worker.load();
+  }
+  if (claim.previous && !clean_start) {
+    claim.handle = claim.previous;
+    claim.resumed = true;
+    claim.handle->worker.store(worker);
+    return claim;
+  }
+  claim.handle = std::make_shared<SessionHandle>(next_id_++, std::string(client_id), worker);
+  if (it != by_client_id_.end()) {
+    it->second = claim.handle;
+  } else {
+    by_client_id_.emplace(std::string(client_id), claim.handle);
+  }
+  return claim;
+}
+
+bool SessionRegistry::release(const SessionHandle& handle, uint32_t worker) {
+  std::lock_guard lock(mutex_);
+  if (handle.worker.load() != worker) return false;
+  auto it = by_client_id_.find(handle.client_id);
+  if (it != by_client_id_.end() && it->second.get() == &handle) by_client_id_.erase(it);
+  return true;
+}
+
+size_t SessionRegistry::size() const {
+  std::lock_guard lock(mutex_);
+  return by_client_id_.size();
+}
+
+}  // namespace hydrant::router

@@ -1,0 +1,254 @@
+// ClientLink: input framing, dispatch, the single error-to-answer mapping, timers and sends.
+// The packet handlers are in handle_*.cpp.
+#include "session/client_link.hpp"
+
+#include <cstring>
+
+#include "util/log.hpp"
+
+namespace hydrant::session {
+
+using codec::PacketType;
+using codec::ProtocolVersion;
+using codec::ReasonCode;
+
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+}
+
+ClientLink::ClientLink(Services& services, uint64_t conn_id, std::string peer,
+                       Clock::time_point now)
+    : services_(services), conn_id_(conn_id), peer_(std::move(peer)), created_(now),
+      last_received_(now), last_write_progress_(now) {}
+
+ClientLink::~ClientLink() = default;
+
+std::span<uint8_t> ClientLink::read_space(size_t min) {
+  if (rstart_ == rend_) rstart_ = rend_ = 0;
+  if (rbuf_.size() - rend_ < min) {
+    if (rstart_ > 0) {  // move the unparsed tail to the front before growing
+      std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
+      rend_ -= rstart_;
+      rstart_ = 0;
+    }
+    if (rbuf_.size() - rend_ < min) rbuf_.resize(rend_ + std::max(min, kReadChunk));
+  }
+  return {rbuf_.data() + rend_, rbuf_.size() - rend_};
+}
+
+void ClientLink::commit_read(size_t n) {
+  rend_ += n;
+  services_.counters().bytes_received.add(n);
+  process_input();
+}
+
+void ClientLink::process_input() {
+  if (processing_) return;  // re-entered from attach_session() inside handle_connect()
+  processing_ = true;
+  const uint32_t max_size = services_.limits().max_packet_size;
+  while (state_ == LinkState::AwaitConnect || state_ == LinkState::Connected) {
+    codec::ByteView avail(rbuf_.data() + rstart_, rend_ - rstart_);
+    auto frame = codec::parse_frame(avail, max_size);
+    if (!frame) {
+      close_for(frame.error().code, frame.error().context);
+      break;
+    }
+    if (!frame.value() || frame.value()->total_size() > avail.size()) break;
+    const uint32_t size = frame.value()->total_size();
+    auto packet = codec::decode(avail.first(size), version_);
+    rstart_ += size;
+    if (!packet) {
+      close_for(packet.error().code, packet.error().context);
+      break;
+    }
+    last_received_ = services_.now();
+    dispatch(packet.value());
+  }
+  processing_ = false;
+  // While a session is being fetched, bytes wait; bound what a client can pile up meanwhile.
+  if (state_ == LinkState::AwaitSession && rend_ - rstart_ > 2 * size_t{max_size}) {
+    close_for(ReasonCode::PacketTooLarge, "too much input before CONNACK");
+  }
+}
+
+void ClientLink::dispatch(codec::Packet& packet) {
+  const PacketType type = codec::packet_type(packet);
+  if (state_ == LinkState::AwaitConnect) {
+    if (type != PacketType::Connect) {
+      return close_for(ReasonCode::ProtocolError, "first packet is not CONNECT");  // [MQTT-3.1.0-1]
+    }
+    return handle_connect(std::get<codec::Connect>(packet));
+  }
+  switch (type) {
+    case PacketType::Publish: return handle_publish(std::get<codec::Publish>(packet));
+    case PacketType::Puback: return handle_puback(std::get<codec::Ack>(packet));
+    case PacketType::Pubrec: return handle_pubrec(std::get<codec::Ack>(packet));
+    case PacketType::Pubrel: return handle_pubrel(std::get<codec::Ack>(packet));
+    case PacketType::Pubcomp: return handle_pubcomp(std::get<codec::Ack>(packet));
+    case PacketType::Subscribe: return handle_subscribe(std::get<codec::Subscribe>(packet));
+    case PacketType::Unsubscribe: return handle_unsubscribe(std::get<codec::Unsubscribe>(packet));
+    case PacketType::Pingreq: return send(codec::Pingresp{});
+    case PacketType::Disconnect: return handle_disconnect(std::get<codec::Disconnect>(packet));
+    case PacketType::Connect:
+      return close_for(ReasonCode::ProtocolError, "second CONNECT");  // [MQTT-3.1.0-2]
+    case PacketType::Auth:
+      return close_for(ReasonCode::ProtocolError, "AUTH without an authentication method");
+    default:
+      return close_for(ReasonCode::ProtocolError, "packet type not sent by clients");
+  }
+}
+
+void ClientLink::close_for(ReasonCode code, const char* why) {
+  if (state_ == LinkState::Closed) return;
+  services_.counters().protocol_errors.add();
+  log::info("conn={} peer={} client=\"{}\" event=closed reason=0x{:02x}({}) why=\"{}\"", conn_id_,
+            peer_, client_id_, static_cast<unsigned>(code), codec::reason_name(code), why);
+  if (state_ == LinkState::AwaitConnect) {
+    // CONNECT refused: answer with a CONNACK when the failure has a CONNACK code.
+    if (code == ReasonCode::UnsupportedProtocolVersion) {
+      // The client's version is unknown: answer in the 3.1.1 form, which every version parses.
+      version_ = ProtocolVersion::V311;
+      send(codec::Connack{false, code, {}});
+    } else if (connect_decoded_ && (version_ == ProtocolVersion::V5 ||
+                                    (code != ReasonCode::MalformedPacket &&
+                                     code != ReasonCode::ProtocolError))) {
+      // MQTT 5 has a CONNACK code for every refusal; 3.1.1 only for a few of them.
+      codec::Connack ack{false, code, {}};
+      if (version_ == ProtocolVersion::V5 && problem_info_allowed()) ack.properties.reason_string = why;
+      send(ack);
+    }
+    state_ = LinkState::Closed;
+    return;
+  }
+  if (version_ == ProtocolVersion::V5 && state_ == LinkState::Connected) {
+    codec::Disconnect d{code, {}};
+    d.properties.reason_string = why;
+    send(d);
+  }
+  finish_close(/*publish_will=*/true);
+}
+
+void ClientLink::finish_close(bool publish_will) {
+  const bool had_session = state_ == LinkState::Connected;
+  state_ = LinkState::Closed;
+  if (had_session && session_) services_.close_session(*this, publish_will);
+  session_ = nullptr;
+}
+
+void ClientLink::on_transport_closed() {
+  if (state_ == LinkState::Closed) return;
+  log::debug("conn={} client=\"{}\" event=peer-closed", conn_id_, client_id_);
+  finish_close(/*publish_will=*/true);
+}
+
+void ClientLink::close_taken_over() {
+  if (state_ == LinkState::Closed) return;
+  log::info("conn={} client=\"{}\" event=taken-over", conn_id_, client_id_);
+  if (version_ == ProtocolVersion::V5) send(codec::Disconnect{ReasonCode::SessionTakenOver, {}});
+  // The services decide about the will and the session: the link just goes.
+  state_ = LinkState::Closed;
+  session_ = nullptr;
+}
+
+void ClientLink::on_tick(Clock::time_point now) {
+  using std::chrono::seconds;
+  const Limits& lim = services_.limits();
+  if (state_ == LinkState::AwaitConnect && now - created_ >= seconds(lim.connect_timeout)) {
+    log::info("conn={} peer={} event=closed why=\"no CONNECT in time\"", conn_id_, peer_);
+    state_ = LinkState::Closed;
+    return;
+  }
+  if (state_ != LinkState::Connected) return;
+  // Keep alive: one and a half times the interval without a packet [MQTT-3.1.2-22].
+  if (keep_alive_ > 0 && now - last_received_ >= std::chrono::milliseconds(keep_alive_ * 1500)) {
+    return close_for(ReasonCode::KeepAliveTimeout, "keep alive timeout");
+  }
+  if (!out_.empty() && now - last_write_progress_ >= seconds(lim.stuck_timeout)) {
+    // The client has not read for too long: nothing more can be sent to it, not even DISCONNECT.
+    log::warn("conn={} client=\"{}\" event=closed why=\"stuck reader\" pending_bytes={}", conn_id_,
+              client_id_, out_.pending_bytes());
+    out_.clear();
+    finish_close(/*publish_will=*/true);
+  }
+}
+
+void ClientLink::send(const codec::Packet& packet) {
+  if (out_.empty()) services_.wants_write(*this);
+  out_.push_packet(packet, version_);
+}
+
+void ClientLink::send_pubrel(uint16_t packet_id) {
+  send(codec::Ack{PacketType::Pubrel, packet_id, ReasonCode::Success, {}});
+}
+
+uint16_t ClientLink::outbound_alias_for(std::string_view topic, bool& known) {
+  known = false;
+  if (client_topic_alias_maximum_ == 0) return 0;
+  if (auto it = outbound_aliases_.find(std::string(topic)); it != outbound_aliases_.end()) {
+    known = true;
+    return it->second;
+  }
+  if (outbound_aliases_.size() >= client_topic_alias_maximum_) return 0;  // table full: no alias
+  const auto alias = static_cast<uint16_t>(outbound_aliases_.size() + 1);
+  outbound_aliases_.emplace(std::string(topic), alias);
+  return alias;
+}
+
+bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
+                              Clock::time_point now) {
+  fanout::DeliveryFields f;
+  f.qos = d.qos;
+  f.dup = dup;
+  f.retain = d.retain;
+  f.packet_id = packet_id;
+  if (version_ == ProtocolVersion::V5) {
+    f.subscription_ids = d.subscription_ids;
+    f.expiry_left = d.msg->expiry_left(now);
+    bool known = false;
+    f.topic_alias = outbound_alias_for(d.msg->topic(), known);
+    f.omit_topic = known;
+  }
+  // A packet larger than the client's Maximum Packet Size is not sent [MQTT-3.1.2-25].
+  if (fanout::OutboundQueue::publish_size(*d.msg, f, version_) > client_max_packet_size_) {
+    services_.counters().messages_dropped.add();
+    return false;
+  }
+  if (out_.empty()) services_.wants_write(*this);
+  out_.push_publish(d.msg, f, version_);
+  services_.counters().messages_sent.add();
+  return true;
+}
+
+void ClientLink::attach_session(Session* session, bool session_present) {
+  session_ = session;
+  session->link = this;
+  session->version = version_;
+  session->expiry_interval = session_expiry_;
+  session->will_due.reset();
+  session->expires_at.reset();
+  session->will.reset();
+  if (pending_will_) session->will = WillMessage{std::move(pending_will_), pending_will_delay_};
+  state_ = LinkState::Connected;
+
+  codec::Connack ack{session_present, ReasonCode::Success, {}};
+  if (version_ == ProtocolVersion::V5) {
+    const Limits& lim = services_.limits();
+    auto& p = ack.properties;
+    if (client_id_assigned_) p.assigned_client_identifier = client_id_;
+    if (server_keep_alive_sent_) p.server_keep_alive = keep_alive_;
+    if (session_expiry_capped_) p.session_expiry_interval = session_expiry_;
+    if (lim.receive_maximum != 65535) p.receive_maximum = lim.receive_maximum;
+    p.maximum_packet_size = lim.max_packet_size;
+    if (lim.topic_alias_maximum) p.topic_alias_maximum = lim.topic_alias_maximum;
+  }
+  send(ack);
+  log::debug("conn={} client=\"{}\" event=connected version={} session_present={}", conn_id_,
+             client_id_, static_cast<int>(version_), session_present);
+  const auto now = services_.now();
+  session->resend_inflight(now);
+  session->pump(now);
+  // Packets that arrived behind CONNECT while the session was being fetched.
+  if (rend_ > rstart_) process_input();
+}
+
+}  // namespace hydrant::session

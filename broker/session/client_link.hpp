@@ -1,0 +1,133 @@
+// ClientLink: the MQTT protocol state machine of one client connection, Sans-I/O. The transport
+// (net/) puts received bytes in with read_space()/commit_read() and takes bytes to send from
+// out(); timers arrive as on_tick(). ClientLink parses packets, runs the packet handlers
+// (handle_*.cpp), and turns every protocol error into the right answer in one place,
+// close_for(): a CONNACK code while connecting, a DISCONNECT with a reason code in MQTT 5, a
+// plain close in 3.1.1.
+//
+// Connection-scoped state lives here (version, keep alive, topic aliases, the client's limits);
+// session-scoped state lives in Session, which outlives the link when persistent.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "codec/codec.hpp"
+#include "fanout/outbound_queue.hpp"
+#include "session/services.hpp"
+#include "session/session.hpp"
+
+namespace hydrant::session {
+
+enum class LinkState { AwaitConnect, AwaitSession, Connected, Closed };
+
+class ClientLink {
+ public:
+  ClientLink(Services& services, uint64_t conn_id, std::string peer, Clock::time_point now);
+  ~ClientLink();
+  ClientLink(const ClientLink&) = delete;
+  ClientLink& operator=(const ClientLink&) = delete;
+
+  // ---- input (called by the transport) ----
+  // A writable area of at least `min` bytes at the end of the read buffer.
+  std::span<uint8_t> read_space(size_t min);
+  // `n` bytes were read into read_space(); parses and handles every complete packet.
+  void commit_read(size_t n);
+  // The peer closed the connection or the transport failed: an abnormal end (will applies).
+  void on_transport_closed();
+  // Periodic check: CONNECT deadline, keep alive [MQTT-3.1.2-22], stuck writer.
+  void on_tick(Clock::time_point now);
+  // The transport wrote some bytes (for the stuck-writer check).
+  void on_write_progress(Clock::time_point now) { last_write_progress_ = now; }
+
+  // ---- session (called by Services) ----
+  // Completes a CONNECT: sends CONNACK, re-sends in-flight messages, pumps the queue.
+  void attach_session(Session* session, bool session_present);
+  // The session was taken over by another connection [MQTT-3.1.4-3]: DISCONNECT 0x8E, close.
+  void close_taken_over();
+
+  // ---- output ----
+  fanout::OutboundQueue& out() { return out_; }
+  bool closing() const { return state_ == LinkState::Closed; }
+  // Sends one delivery; returns false if the client cannot take it (Maximum Packet Size).
+  bool send_publish(const Delivery& d, uint16_t packet_id, bool dup, Clock::time_point now);
+  void send_pubrel(uint16_t packet_id);
+
+  // ---- identity and negotiated parameters ----
+  uint64_t conn_id() const { return conn_id_; }
+  const std::string& peer() const { return peer_; }
+  const std::string& client_id() const { return client_id_; }
+  codec::ProtocolVersion version() const { return version_; }
+  Session* session() const { return session_; }
+  LinkState state() const { return state_; }
+  uint16_t client_receive_maximum() const { return client_receive_maximum_; }
+  uint32_t session_expiry_requested() const { return session_expiry_; }
+
+ private:
+  void process_input();
+  void dispatch(codec::Packet& packet);
+  // The one place where an error becomes a protocol answer (shared/STYLE.md 2.3).
+  void close_for(codec::ReasonCode code, const char* why);
+  void finish_close(bool publish_will);
+  void send(const codec::Packet& packet);
+  bool problem_info_allowed() const { return request_problem_information_; }
+
+  // Packet handlers (handle_*.cpp), each: state -> fields -> validate -> apply -> reply.
+  void handle_connect(codec::Connect& c);
+  void handle_publish(codec::Publish& p);
+  void handle_puback(const codec::Ack& a);
+  void handle_pubrec(const codec::Ack& a);
+  void handle_pubrel(const codec::Ack& a);
+  void handle_pubcomp(const codec::Ack& a);
+  void handle_subscribe(const codec::Subscribe& s);
+  void handle_unsubscribe(const codec::Unsubscribe& u);
+  void handle_disconnect(const codec::Disconnect& d);
+  Result<void> check_connect(codec::Connect& c);
+  Result<fanout::MessageRef> build_will(const codec::Connect& c);
+  Result<std::string_view> resolve_topic_alias(codec::Publish& p);
+  bool awaiting_pubrel_full() const;
+  uint16_t outbound_alias_for(std::string_view topic, bool& known);
+
+  Services& services_;
+  const uint64_t conn_id_;
+  const std::string peer_;
+  LinkState state_ = LinkState::AwaitConnect;
+  Session* session_ = nullptr;
+  fanout::OutboundQueue out_;
+
+  std::vector<uint8_t> rbuf_;
+  size_t rstart_ = 0;  // first unparsed byte
+  size_t rend_ = 0;    // end of received bytes
+  bool processing_ = false;
+
+  Clock::time_point created_;
+  Clock::time_point last_received_;
+  Clock::time_point last_write_progress_;
+
+  // Negotiated at CONNECT.
+  codec::ProtocolVersion version_ = codec::ProtocolVersion::V311;
+  std::string client_id_;
+  bool connect_decoded_ = false;  // a CONNECT was parsed: refusals can be told with CONNACK
+  bool client_id_assigned_ = false;
+  bool clean_start_ = true;
+  uint16_t keep_alive_ = 0;
+  bool server_keep_alive_sent_ = false;
+  uint32_t session_expiry_ = 0;
+  bool session_expiry_capped_ = false;
+  uint16_t client_receive_maximum_ = 65535;
+  uint32_t client_max_packet_size_ = codec::kMaxRemainingLength + 5;
+  uint16_t client_topic_alias_maximum_ = 0;
+  bool request_problem_information_ = true;
+  fanout::MessageRef pending_will_;
+  uint32_t pending_will_delay_ = 0;
+
+  // Topic aliases, MQTT 5 (3.3.2.3.4): inbound alias -> topic; outbound topic -> alias.
+  std::unordered_map<uint16_t, std::string> inbound_aliases_;
+  std::unordered_map<std::string, uint16_t> outbound_aliases_;
+};
+
+}  // namespace hydrant::session

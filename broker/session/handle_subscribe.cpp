@@ -1,0 +1,70 @@
+// SUBSCRIBE and UNSUBSCRIBE: validate each filter, record it in the session and the router,
+// answer SUBACK/UNSUBACK, then send the retained messages the retain handling asks for.
+#include "session/client_link.hpp"
+#include "topics/topic.hpp"
+
+namespace hydrant::session {
+
+using codec::ProtocolVersion;
+using codec::ReasonCode;
+
+void ClientLink::handle_subscribe(const codec::Subscribe& s) {
+  const uint32_t sub_id =
+      s.properties.subscription_identifiers.empty() ? 0 : s.properties.subscription_identifiers[0];
+  codec::Suback ack{s.packet_id, {}, {}};
+  ack.reason_codes.reserve(s.subscriptions.size());
+  struct RetainedSend {
+    fanout::MessageRef msg;
+    uint8_t qos;
+  };
+  std::vector<RetainedSend> retained;
+  std::vector<fanout::MessageRef> found;
+
+  for (const auto& sub : s.subscriptions) {
+    const auto& o = sub.options;
+    if (auto ok = topics::validate_topic_filter(sub.filter); !ok) {
+      ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? ReasonCode::TopicFilterInvalid
+                                                                 : ReasonCode::UnspecifiedError);
+      continue;
+    }
+    const auto shared = topics::parse_shared(sub.filter);
+    if (shared && o.no_local) {
+      return close_for(ReasonCode::ProtocolError, "no local on a shared subscription");  // [MQTT-3.8.3-4]
+    }
+    session_->subscriptions[std::string(sub.filter)] = SubscriptionRecord{o, sub_id};
+    const bool is_new = services_.subscribe(*session_, sub.filter, o, sub_id);
+    ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
+    // Retained messages: never for shared subscriptions; retain handling 0 = send,
+    // 1 = send if the subscription is new, 2 = do not send [MQTT-3.3.1-9..11].
+    if (shared || o.retain_handling == 2 || (o.retain_handling == 1 && !is_new)) continue;
+    found.clear();
+    services_.retained_for(sub.filter, found);
+    for (auto& msg : found) retained.push_back({std::move(msg), o.max_qos});
+  }
+  send(ack);
+
+  const auto now = services_.now();
+  std::vector<uint32_t> ids;
+  for (auto& r : retained) {
+    ids.clear();
+    if (sub_id) ids.push_back(sub_id);
+    // Replayed retained messages carry RETAIN=1 [MQTT-3.3.1-8] and are paced by the session's
+    // window and budget rather than dropped: queue them behind what is already pending.
+    session_->deliver_retained(r.msg, r.qos, ids, now);
+  }
+}
+
+void ClientLink::handle_unsubscribe(const codec::Unsubscribe& u) {
+  codec::Unsuback ack{u.packet_id, {}, {}};
+  for (std::string_view filter : u.filters) {
+    bool existed = false;
+    if (auto it = session_->subscriptions.find(filter); it != session_->subscriptions.end()) {
+      session_->subscriptions.erase(it);
+      existed = services_.unsubscribe(*session_, filter);
+    }
+    ack.reason_codes.push_back(existed ? ReasonCode::Success : ReasonCode::NoSubscriptionExisted);
+  }
+  send(ack);
+}
+
+}  // namespace hydrant::session

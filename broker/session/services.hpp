@@ -1,0 +1,45 @@
+// Services: what the protocol layer asks of the rest of the broker. The worker (net/) implements
+// it; ClientLink and the packet handlers only call these, so the protocol code does no I/O and
+// knows nothing of threads, sockets or where other sessions live.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "codec/packet.hpp"
+#include "fanout/message.hpp"
+#include "metrics/counters.hpp"
+#include "session/limits.hpp"
+
+namespace hydrant::session {
+
+class ClientLink;
+class Session;
+
+class Services {
+ public:
+  virtual ~Services() = default;
+  virtual const Limits& limits() const = 0;
+  virtual fanout::Clock::time_point now() const = 0;
+  virtual metrics::Counters& counters() = 0;
+
+  // A CONNECT was accepted: find, create or take over the session for link.client_id(). Calls
+  // link.attach_session() now, or later once the session arrives from another worker.
+  virtual void open_session(ClientLink& link, bool clean_start) = 0;
+  // The link is closing. The session stays (persistent) or ends; `publish_will` says whether the
+  // close was abnormal so the will applies (MQTT 5.0 3.1.2.5).
+  virtual void close_session(ClientLink& link, bool publish_will) = 0;
+
+  // The link's outbound queue went from empty to non-empty: flush it before the loop sleeps.
+  virtual void wants_write(ClientLink& link) = 0;
+
+  // Routes an accepted PUBLISH (and stores it if retained).
+  virtual void publish(const fanout::MessageRef& msg) = 0;
+  // Returns true when the subscription is new for this session.
+  virtual bool subscribe(Session& session, std::string_view filter,
+                         const codec::SubscriptionOptions& options, uint32_t subscription_id) = 0;
+  virtual bool unsubscribe(Session& session, std::string_view filter) = 0;
+  virtual void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) = 0;
+};
+
+}  // namespace hydrant::session

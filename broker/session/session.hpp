@@ -1,0 +1,110 @@
+// Session: the state MQTT keeps for a client across connections (MQTT 5.0 4.1): subscriptions,
+// messages queued for it, QoS 1/2 deliveries in flight, inbound QoS 2 packet ids awaiting PUBREL,
+// the will, and the deadlines of an offline session. A session lives on one worker; while a
+// client is connected `link` points at its ClientLink (same worker), otherwise it is null.
+//
+// Delivery policy (shared/DESIGN.md "slow consumers"): QoS 0 is written at once if the
+// connection's outbound budget allows, otherwise dropped and counted; QoS 1/2 enter the in-flight
+// window (the client's Receive Maximum, capped by our max_inflight) or wait in the queue, whose
+// length is capped (drop oldest, counted).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "codec/packet.hpp"
+#include "fanout/message.hpp"
+#include "metrics/counters.hpp"
+#include "router/session_handle.hpp"
+#include "session/limits.hpp"
+
+namespace hydrant::session {
+
+class ClientLink;
+using fanout::Clock;
+using fanout::MessageRef;
+
+inline constexpr uint32_t kSessionNeverExpires = 0xFFFFFFFF;
+
+struct SubscriptionRecord {
+  codec::SubscriptionOptions options;
+  uint32_t subscription_id = 0;
+};
+
+struct Delivery {
+  MessageRef msg;
+  uint8_t qos = 0;      // effective QoS: min(message, granted)
+  bool retain = false;  // the RETAIN flag to send
+  std::vector<uint32_t> subscription_ids;
+};
+
+struct InflightOut {
+  Delivery delivery;
+  bool pubrec_received = false;  // QoS 2: PUBREL sent, waiting for PUBCOMP
+};
+
+struct WillMessage {
+  MessageRef msg;
+  uint32_t delay = 0;  // Will Delay Interval, seconds
+};
+
+class Session {
+ public:
+  explicit Session(router::HandleRef handle) : handle_(std::move(handle)) {}
+
+  const router::HandleRef& handle() const { return handle_; }
+  router::SessionId id() const { return handle_->id; }
+  const std::string& client_id() const { return handle_->client_id; }
+
+  // Hands a message to this session (on its owning worker). `granted_qos` comes from the
+  // subscription; `retain` is the flag to send. Writes to the link, queues, or drops.
+  void deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
+               std::vector<uint32_t> subscription_ids, Clock::time_point now);
+  // Replays a retained message after SUBSCRIBE: always queued (never dropped for the budget,
+  // never counted against the queue limit) and paced by pump(), with RETAIN=1.
+  void deliver_retained(const MessageRef& msg, uint8_t granted_qos,
+                        const std::vector<uint32_t>& subscription_ids, Clock::time_point now);
+  // Moves queued deliveries to the link while the window and budget allow.
+  void pump(Clock::time_point now);
+  // Re-sends what was in flight when the previous connection ended [MQTT-4.4.0-1].
+  void resend_inflight(Clock::time_point now);
+
+  // Outbound acknowledgements from the client. Each returns false for an unknown packet id.
+  bool on_puback(uint16_t packet_id, Clock::time_point now);
+  bool on_pubrec(uint16_t packet_id, bool failed, Clock::time_point now);
+  bool on_pubcomp(uint16_t packet_id, Clock::time_point now);
+
+  size_t queued() const { return queue_.size(); }
+  size_t inflight() const { return inflight_.size(); }
+
+  // Configuration shared with the worker.
+  const Limits* limits = nullptr;
+  metrics::Counters* counters = nullptr;
+
+  codec::ProtocolVersion version = codec::ProtocolVersion::V311;
+  uint32_t expiry_interval = 0;  // seconds after disconnect; kSessionNeverExpires = never
+  std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
+  std::set<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
+  std::optional<WillMessage> will;
+  std::optional<Clock::time_point> will_due;    // offline: when the will is published
+  std::optional<Clock::time_point> expires_at;  // offline: when the session ends
+  ClientLink* link = nullptr;                   // non-owning; null while offline
+
+ private:
+  void enqueue(Delivery&& d);
+  bool window_open() const;
+  bool send_now(Delivery& d, Clock::time_point now);  // false when dropped (too large, expired)
+  uint16_t next_packet_id();
+
+  router::HandleRef handle_;
+  std::deque<Delivery> queue_;
+  std::map<uint16_t, InflightOut> inflight_;
+  uint16_t last_packet_id_ = 0;
+};
+
+}  // namespace hydrant::session
