@@ -16,7 +16,7 @@ namespace hydrant::net {
 
 namespace {
 
-int open_one(const ListenAddress& addr, uint16_t port) {
+int open_one(const ListenAddress& addr, uint16_t port, bool reuse_port) {
   sockaddr_storage ss{};
   socklen_t len;
   int family;
@@ -37,8 +37,9 @@ int open_one(const ListenAddress& addr, uint16_t port) {
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", strerror(errno)));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 4096) != 0) {
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+      (reuse_port && listen(fd, 4096) != 0)) {
     const int err = errno;
     ::close(fd);
     throw std::runtime_error(fmt::format("listen {}:{}: {}", host, port, strerror(err)));
@@ -57,11 +58,14 @@ uint16_t local_port(int fd) {
 }  // namespace
 
 std::vector<int> open_listeners(const ListenAddress& addr, unsigned count, uint16_t& bound_port) {
+  // SO_REUSEPORT would let a second broker of the same user share the port silently: bind once
+  // without it first, so an address in use fails as it should, then open the shared sockets.
+  const int probe = open_one(addr, addr.port, /*reuse_port=*/false);
+  bound_port = local_port(probe);  // with port 0, every socket takes the one chosen here
+  ::close(probe);
   std::vector<int> fds;
   try {
-    fds.push_back(open_one(addr, addr.port));
-    bound_port = local_port(fds[0]);  // with port 0 the others must share the one chosen here
-    for (unsigned i = 1; i < count; ++i) fds.push_back(open_one(addr, bound_port));
+    for (unsigned i = 0; i < count; ++i) fds.push_back(open_one(addr, bound_port, true));
   } catch (...) {
     for (int fd : fds) ::close(fd);
     throw;
