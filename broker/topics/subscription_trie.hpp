@@ -62,6 +62,9 @@ class SubscriptionTrie {
   // Number of subscriptions held (shared members included).
   size_t size() const { return size_; }
 
+  // Trie nodes currently allocated, root included (1 when empty). Checks pruning in tests.
+  size_t node_count_for_test() const;
+
  private:
   struct Node;
   std::unique_ptr<Node> root_;
