@@ -1,0 +1,94 @@
+// Broker configuration: the Config struct, the command line, the config file and the --help text.
+// Settings are layered: built-in defaults <- config file (`--config FILE`) <- command-line
+// overrides (`--key VALUE`). Every key has the same name in both places. This is control-plane
+// code: every error throws ConfigError with a message that names where it came from
+// ("FILE:LINE: ..." or "--key: ..."), and main() catches it once and exits non-zero.
+// It does not apply a configuration (log level, listeners, limits): the caller does, and on
+// SIGHUP it calls load() again and keeps the old Config if that throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "util/log.hpp"
+
+namespace hydrant::config {
+
+// A TCP listen address. `host` holds an IPv6 address without brackets.
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+
+  std::string to_string() const;  // "0.0.0.0:1883", "[::1]:1883" for IPv6
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct Config {
+  std::vector<Endpoint> mqtt{{"0.0.0.0", 1883}};  // key mqtt, repeatable; given values replace the list
+  std::string data_dir = "./hydrant-data";        // key data
+  unsigned threads = 0;                           // 0 = number of cores
+  bool open = false;                              // development/conformance mode
+  uint16_t max_keepalive = 65535;                 // seconds
+  log::Level log_level = log::Level::Info;
+  uint32_t max_packet_size = 1048576;  // bytes, inbound, >= 64 (announced in CONNACK)
+  uint16_t receive_maximum = 100;      // unacked QoS>0 publishes a client may send, 1..65535
+  uint16_t max_inflight = 100;         // cap on outbound in-flight QoS>0 per session, 1..65535
+  uint16_t topic_alias_maximum = 64;   // 0..65535
+  uint32_t max_queued_messages = 10000;  // per session
+  uint64_t outbound_budget = 1048576;    // bytes per connection
+  uint32_t stuck_timeout = 30;           // seconds
+  uint32_t connect_timeout = 10;         // seconds
+  uint32_t max_session_expiry = 604800;  // seconds (cap on requested session expiry)
+  uint32_t sys_interval = 10;            // seconds; 0 = off
+  uint32_t max_connections = 0;          // 0 = unlimited
+  std::vector<std::string> deny_subscribe;  // filters nobody may subscribe to (repeatable)
+};
+
+struct ConfigError : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+
+struct CommandLine {
+  std::optional<std::string> config_file;                      // --config FILE
+  std::vector<std::pair<std::string, std::string>> overrides;  // every other --key VALUE, in order
+  bool help = false;
+  bool version = false;
+};
+
+// Splits argv into the config file, the overrides (keys checked, values not yet) and the
+// --help/--version flags. Throws ConfigError naming an unknown option, a missing value or a
+// stray argument.
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+// defaults <- config file (if any) <- command-line overrides, then cross-field checks.
+// Throws ConfigError: "FILE:LINE: message" for file errors, "--key: message" for CLI errors,
+// "FILE: message" when the file cannot be read, "config: message" for cross-field errors.
+Config load(const CommandLine& cli);
+
+// Defaults <- `text` in config-file syntax, then cross-field checks. `origin` names the text in
+// error messages (normally the file name). Used by load() and by tests.
+Config parse_config_text(std::string_view text, std::string_view origin);
+
+// "host:port", "[v6]:port", ":port" or "port" (the last two mean 0.0.0.0). Throws ConfigError
+// with a message that has no origin prefix.
+Endpoint parse_endpoint(std::string_view text);
+
+std::string help_text();              // the full --help text
+std::string describe(const Config&);  // one line of key=value pairs for the startup log
+
+}  // namespace hydrant::config
+
+template <>
+struct fmt::formatter<hydrant::config::Endpoint> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const hydrant::config::Endpoint& e, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(e.to_string(), ctx);
+  }
+};

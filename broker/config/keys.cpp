@@ -1,0 +1,268 @@
+// The table of configuration keys and the parsers for their values (numbers, sizes, listen
+// addresses, log levels, booleans). Each parser throws ConfigError with a bare message; the
+// file and command-line readers add where the value came from. No I/O here.
+#include "config/keys.hpp"
+
+#include "topics/topic.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace hydrant::config {
+
+std::string Endpoint::to_string() const {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+namespace {
+
+constexpr uint64_t kU16 = std::numeric_limits<uint16_t>::max();
+constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kU64 = std::numeric_limits<uint64_t>::max();
+// MQTT's largest packet: 1 type byte, a 4-byte Remaining Length, 268,435,455 bytes of body.
+constexpr uint64_t kMqttMaxPacket = 268435460;
+
+uint64_t parse_number(std::string_view text) {
+  uint64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec == std::errc::invalid_argument || ptr != end)
+    throw ConfigError(fmt::format("expected a whole number, got '{}'", text));
+  if (ec == std::errc::result_out_of_range)
+    throw ConfigError(fmt::format("number too large: '{}'", text));
+  return n;
+}
+
+// A byte count with an optional 1024-based suffix: 512, 64K, 1M, 2G (either case).
+uint64_t parse_size(std::string_view text) {
+  uint64_t multiplier = 1;
+  std::string_view digits = text;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': multiplier = uint64_t{1} << 10; break;
+      case 'm': case 'M': multiplier = uint64_t{1} << 20; break;
+      case 'g': case 'G': multiplier = uint64_t{1} << 30; break;
+      default: break;
+    }
+    if (multiplier != 1) digits.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  try {
+    n = parse_number(digits);
+  } catch (const ConfigError&) {
+    throw ConfigError(fmt::format("expected a size in bytes (suffix K, M or G allowed), got '{}'", text));
+  }
+  if (n > kU64 / multiplier) throw ConfigError(fmt::format("size too large: '{}'", text));
+  return n * multiplier;
+}
+
+template <auto Member, uint64_t Min, uint64_t Max, bool IsSize = false>
+void set_number(Config& config, std::string_view text) {
+  const uint64_t n = IsSize ? parse_size(text) : parse_number(text);
+  bool in_range = true;
+  if constexpr (Min > 0) in_range = n >= Min;
+  if constexpr (Max < kU64) in_range = in_range && n <= Max;
+  if (!in_range) throw ConfigError(fmt::format("must be from {} to {}, got '{}'", Min, Max, text));
+  using T = std::remove_reference_t<decltype(config.*Member)>;
+  config.*Member = static_cast<T>(n);
+}
+
+template <auto Member>
+std::string show_number(const Config& config) {
+  return fmt::format("{}", config.*Member);
+}
+
+void set_mqtt(Config& config, std::string_view text) {
+  config.mqtt.push_back(parse_endpoint(text));
+}
+
+std::string show_mqtt(const Config& config) {
+  return fmt::format("{}", fmt::join(config.mqtt, ","));
+}
+
+void clear_mqtt(Config& config) { config.mqtt.clear(); }
+
+void set_deny_subscribe(Config& config, std::string_view text) {
+  if (!topics::validate_topic_filter(text).ok()) {
+    throw ConfigError(fmt::format("expected an MQTT topic filter, got '{}'", text));
+  }
+  config.deny_subscribe.emplace_back(text);
+}
+
+std::string show_deny_subscribe(const Config& config) {
+  return fmt::format("{}", fmt::join(config.deny_subscribe, ","));
+}
+
+void clear_deny_subscribe(Config& config) { config.deny_subscribe.clear(); }
+
+void set_data(Config& config, std::string_view text) {
+  if (text.empty()) throw ConfigError("expected a directory, got an empty value");
+  config.data_dir = std::string(text);
+}
+
+std::string show_data(const Config& config) { return config.data_dir; }
+
+void set_open(Config& config, std::string_view text) {
+  if (text == "true") {
+    config.open = true;
+  } else if (text == "false") {
+    config.open = false;
+  } else {
+    throw ConfigError(fmt::format("expected true or false, got '{}'", text));
+  }
+}
+
+std::string show_open(const Config& config) { return config.open ? "true" : "false"; }
+
+void set_log_level(Config& config, std::string_view text) {
+  auto level = log::parse_level(text);
+  if (!level) throw ConfigError(fmt::format("expected debug, info, warning, error or off, got '{}'", text));
+  config.log_level = *level;
+}
+
+std::string show_log_level(const Config& config) { return std::string(log::level_name(config.log_level)); }
+
+using detail::KeyInfo;
+
+// The order here is the order of --help, describe() and REFERENCE.md.
+const std::array kKeys{
+    KeyInfo{"mqtt", "HOST:PORT",
+            "MQTT listener on TCP; repeat for several. HOST:PORT, [IPV6]:PORT, :PORT or PORT (the "
+            "last two listen on 0.0.0.0); port 0 picks a free port",
+            set_mqtt, show_mqtt, true, false, clear_mqtt},
+    KeyInfo{"data", "DIR", "directory of the durable store (sessions, queues, retained messages)",
+            set_data, show_data},
+    KeyInfo{"threads", "N", "event-loop threads, 0..1024; 0 = one per CPU core",
+            set_number<&Config::threads, 0, 1024>, show_number<&Config::threads>},
+    KeyInfo{"open", "true|false",
+            "development and conformance-test mode: no access rules for anyone; never expose it. "
+            "On the command line a bare --open means true",
+            set_open, show_open, false, true},
+    KeyInfo{"max-keepalive", "SECONDS",
+            "largest keep-alive a client may use, 1..65535; MQTT 5 clients asking for more are "
+            "told this value (Server Keep Alive)",
+            set_number<&Config::max_keepalive, 1, kU16>, show_number<&Config::max_keepalive>},
+    KeyInfo{"log-level", "LEVEL", "debug, info, warning, error or off", set_log_level,
+            show_log_level},
+    KeyInfo{"max-packet-size", "BYTES",
+            "largest packet a client may send, 64..268435460, suffix K/M/G allowed; announced "
+            "in the MQTT 5 CONNACK",
+            set_number<&Config::max_packet_size, 64, kMqttMaxPacket, true>,
+            show_number<&Config::max_packet_size>},
+    KeyInfo{"receive-maximum", "N",
+            "unacknowledged QoS 1/2 publishes a client may send at once, 1..65535",
+            set_number<&Config::receive_maximum, 1, kU16>, show_number<&Config::receive_maximum>},
+    KeyInfo{"max-inflight", "N",
+            "unacknowledged QoS 1/2 deliveries the broker sends to one session at once, 1..65535 "
+            "(lowered to the client's own Receive Maximum)",
+            set_number<&Config::max_inflight, 1, kU16>, show_number<&Config::max_inflight>},
+    KeyInfo{"topic-alias-maximum", "N", "topic aliases a MQTT 5 client may use, 0..65535; 0 = none",
+            set_number<&Config::topic_alias_maximum, 0, kU16>,
+            show_number<&Config::topic_alias_maximum>},
+    KeyInfo{"max-queued-messages", "N",
+            "messages queued for one session (offline or behind), at least 1",
+            set_number<&Config::max_queued_messages, 1, kU32>,
+            show_number<&Config::max_queued_messages>},
+    KeyInfo{"outbound-budget", "BYTES",
+            "unsent bytes one connection may hold, suffix K/M/G allowed; past it QoS 0 "
+            "deliveries are dropped; at least max-packet-size",
+            set_number<&Config::outbound_budget, 64, kU64, true>,
+            show_number<&Config::outbound_budget>},
+    KeyInfo{"stuck-timeout", "SECONDS",
+            "a client that holds unsent bytes and accepts none of them for this long is "
+            "disconnected, 1..86400",
+            set_number<&Config::stuck_timeout, 1, 86400>, show_number<&Config::stuck_timeout>},
+    KeyInfo{"connect-timeout", "SECONDS",
+            "time a new connection has to send CONNECT, 1..3600",
+            set_number<&Config::connect_timeout, 1, 3600>, show_number<&Config::connect_timeout>},
+    KeyInfo{"max-session-expiry", "SECONDS",
+            "cap on the session expiry a client may request (MQTT 5 Session Expiry Interval)",
+            set_number<&Config::max_session_expiry, 0, kU32>,
+            show_number<&Config::max_session_expiry>},
+    KeyInfo{"sys-interval", "SECONDS", "period of the $SYS/broker/... updates, 0..86400; 0 = off",
+            set_number<&Config::sys_interval, 0, 86400>, show_number<&Config::sys_interval>},
+    KeyInfo{"max-connections", "N", "simultaneous client connections; 0 = unlimited",
+            set_number<&Config::max_connections, 0, kU32>, show_number<&Config::max_connections>},
+    KeyInfo{"deny-subscribe", "FILTER",
+            "refuse SUBSCRIBE to this filter and to every filter it covers (SUBACK 0x87 in MQTT 5, "
+            "0x80 in 3.1.1); repeat for several; default none",
+            set_deny_subscribe, show_deny_subscribe, true, false, clear_deny_subscribe},
+};
+
+}  // namespace
+
+Endpoint parse_endpoint(std::string_view text) {
+  constexpr std::string_view kForms = "HOST:PORT, [IPV6]:PORT, :PORT or PORT";
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':' ||
+        close == 1)
+      throw ConfigError(fmt::format("expected [IPV6]:PORT, got '{}'", text));
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      throw ConfigError(fmt::format("an IPv6 address needs brackets, as in [::1]:1883; got '{}'", text));
+  } else {
+    port = text;  // a bare port
+  }
+  if (host.empty()) host = "0.0.0.0";
+  const bool bad_host = std::any_of(host.begin(), host.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || c == '[' || c == ']' || c == '/';
+  });
+  if (port.empty() || bad_host) throw ConfigError(fmt::format("expected {}, got '{}'", kForms, text));
+  uint64_t number = 0;
+  try {
+    number = parse_number(port);
+  } catch (const ConfigError&) {
+    throw ConfigError(fmt::format("expected {}, got '{}'", kForms, text));
+  }
+  if (number > kU16) throw ConfigError(fmt::format("port must be from 0 to 65535, got '{}'", port));
+  return Endpoint{std::string(host), static_cast<uint16_t>(number)};
+}
+
+namespace detail {
+
+std::span<const KeyInfo> keys() { return kKeys; }
+
+const KeyInfo* find_key(std::string_view name) {
+  for (const KeyInfo& key : kKeys) {
+    if (key.name == name) return &key;
+  }
+  return nullptr;
+}
+
+void Layer::apply(const KeyInfo& key, std::string_view value) {
+  // A source that names any value of a repeatable key names all of them.
+  if (key.repeatable &&
+      std::find(repeatable_seen_.begin(), repeatable_seen_.end(), key.name) == repeatable_seen_.end()) {
+    key.clear(config_);
+    repeatable_seen_.push_back(key.name);
+  }
+  key.apply(config_, value);
+}
+
+void validate(const Config& config) {
+  if (config.mqtt.empty()) throw ConfigError("mqtt: at least one listener is needed");
+  for (size_t i = 0; i < config.mqtt.size(); ++i) {
+    const Endpoint& e = config.mqtt[i];
+    const bool repeated = std::find(config.mqtt.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                    config.mqtt.end(), e) != config.mqtt.end();
+    if (repeated && e.port != 0) throw ConfigError(fmt::format("mqtt: {} is given twice", e));
+  }
+  if (config.outbound_budget < config.max_packet_size)
+    throw ConfigError(fmt::format("outbound-budget ({}) must be at least max-packet-size ({})",
+                                  config.outbound_budget, config.max_packet_size));
+}
+
+}  // namespace detail
+}  // namespace hydrant::config

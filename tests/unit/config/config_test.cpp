@@ -1,0 +1,306 @@
+// config/: defaults, every key from the file and from the command line, layering, listen
+// addresses, each error message, --help and describe().
+#include <doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+using namespace hydrant::config;
+using hydrant::log::Level;
+
+namespace {
+
+// argv from a list; argv[0] is the program name.
+CommandLine parse_args(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"hydrant"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+Config load_args(std::initializer_list<const char*> args) { return load(parse_args(args)); }
+
+// The message of the ConfigError that `f` throws, or "" when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string file_error(std::string_view text) {
+  return error_of([&] { parse_config_text(text, "test.conf"); });
+}
+
+std::string cli_error(std::initializer_list<const char*> args) {
+  return error_of([&] { load_args(args); });
+}
+
+// A config file in the temp directory, removed when it goes out of scope.
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(std::string_view text)
+      : path(std::filesystem::temp_directory_path() /
+             ("hydrant-config-test-" + std::to_string(::getpid()) + ".conf")) {
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+constexpr std::string_view kEveryKey =
+    "# every key, with surrounding blanks\n"
+    "\n"
+    "  mqtt = 127.0.0.1:1884  \n"
+    "mqtt=[::1]:0\n"
+    "data = /var/lib/hydrant # not a comment\n"
+    "threads = 4\n"
+    "open = true\n"
+    "max-keepalive = 120\n"
+    "log-level = debug\n"
+    "max-packet-size = 64K\n"
+    "receive-maximum = 10\n"
+    "max-inflight = 20\n"
+    "topic-alias-maximum = 0\n"
+    "max-queued-messages = 500\n"
+    "outbound-budget = 2M\n"
+    "stuck-timeout = 5\n"
+    "connect-timeout = 3\n"
+    "max-session-expiry = 3600\n"
+    "sys-interval = 0\n"
+    "max-connections = 1000\r\n";
+
+void check_every_key(const Config& c) {
+  CHECK(c.mqtt == std::vector<Endpoint>{{"127.0.0.1", 1884}, {"::1", 0}});
+  CHECK(c.data_dir == "/var/lib/hydrant # not a comment");
+  CHECK(c.threads == 4);
+  CHECK(c.open);
+  CHECK(c.max_keepalive == 120);
+  CHECK(c.log_level == Level::Debug);
+  CHECK(c.max_packet_size == 65536);
+  CHECK(c.receive_maximum == 10);
+  CHECK(c.max_inflight == 20);
+  CHECK(c.topic_alias_maximum == 0);
+  CHECK(c.max_queued_messages == 500);
+  CHECK(c.outbound_budget == 2097152);
+  CHECK(c.stuck_timeout == 5);
+  CHECK(c.connect_timeout == 3);
+  CHECK(c.max_session_expiry == 3600);
+  CHECK(c.sys_interval == 0);
+  CHECK(c.max_connections == 1000);
+}
+
+}  // namespace
+
+TEST_CASE("defaults") {
+  for (const Config& c : {Config{}, load_args({}), parse_config_text("", "empty")}) {
+    CHECK(c.mqtt == std::vector<Endpoint>{{"0.0.0.0", 1883}});
+    CHECK(c.data_dir == "./hydrant-data");
+    CHECK(c.threads == 0);
+    CHECK_FALSE(c.open);
+    CHECK(c.max_keepalive == 65535);
+    CHECK(c.log_level == Level::Info);
+    CHECK(c.max_packet_size == 1048576);
+    CHECK(c.receive_maximum == 100);
+    CHECK(c.max_inflight == 100);
+    CHECK(c.topic_alias_maximum == 64);
+    CHECK(c.max_queued_messages == 10000);
+    CHECK(c.outbound_budget == 1048576);
+    CHECK(c.stuck_timeout == 30);
+    CHECK(c.connect_timeout == 10);
+    CHECK(c.max_session_expiry == 604800);
+    CHECK(c.sys_interval == 10);
+    CHECK(c.max_connections == 0);
+  }
+}
+
+TEST_CASE("every key from the config file") {
+  check_every_key(parse_config_text(kEveryKey, "test.conf"));
+  TempFile file(kEveryKey);
+  check_every_key(load_args({"--config", file.path.c_str()}));
+}
+
+TEST_CASE("every key from the command line") {
+  check_every_key(load_args({"--mqtt", "127.0.0.1:1884", "--mqtt=[::1]:0", "--data",
+                             "/var/lib/hydrant # not a comment", "--threads", "4", "--open",
+                             "--max-keepalive", "120", "--log-level=debug", "--max-packet-size",
+                             "64k", "--receive-maximum", "10", "--max-inflight", "20",
+                             "--topic-alias-maximum", "0", "--max-queued-messages", "500",
+                             "--outbound-budget", "2m", "--stuck-timeout", "5",
+                             "--connect-timeout", "3", "--max-session-expiry", "3600",
+                             "--sys-interval", "0", "--max-connections", "1000"}));
+  CHECK_FALSE(load_args({"--open=false"}).open);
+  CHECK(load_args({"--open=true"}).open);
+}
+
+TEST_CASE("parse_command_line") {
+  const CommandLine cli = parse_args({"--config", "a.conf", "--threads=2", "-h", "--version",
+                                      "--open", "--mqtt", ":1"});
+  CHECK(cli.config_file == "a.conf");
+  CHECK(cli.help);
+  CHECK(cli.version);
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  CHECK(cli.overrides == Pairs{{"threads", "2"}, {"open", "true"}, {"mqtt", ":1"}});
+  CHECK(parse_args({"--help"}).help);
+  CHECK_FALSE(parse_args({}).help);
+}
+
+TEST_CASE("the command line overrides the file; mqtt replaces per source") {
+  TempFile file("threads = 3\nsys-interval = 60\nmqtt = :1\nmqtt = :2\n");
+  const Config c = load_args({"--config", file.path.c_str(), "--threads", "8"});
+  CHECK(c.threads == 8);
+  CHECK(c.sys_interval == 60);
+  CHECK(c.mqtt == std::vector<Endpoint>{{"0.0.0.0", 1}, {"0.0.0.0", 2}});
+
+  const Config d = load_args({"--config", file.path.c_str(), "--mqtt", ":3", "--mqtt", ":4"});
+  CHECK(d.mqtt == std::vector<Endpoint>{{"0.0.0.0", 3}, {"0.0.0.0", 4}});
+  CHECK(load_args({"--threads", "1", "--threads", "2"}).threads == 2);  // later wins on the CLI
+  CHECK(load_args({"--mqtt", "9"}).mqtt == std::vector<Endpoint>{{"0.0.0.0", 9}});
+}
+
+TEST_CASE("listen addresses") {
+  CHECK(parse_endpoint("localhost:1883") == Endpoint{"localhost", 1883});
+  CHECK(parse_endpoint("[::1]:8883") == Endpoint{"::1", 8883});
+  CHECK(parse_endpoint("[::]:0") == Endpoint{"::", 0});
+  CHECK(parse_endpoint(":1883") == Endpoint{"0.0.0.0", 1883});
+  CHECK(parse_endpoint("65535") == Endpoint{"0.0.0.0", 65535});
+  CHECK(Endpoint{"::1", 1883}.to_string() == "[::1]:1883");
+  CHECK(Endpoint{"10.0.0.1", 1}.to_string() == "10.0.0.1:1");
+  CHECK(fmt::format("{}", Endpoint{"::", 2}) == "[::]:2");
+
+  const std::string forms = "expected HOST:PORT, [IPV6]:PORT, :PORT or PORT, got ";
+  CHECK(error_of([] { parse_endpoint("::1:1883"); }) ==
+        "an IPv6 address needs brackets, as in [::1]:1883; got '::1:1883'");
+  CHECK(error_of([] { parse_endpoint("[::1]"); }) == "expected [IPV6]:PORT, got '[::1]'");
+  CHECK(error_of([] { parse_endpoint("[::1:80"); }) == "expected [IPV6]:PORT, got '[::1:80'");
+  CHECK(error_of([] { parse_endpoint("[]:80"); }) == "expected [IPV6]:PORT, got '[]:80'");
+  CHECK(error_of([] { parse_endpoint("host:65536"); }) == "port must be from 0 to 65535, got '65536'");
+  CHECK(error_of([] { parse_endpoint("localhost"); }) == forms + "'localhost'");
+  CHECK(error_of([] { parse_endpoint("host:"); }) == forms + "'host:'");
+  CHECK(error_of([] { parse_endpoint("ho st:1"); }) == forms + "'ho st:1'");
+  CHECK(error_of([] { parse_endpoint(""); }) == forms + "''");
+}
+
+TEST_CASE("sizes") {
+  CHECK(parse_config_text("max-packet-size = 64", "t").max_packet_size == 64);
+  CHECK(parse_config_text("max-packet-size = 1m", "t").max_packet_size == 1048576);
+  CHECK(parse_config_text("outbound-budget = 1G", "t").outbound_budget == 1073741824);
+  CHECK(parse_config_text("max-packet-size = 268435460\noutbound-budget = 1G\n", "t")
+            .max_packet_size == 268435460);
+}
+
+TEST_CASE("config file errors name the file and line") {
+  CHECK(file_error("\n\nthreads\n") == "test.conf:3: expected 'key = value', got 'threads'");
+  CHECK(file_error("= 4") == "test.conf:1: expected 'key = value', got '= 4'");
+  CHECK(file_error("threads =") == "test.conf:1: threads: missing value");
+  CHECK(file_error("thread = 4") == "test.conf:1: unknown key 'thread'");
+  CHECK(file_error("max_inflight = 4") ==
+        "test.conf:1: unknown key 'max_inflight' (did you mean 'max-inflight'?)");
+  CHECK(file_error("threads = 1\nthreads = 2") ==
+        "test.conf:2: threads: given twice (first on line 1)");
+  CHECK(file_error("threads = four") == "test.conf:1: threads: expected a whole number, got 'four'");
+  CHECK(file_error("threads = -1") == "test.conf:1: threads: expected a whole number, got '-1'");
+  CHECK(file_error("threads = 4 # four") ==
+        "test.conf:1: threads: expected a whole number, got '4 # four'");
+  CHECK(file_error("threads = 1025") == "test.conf:1: threads: must be from 0 to 1024, got '1025'");
+  CHECK(file_error("max-connections = 99999999999999999999999") ==
+        "test.conf:1: max-connections: number too large: '99999999999999999999999'");
+  CHECK(file_error("max-packet-size = 63") ==
+        "test.conf:1: max-packet-size: must be from 64 to 268435460, got '63'");
+  CHECK(file_error("max-packet-size = 1X") ==
+        "test.conf:1: max-packet-size: expected a size in bytes (suffix K, M or G allowed), got '1X'");
+  CHECK(file_error("outbound-budget = 99999999999G") ==
+        "test.conf:1: outbound-budget: size too large: '99999999999G'");
+  CHECK(file_error("receive-maximum = 0") ==
+        "test.conf:1: receive-maximum: must be from 1 to 65535, got '0'");
+  CHECK(file_error("max-inflight = 65536") ==
+        "test.conf:1: max-inflight: must be from 1 to 65535, got '65536'");
+  CHECK(file_error("open = yes") == "test.conf:1: open: expected true or false, got 'yes'");
+  CHECK(file_error("log-level = loud") ==
+        "test.conf:1: log-level: expected debug, info, warning, error or off, got 'loud'");
+  CHECK(file_error("mqtt = :1\nmqtt = bad") ==
+        "test.conf:2: mqtt: expected HOST:PORT, [IPV6]:PORT, :PORT or PORT, got 'bad'");
+  CHECK(file_error("connect-timeout = 0") ==
+        "test.conf:1: connect-timeout: must be from 1 to 3600, got '0'");
+}
+
+TEST_CASE("cross-field checks") {
+  CHECK(file_error("outbound-budget = 1K") ==
+        "test.conf: outbound-budget (1024) must be at least max-packet-size (1048576)");
+  CHECK(file_error("mqtt = :1883\nmqtt = 0.0.0.0:1883") == "test.conf: mqtt: 0.0.0.0:1883 is given twice");
+  CHECK(file_error("mqtt = :0\nmqtt = :0").empty());  // two ephemeral ports are two listeners
+  CHECK(cli_error({"--outbound-budget", "100"}) ==
+        "config: outbound-budget (100) must be at least max-packet-size (1048576)");
+  // The command line may repair what the file alone gets wrong.
+  TempFile file("outbound-budget = 1K\n");
+  CHECK(load_args({"--config", file.path.c_str(), "--max-packet-size", "1K"}).outbound_budget == 1024);
+}
+
+TEST_CASE("command line errors name the option") {
+  CHECK(cli_error({"--nope", "1"}) == "--nope: unknown option (see --help)");
+  CHECK(cli_error({"--max_inflight", "1"}) == "--max_inflight: unknown option (see --help)");
+  CHECK(cli_error({"stray"}) == "unexpected argument 'stray' (see --help)");
+  CHECK(cli_error({"-x"}) == "unexpected argument '-x' (see --help)");
+  CHECK(cli_error({"--"}) == "unexpected argument '--' (see --help)");
+  CHECK(cli_error({"--threads"}) == "--threads: missing value");
+  CHECK(cli_error({"--threads", "--open"}) == "--threads: missing value");
+  CHECK(cli_error({"--config"}) == "--config: missing value");
+  CHECK(cli_error({"--config="}) == "--config: missing value");
+  CHECK(cli_error({"--open", "true"}) == "unexpected argument 'true' (see --help)");
+  CHECK(cli_error({"--threads", "x"}) == "--threads: expected a whole number, got 'x'");
+  CHECK(cli_error({"--data="}) == "--data: expected a directory, got an empty value");
+  CHECK(cli_error({"--open=1"}) == "--open: expected true or false, got '1'");
+  CHECK(cli_error({"--mqtt", "::1:80"}) ==
+        "--mqtt: an IPv6 address needs brackets, as in [::1]:1883; got '::1:80'");
+  CHECK(cli_error({"--receive-maximum=0"}) == "--receive-maximum: must be from 1 to 65535, got '0'");
+  CHECK(cli_error({"--config", "/nonexistent/hydrant.conf"}) ==
+        "/nonexistent/hydrant.conf: cannot open: No such file or directory");
+  TempFile file("\nsys-interval = 86401\n");
+  CHECK(cli_error({"--config", file.path.c_str()}) ==
+        file.path.string() + ":2: sys-interval: must be from 0 to 86400, got '86401'");
+}
+
+TEST_CASE("help text mentions every key with its default, and the signals") {
+  const std::string help = help_text();
+  CHECK(help.starts_with("Usage: hydrant [--config FILE] [--KEY VALUE]...\n"));
+  for (const char* key : {"--mqtt HOST:PORT", "--data DIR", "--threads N", "--open[=true|false]",
+                          "--max-keepalive SECONDS", "--log-level LEVEL", "--max-packet-size BYTES",
+                          "--receive-maximum N", "--max-inflight N", "--topic-alias-maximum N",
+                          "--max-queued-messages N", "--outbound-budget BYTES",
+                          "--stuck-timeout SECONDS", "--connect-timeout SECONDS",
+                          "--max-session-expiry SECONDS", "--sys-interval SECONDS",
+                          "--max-connections N", "--config FILE", "--help", "--version"}) {
+    CHECK_MESSAGE(help.find(key) != std::string::npos, key);
+  }
+  for (const char* fragment : {"(default: 0.0.0.0:1883)", "(default: ./hydrant-data)",
+                               "(default: 604800)", "(default: info)", "(default: false)",
+                               "SIGTERM, SIGINT", "SIGHUP", "exit with status 0",
+                               "the running one is kept", "KEY = VALUE"}) {
+    CHECK_MESSAGE(help.find(fragment) != std::string::npos, fragment);
+  }
+  size_t start = 0;
+  while (start < help.size()) {
+    const size_t end = help.find('\n', start);
+    REQUIRE(end != std::string::npos);  // ends with a newline
+    CHECK_MESSAGE(end - start <= 100, help.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+TEST_CASE("describe is one key=value line") {
+  Config c;
+  c.mqtt = {{"::1", 1883}, {"0.0.0.0", 0}};
+  c.data_dir = "/tmp/a b";
+  const std::string line = describe(c);
+  CHECK(line.starts_with("mqtt=[::1]:1883,0.0.0.0:0 data=\"/tmp/a b\" threads=0 open=false "));
+  CHECK(line.find("log-level=info") != std::string::npos);
+  CHECK(line.ends_with(" sys-interval=10 max-connections=0"));
+  CHECK(line.find('\n') == std::string::npos);
+}
