@@ -34,6 +34,7 @@ session::Limits limits_from(const config::Config& c) {
   l.connect_timeout = c.connect_timeout;
   l.max_keepalive = c.max_keepalive;
   l.max_session_expiry = c.max_session_expiry;
+  l.deny_subscribe = c.deny_subscribe;
   return l;
 }
 

@@ -170,6 +170,7 @@ Worker::Connection* Worker::find(uint64_t conn_id) {
 }
 
 void Worker::on_readable(Connection& c) {
+  if (c.lingering) return drain_lingering(c);
   auto& link = *c.link;
   if (link.closing()) return;
   // One read per wake-up keeps one busy client from starving the others (level-triggered).
@@ -178,6 +179,7 @@ void Worker::on_readable(Connection& c) {
   if (n > 0) {
     link.commit_read(static_cast<size_t>(n));
   } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    c.peer_gone = true;
     link.on_transport_closed();
   }
   if (link.closing()) closing_.push_back(link.conn_id());
@@ -199,7 +201,8 @@ void Worker::flush(Connection& c) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      out.clear();  // the peer is gone; reading will notice
+      out.clear();  // the peer is gone
+      c.peer_gone = true;
       c.link->on_transport_closed();
       closing_.push_back(c.link->conn_id());
       return;
@@ -211,7 +214,7 @@ void Worker::flush(Connection& c) {
   const bool need_out = !out.empty();
   if (need_out != c.want_out) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (need_out ? EPOLLOUT : 0);
+    ev.events = EPOLLIN | EPOLLRDHUP | (need_out ? uint32_t{EPOLLOUT} : 0u);
     ev.data.u64 = c.link->conn_id();
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
     c.want_out = need_out;
@@ -253,17 +256,32 @@ void Worker::reap_closed() {
   }
 }
 
-void Worker::close_connection(uint64_t id) {
+// Closing a connection we decided to end is a "lingering close": the final CONNACK/DISCONNECT is
+// flushed, the write side shut, and input drained until the peer closes or a second passes.
+// Closing at once with unread input would make the kernel send RST, which can destroy the
+// DISCONNECT before the client reads it.
+void Worker::close_connection(uint64_t id, bool linger) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Connection& c = *it->second;
-  c.link->on_transport_closed();  // no-op if the protocol already closed it
-  // Best effort for a final CONNACK/DISCONNECT; a client that does not read loses it.
-  if (!c.link->out().empty()) {
-    iovec iov[kMaxIov];
-    const int cnt = c.link->out().gather(iov, kMaxIov);
-    ssize_t ignored = ::writev(c.fd, iov, cnt);
-    (void)ignored;
+  if (linger && c.lingering) return;  // already draining; the tick or the peer ends it
+  c.link->on_transport_closed();      // no-op if the protocol already closed it
+  if (linger && !c.peer_gone) {
+    if (!c.link->out().empty()) {
+      iovec iov[kMaxIov];
+      const int cnt = c.link->out().gather(iov, kMaxIov);
+      ssize_t ignored = ::writev(c.fd, iov, cnt);  // best effort: a client that does not read loses it
+      (void)ignored;
+      c.link->out().clear();
+    }
+    ::shutdown(c.fd, SHUT_WR);
+    c.lingering = true;
+    c.linger_until = now_ + std::chrono::seconds(1);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = id;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+    return;
   }
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
@@ -272,11 +290,25 @@ void Worker::close_connection(uint64_t id) {
   broker_.release_connection();
 }
 
+void Worker::drain_lingering(Connection& c) {
+  char sink[4096];
+  const ssize_t n = ::read(c.fd, sink, sizeof sink);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    close_connection(c.link->conn_id(), false);
+  }
+}
+
 void Worker::tick() {
+  std::vector<uint64_t> expired_lingers;
   for (auto& [id, c] : conns_) {
+    if (c->lingering) {
+      if (now_ >= c->linger_until) expired_lingers.push_back(id);
+      continue;
+    }
     c->link->on_tick(now_);
     if (c->link->closing()) closing_.push_back(id);
   }
+  for (uint64_t id : expired_lingers) close_connection(id, false);
   expire_sessions();
   if (index_ == 0) broker_.on_main_tick(*this, now_);
 }
@@ -321,8 +353,9 @@ void Worker::shutdown_all() {
         c->link->version() == codec::ProtocolVersion::V5) {
       c->link->out().push_packet(codec::Disconnect{codec::ReasonCode::ServerShuttingDown, {}},
                                  codec::ProtocolVersion::V5);
+      flush(*c);
     }
-    close_connection(id);
+    close_connection(id, false);
   }
 }
 

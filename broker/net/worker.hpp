@@ -61,6 +61,9 @@ class Worker final : public session::Services {
     int fd = -1;
     bool want_out = false;  // EPOLLOUT armed
     bool dirty = false;     // in dirty_ list
+    bool peer_gone = false;  // the peer closed or the socket failed: close without lingering
+    bool lingering = false;  // we closed: draining input until the peer closes or a deadline
+    fanout::Clock::time_point linger_until;
     std::unique_ptr<session::ClientLink> link;
   };
 
@@ -70,7 +73,8 @@ class Worker final : public session::Services {
   void on_writable(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
-  void close_connection(uint64_t id);
+  void close_connection(uint64_t id, bool linger = true);
+  void drain_lingering(Connection& c);
   void reap_closed();
   void tick();
   void drain_inbox();

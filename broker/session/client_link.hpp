@@ -90,6 +90,7 @@ class ClientLink {
   Result<fanout::MessageRef> build_will(const codec::Connect& c);
   Result<std::string_view> resolve_topic_alias(codec::Publish& p);
   bool awaiting_pubrel_full() const;
+  bool denied(std::string_view filter) const;
   uint16_t outbound_alias_for(std::string_view topic, bool& known);
 
   Services& services_;

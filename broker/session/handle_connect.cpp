@@ -41,13 +41,17 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
   }
 
   keep_alive_ = c.keep_alive;
-  if (lim.max_keepalive < 65535 && (c.keep_alive == 0 || c.keep_alive > lim.max_keepalive)) {
-    if (version_ != ProtocolVersion::V5) {
+  if (lim.max_keepalive < 65535) {
+    if (version_ == ProtocolVersion::V5) {
+      // MQTT 5 lets the server impose its value, also on a client asking for none.
+      if (c.keep_alive == 0 || c.keep_alive > lim.max_keepalive) {
+        keep_alive_ = lim.max_keepalive;
+        server_keep_alive_sent_ = true;
+      }
+    } else if (c.keep_alive > lim.max_keepalive) {
       // 3.1.1 cannot tell the client another value (mosquitto refuses the same way).
       return Error{ReasonCode::ClientIdentifierNotValid, "keep alive above the server maximum"};
     }
-    keep_alive_ = lim.max_keepalive;
-    server_keep_alive_sent_ = true;
   }
 
   if (version_ == ProtocolVersion::V5) {
@@ -77,7 +81,9 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
 Result<fanout::MessageRef> ClientLink::build_will(const codec::Connect& c) {
   const codec::Will& w = *c.will;
   if (auto ok = topics::validate_topic_name(w.topic); !ok) return ok.error();
-  if (w.topic.starts_with("$")) return Error{ReasonCode::TopicNameInvalid, "will topic starts with $"};
+  if (w.topic == "$SYS" || w.topic.starts_with("$SYS/")) {
+    return Error{ReasonCode::NotAuthorized, "$SYS topics are published by the broker only"};
+  }
   if (w.properties.payload_format_indicator.value_or(0) == 1 && !codec::is_valid_utf8(w.payload)) {
     return Error{ReasonCode::PayloadFormatInvalid, "will payload is not UTF-8"};
   }

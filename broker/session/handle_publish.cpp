@@ -52,9 +52,9 @@ void ClientLink::handle_publish(codec::Publish& p) {
   } else if (p.properties.response_topic &&
              !topics::validate_topic_name(*p.properties.response_topic).ok()) {
     return close_for(ReasonCode::ProtocolError, "response topic is not a topic name");
-  } else if (topic->starts_with("$")) {
-    refusal = ReasonCode::NotAuthorized;  // $-topics belong to the broker
-    why = "topics starting with $ are reserved";
+  } else if (*topic == "$SYS" || topic->starts_with("$SYS/")) {
+    refusal = ReasonCode::NotAuthorized;  // the broker's statistics: clients may not forge them
+    why = "$SYS topics are published by the broker only";
   }
   services_.counters().messages_received.add();
   if (refusal != ReasonCode::Success) {

@@ -8,6 +8,17 @@ namespace hydrant::session {
 using codec::ProtocolVersion;
 using codec::ReasonCode;
 
+// True when the operator refused subscriptions to `filter` (deny-subscribe): a deny filter that
+// matches the requested filter read literally covers it and everything narrower.
+bool ClientLink::denied(std::string_view filter) const {
+  const auto shared = topics::parse_shared(filter);
+  const std::string_view plain = shared ? shared->filter : filter;
+  for (const auto& deny : services_.limits().deny_subscribe) {
+    if (topics::match_filter(deny, plain)) return true;
+  }
+  return false;
+}
+
 void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   const uint32_t sub_id =
       s.properties.subscription_identifiers.empty() ? 0 : s.properties.subscription_identifiers[0];
@@ -24,6 +35,11 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     const auto& o = sub.options;
     if (auto ok = topics::validate_topic_filter(sub.filter); !ok) {
       ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? ReasonCode::TopicFilterInvalid
+                                                                 : ReasonCode::UnspecifiedError);
+      continue;
+    }
+    if (denied(sub.filter)) {
+      ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? ReasonCode::NotAuthorized
                                                                  : ReasonCode::UnspecifiedError);
       continue;
     }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace hydrant::session {
 
@@ -17,6 +19,7 @@ struct Limits {
   uint32_t connect_timeout = 10;        // seconds to receive CONNECT
   uint16_t max_keepalive = 65535;       // seconds
   uint32_t max_session_expiry = 604800; // seconds
+  std::vector<std::string> deny_subscribe;  // filters refused to everyone
 };
 
 }  // namespace hydrant::session
