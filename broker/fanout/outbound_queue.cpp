@@ -80,7 +80,7 @@ void OutboundQueue::push_packet(const codec::Packet& packet, ProtocolVersion ver
   codec::encode(packet, version, bytes);
   Item& item = items_.emplace_back();
   std::memcpy(reserve_own(item, bytes.size()), bytes.data(), bytes.size());
-  item.head_len = static_cast<uint16_t>(bytes.size());
+  item.head_len = static_cast<uint32_t>(bytes.size());
   item.size = static_cast<uint32_t>(bytes.size());
   pending_bytes_ += item.size;
 }
@@ -109,8 +109,8 @@ uint32_t OutboundQueue::push_publish(MessageRef msg, const DeliveryFields& f, Pr
       p = put_u16(p, f.topic_alias);
     }
   }
-  item.head_len = static_cast<uint16_t>(l.head_len);
-  item.mid_len = static_cast<uint16_t>(p - start - l.head_len);
+  item.head_len = l.head_len;
+  item.mid_len = static_cast<uint32_t>(p - start - l.head_len);
   item.with_topic = l.topic_len > 0;
   item.with_props = v == ProtocolVersion::V5;
   item.size = 1 + codec::varint_size(l.remaining) + l.remaining;

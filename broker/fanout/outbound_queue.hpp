@@ -55,8 +55,8 @@ class OutboundQueue {
   struct Item {
     MessageRef msg;         // null for control packets
     uint32_t size = 0;      // wire bytes of the whole item
-    uint16_t head_len = 0;  // own bytes sent before the topic (or all own bytes for control)
-    uint16_t mid_len = 0;   // own bytes sent after the topic, before forwarded properties
+    uint32_t head_len = 0;  // own bytes sent before the topic (or all own bytes for control)
+    uint32_t mid_len = 0;   // own bytes sent after the topic, before forwarded properties
     bool with_topic = false;
     bool with_props = false;
     uint8_t inline_bytes[kInline];

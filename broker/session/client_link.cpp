@@ -174,6 +174,22 @@ void ClientLink::on_tick(Clock::time_point now) {
 
 void ClientLink::send(const codec::Packet& packet) {
   if (out_.empty()) services_.wants_write(*this);
+  if (version_ == ProtocolVersion::V5 &&
+      codec::encoded_size(packet, version_) > client_max_packet_size_) {
+    // Reason strings and user properties are optional: leave them out rather than exceed the
+    // client's Maximum Packet Size [MQTT-3.1.2-24].
+    codec::Packet trimmed = packet;
+    std::visit(
+        [](auto& p) {
+          if constexpr (requires { p.properties; }) {
+            p.properties.reason_string.reset();
+            p.properties.user_properties.clear();
+          }
+        },
+        trimmed);
+    out_.push_packet(trimmed, version_);
+    return;
+  }
   out_.push_packet(packet, version_);
 }
 
@@ -189,9 +205,8 @@ uint16_t ClientLink::outbound_alias_for(std::string_view topic, bool& known) {
     return it->second;
   }
   if (outbound_aliases_.size() >= client_topic_alias_maximum_) return 0;  // table full: no alias
-  const auto alias = static_cast<uint16_t>(outbound_aliases_.size() + 1);
-  outbound_aliases_.emplace(std::string(topic), alias);
-  return alias;
+  // The next free alias; send_publish() binds it only once the PUBLISH setting it is queued.
+  return static_cast<uint16_t>(outbound_aliases_.size() + 1);
 }
 
 bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
@@ -212,6 +227,9 @@ bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
   if (fanout::OutboundQueue::publish_size(*d.msg, f, version_) > client_max_packet_size_) {
     services_.counters().messages_dropped.add();
     return false;
+  }
+  if (f.topic_alias && !f.omit_topic) {  // the client learns the alias from this PUBLISH
+    outbound_aliases_.emplace(std::string(d.msg->topic()), f.topic_alias);
   }
   if (out_.empty()) services_.wants_write(*this);
   out_.push_publish(d.msg, f, version_);

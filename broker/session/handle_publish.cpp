@@ -34,7 +34,7 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
 
 void ClientLink::handle_publish(codec::Publish& p) {
   // state: inbound window [MQTT-3.3.4-8]
-  if (p.qos == 2 && !p.dup && awaiting_pubrel_full()) {
+  if (p.qos == 2 && !session_->awaiting_pubrel.count(p.packet_id) && awaiting_pubrel_full()) {
     return close_for(ReasonCode::ReceiveMaximumExceeded, "receive maximum exceeded");
   }
   // fields

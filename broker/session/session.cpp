@@ -73,12 +73,16 @@ void Session::pump(Clock::time_point now) {
 }
 
 void Session::resend_inflight(Clock::time_point now) {
-  for (auto& [id, f] : inflight_) {
-    if (f.pubrec_received) {
-      link->send_pubrel(id);
-    } else {
-      link->send_publish(f.delivery, id, /*dup=*/true, now);
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    if (it->second.pubrec_received) {
+      link->send_pubrel(it->first);
+    } else if (!link->send_publish(it->second.delivery, it->first, /*dup=*/true, now)) {
+      // Too large for this connection's Maximum Packet Size: dropped (and counted), so that it
+      // does not hold a window slot for ever.
+      it = inflight_.erase(it);
+      continue;
     }
+    ++it;
   }
 }
 

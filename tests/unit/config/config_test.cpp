@@ -301,6 +301,14 @@ TEST_CASE("describe is one key=value line") {
   const std::string line = describe(c);
   CHECK(line.starts_with("mqtt=[::1]:1883,0.0.0.0:0 data=\"/tmp/a b\" threads=0 open=false "));
   CHECK(line.find("log-level=info") != std::string::npos);
-  CHECK(line.ends_with(" sys-interval=10 max-connections=0"));
+  CHECK(line.ends_with(" sys-interval=10 max-connections=0 deny-subscribe="));
   CHECK(line.find('\n') == std::string::npos);
+}
+
+TEST_CASE("deny-subscribe: repeatable, each value a valid topic filter") {
+  const Config c = parse_config_text("deny-subscribe = private/#\ndeny-subscribe = test/nosubscribe\n", "f");
+  CHECK(c.deny_subscribe == std::vector<std::string>{"private/#", "test/nosubscribe"});
+  CHECK(Config{}.deny_subscribe.empty());
+  CHECK_THROWS_AS(parse_config_text("deny-subscribe = a/#/b\n", "f"), ConfigError);
+  CHECK_THROWS_AS(parse_config_text("deny-subscribe = a+\n", "f"), ConfigError);
 }
