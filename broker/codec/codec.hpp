@@ -49,6 +49,8 @@ Result<std::optional<Frame>> parse_frame(ByteView stream, uint32_t max_packet_si
 Result<Packet> decode(ByteView packet, ProtocolVersion version);
 
 // Appends the wire form of `packet` for `version`. MQTT 5 only fields are omitted for 3.1/3.1.1.
+// A CONNECT is written in its own protocol_version (as decode() reads it), whatever `version`
+// says. AUTH does not exist before MQTT 5: for 3.1/3.1.1 nothing is appended (encoded_size 0).
 void encode(const Packet& packet, ProtocolVersion version, Bytes& out);
 
 // Size encode() would produce, so that a sender can honour a peer's Maximum Packet Size.
