@@ -29,6 +29,9 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
   if (p.authentication_method) {
     return Error{ReasonCode::BadAuthenticationMethod, "authentication method not supported"};
   }
+  if (p.authentication_data) {
+    return Error{ReasonCode::ProtocolError, "authentication data without a method"};
+  }
   if (c.client_id.empty()) {
     // 3.1 requires an id; 3.1.1 allows an empty one only with clean session [MQTT-3.1.3-8].
     if (version_ == ProtocolVersion::V31 || (version_ == ProtocolVersion::V311 && !c.clean_start)) {

@@ -38,6 +38,9 @@ void ClientLink::handle_publish(codec::Publish& p) {
     return close_for(ReasonCode::ReceiveMaximumExceeded, "receive maximum exceeded");
   }
   // fields
+  if (!p.properties.subscription_identifiers.empty()) {
+    return close_for(ReasonCode::ProtocolError, "subscription identifier from a client");  // [MQTT-3.3.4-6]
+  }
   auto topic = resolve_topic_alias(p);
   if (!topic) return close_for(topic.error().code, topic.error().context);
   if (auto ok = topics::validate_topic_name(*topic); !ok) {

@@ -73,6 +73,10 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
 void ClientLink::handle_unsubscribe(const codec::Unsubscribe& u) {
   codec::Unsuback ack{u.packet_id, {}, {}};
   for (std::string_view filter : u.filters) {
+    if (!topics::validate_topic_filter(filter).ok()) {
+      ack.reason_codes.push_back(ReasonCode::TopicFilterInvalid);  // 3.1.1 UNSUBACK has no codes
+      continue;
+    }
     bool existed = false;
     if (auto it = session_->subscriptions.find(filter); it != session_->subscriptions.end()) {
       session_->subscriptions.erase(it);
