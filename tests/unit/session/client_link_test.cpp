@@ -851,3 +851,29 @@ TEST_CASE("a packet over our maximum packet size closes the connection") {
   expect_v5_disconnect(c, ReasonCode::PacketTooLarge);
   CHECK(svc.published.empty());
 }
+
+TEST_CASE("issue 2: UNSUBSCRIBE of an invalid filter -> UNSUBACK 0x8F (MQTT 5)") {
+  TestServices svc;
+  TestClient c(svc, V::V5);
+  c.connect("sub");
+  codec::Unsubscribe u;
+  u.packet_id = 7;
+  u.filters = {"a/#/b"};
+  c.send(u);
+  auto out = c.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].as<codec::Unsuback>().reason_codes ==
+        std::vector<ReasonCode>{ReasonCode::TopicFilterInvalid});
+  CHECK_FALSE(c.link().closing());
+}
+
+TEST_CASE("issue 2: a PUBLISH from a client carrying a subscription identifier -> DISCONNECT 0x82") {
+  TestServices svc;
+  TestClient c(svc, V::V5);
+  c.connect("pub");
+  auto p = publish_packet("t", "x", 1, 1);
+  p.properties.subscription_identifiers.push_back(3);
+  c.send(p);
+  expect_closed_for(c, ReasonCode::ProtocolError);
+  CHECK(svc.published.empty());
+}
