@@ -48,6 +48,11 @@ Result<std::optional<Frame>> parse_frame(ByteView stream, uint32_t max_packet_si
 // type, and the packet-level rules the spec puts on the receiver of each packet.
 Result<Packet> decode(ByteView packet, ProtocolVersion version);
 
+// The protocol version a CONNECT packet (fixed header included) asks for, read from its
+// protocol name and level alone, or nullopt. Lets the server answer a CONNECT it cannot decode
+// with a CONNACK in the client's own version.
+std::optional<ProtocolVersion> peek_connect_version(ByteView packet);
+
 // Appends the wire form of `packet` for `version`. MQTT 5 only fields are omitted for 3.1/3.1.1.
 // A CONNECT is written in its own protocol_version (as decode() reads it), whatever `version`
 // says. AUTH does not exist before MQTT 5: for 3.1/3.1.1 nothing is appended (encoded_size 0).

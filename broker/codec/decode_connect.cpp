@@ -128,3 +128,21 @@ Result<Packet> decode_connack(uint8_t /*flags*/, ByteView body, ProtocolVersion 
 }
 
 }  // namespace hydrant::codec::detail
+
+namespace hydrant::codec {
+
+std::optional<ProtocolVersion> peek_connect_version(ByteView packet) {
+  uint32_t remaining = 0;
+  uint32_t used = 0;
+  if (packet.empty() || (packet[0] >> 4) != static_cast<uint8_t>(PacketType::Connect)) return {};
+  if (detail::read_varint(packet.data() + 1, packet.size() - 1, remaining, used) !=
+      detail::VarintStatus::Ok) {
+    return {};
+  }
+  detail::Reader r(packet.subspan(1 + used));
+  auto version = detail::read_protocol(r);
+  if (!version) return {};
+  return version.value();
+}
+
+}  // namespace hydrant::codec

@@ -25,7 +25,7 @@ Result<void> decode_options(uint8_t o, bool v5, SubscriptionOptions& out) {
     out.no_local = (o & 0x04) != 0;
     out.retain_as_published = (o & 0x08) != 0;
     out.retain_handling = static_cast<uint8_t>((o >> 4) & 0x03);
-    if (out.retain_handling == 3) return malformed("retain handling 3");  // 3.8.3.1
+    if (out.retain_handling == 3) return protocol_error("retain handling 3");  // 3.8.3.1
   }
   return {};
 }

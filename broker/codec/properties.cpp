@@ -194,7 +194,9 @@ Result<void> read_properties(Reader& outer, PropContext ctx, Properties& out) {
     const uint16_t allowed = id < kAllowedIn.size() ? kAllowedIn[id] : 0;
     if (allowed == 0) return Error{ReasonCode::MalformedPacket, "unknown property identifier"};
     if ((allowed & ctx) == 0) {
-      return Error{ReasonCode::ProtocolError, "property not allowed in this packet"};
+      // A property the packet type does not define makes the packet unparseable as specified
+      // (2.2.2.2), as HiveMQ and the Paho testing broker treat it: Malformed Packet.
+      return Error{ReasonCode::MalformedPacket, "property not allowed in this packet"};
     }
     if (auto res = read_one(r, static_cast<PropertyId>(id), ctx, out); !res) return res;
   }

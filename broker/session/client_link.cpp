@@ -58,6 +58,14 @@ void ClientLink::process_input() {
     auto packet = codec::decode(avail.first(size), version_);
     rstart_ += size;
     if (!packet) {
+      if (state_ == LinkState::AwaitConnect) {
+        // A CONNECT we cannot decode still says which version it speaks: answer an MQTT 5
+        // client with a CONNACK carrying the reason (3.1.1 has no code for it: just close).
+        if (codec::peek_connect_version(avail.first(size)) == ProtocolVersion::V5) {
+          version_ = ProtocolVersion::V5;
+          connect_decoded_ = true;
+        }
+      }
       close_for(packet.error().code, packet.error().context);
       break;
     }
@@ -172,8 +180,15 @@ void ClientLink::on_tick(Clock::time_point now) {
   }
 }
 
+void ClientLink::note_output() {
+  // The stuck-reader clock starts when bytes begin to wait, not at the last write: a client idle
+  // for longer than stuck-timeout must not be cut off by the first byte queued for it.
+  last_write_progress_ = services_.now();
+  services_.wants_write(*this);
+}
+
 void ClientLink::send(const codec::Packet& packet) {
-  if (out_.empty()) services_.wants_write(*this);
+  if (out_.empty()) note_output();
   if (version_ == ProtocolVersion::V5 &&
       codec::encoded_size(packet, version_) > client_max_packet_size_) {
     // Reason strings and user properties are optional: leave them out rather than exceed the
@@ -231,7 +246,7 @@ bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
   if (f.topic_alias && !f.omit_topic) {  // the client learns the alias from this PUBLISH
     outbound_aliases_.emplace(std::string(d.msg->topic()), f.topic_alias);
   }
-  if (out_.empty()) services_.wants_write(*this);
+  if (out_.empty()) note_output();
   out_.push_publish(d.msg, f, version_);
   services_.counters().messages_sent.add();
   return true;

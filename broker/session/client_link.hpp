@@ -74,6 +74,7 @@ class ClientLink {
   void close_for(codec::ReasonCode code, const char* why);
   void finish_close(bool publish_will);
   void send(const codec::Packet& packet);
+  void note_output();  // the outbound queue just became non-empty
   bool problem_info_allowed() const { return request_problem_information_; }
 
   // Packet handlers (handle_*.cpp), each: state -> fields -> validate -> apply -> reply.

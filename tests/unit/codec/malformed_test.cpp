@@ -252,10 +252,13 @@ TEST_CASE("SUBSCRIBE") {
     }
   }
   SUBCASE("5 options: reserved bits [MQTT-3.8.3-5], QoS 3, retain handling 3") {
-    for (int o : {0x40, 0x80, 0xC0, 0x03, 0x30, 0x3F}) {
+    for (int o : {0x40, 0x80, 0xC0, 0x03}) {
       CAPTURE(o);
       CHECK(decode_code(sub5(bytes({0x00, 0x01, 't', o})), V::V5) == kMalformed);
     }
+    // Retain handling 3 is a Protocol Error (3.8.3.1); reserved bits or QoS 3 still win.
+    CHECK(decode_code(sub5(bytes({0x00, 0x01, 't', 0x30})), V::V5) == ReasonCode::ProtocolError);
+    CHECK(decode_code(sub5(bytes({0x00, 0x01, 't', 0x3F})), V::V5) == kMalformed);
     CHECK(decode_code(sub5(bytes({0x00, 0x01, 't', 0x2E})), V::V5) == ReasonCode::Success);
   }
   SUBCASE("5 properties missing") {

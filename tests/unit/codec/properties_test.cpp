@@ -175,7 +175,7 @@ TEST_CASE("every property: allowed packets decode it, other packets are a protoc
         REQUIRE_MESSAGE(r.ok(), std::string(r.error().context));
         CHECK(props_of(*r) == expected);
       } else {
-        CHECK(r.code() == ReasonCode::ProtocolError);
+        CHECK(r.code() == ReasonCode::MalformedPacket);
       }
     }
   }
