@@ -114,6 +114,9 @@ class Worker final : public session::Services {
   // deliveries that arrived before it.
   std::unordered_map<router::SessionId, uint64_t> awaiting_arrival_;
   std::unordered_map<router::SessionId, std::vector<DeliverTask>> in_transit_;
+  // Takeovers that reached this worker before the session did: the worker to pass it on to, or
+  // kEndOnArrival when a clean start elsewhere replaced it.
+  static constexpr uint32_t kEndOnArrival = 0xFFFFFFFF;
   std::unordered_map<router::SessionId, uint32_t> deferred_migrations_;
 
   std::mutex inbox_mutex_;

@@ -90,7 +90,11 @@ void Worker::publish_will(Session& s) {
 
 void Worker::end_session(router::SessionId id) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return;
+  if (it == sessions_.end()) {
+    // Still on its way here for a connection that resumed it: end it when it arrives.
+    if (awaiting_arrival_.count(id)) deferred_migrations_[id] = kEndOnArrival;
+    return;
+  }
   Session& s = *it->second;
   if (!broker_.registry().release(*s.handle(), index_)) return;  // being resumed elsewhere
   if (s.link) {
@@ -137,21 +141,27 @@ void Worker::handle_arrive(ArriveTask& t) {
   if (waiting != awaiting_arrival_.end()) awaiting_arrival_.erase(waiting);
   auto buffered = std::move(in_transit_[id]);
   in_transit_.erase(id);
+  t.session->limits = &limits_;
+  t.session->counters = &counters_;
 
   if (auto d = deferred_migrations_.find(id); d != deferred_migrations_.end()) {
+    // Another connection took the session over while it travelled: this one loses it.
     const uint32_t to = d->second;
     deferred_migrations_.erase(d);
     if (Connection* c = find(conn_id)) {
       c->link->close_taken_over();
       closing_.push_back(conn_id);
     }
+    if (to == kEndOnArrival) {
+      sessions_[id] = std::move(t.session);
+      end_session(id);
+      return;
+    }
     broker_.worker(to).post(ArriveTask{std::move(t.session)});
     for (auto& task : buffered) broker_.worker(to).post(std::move(task));
     return;
   }
   Session& s = *t.session;
-  s.limits = &limits_;
-  s.counters = &counters_;
   sessions_[id] = std::move(t.session);
   Connection* c = find(conn_id);
   if (c && c->link->state() == session::LinkState::AwaitSession) {
