@@ -70,6 +70,15 @@ uint32_t OutboundQueue::publish_size(const Message& msg, const DeliveryFields& f
   return 1 + codec::varint_size(l.remaining) + l.remaining;
 }
 
+OutboundQueue::Item& OutboundQueue::append() {
+  if (head_ > 0 && head_ * 2 >= items_.size()) {
+    // Most of the vector is already written: drop that part before growing.
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  return items_.emplace_back();
+}
+
 uint8_t* OutboundQueue::reserve_own(Item& item, size_t n) {
   if (n > kInline) item.heap = std::make_unique<uint8_t[]>(n);
   return item.own();
@@ -78,7 +87,7 @@ uint8_t* OutboundQueue::reserve_own(Item& item, size_t n) {
 void OutboundQueue::push_packet(const codec::Packet& packet, ProtocolVersion version) {
   codec::Bytes bytes;
   codec::encode(packet, version, bytes);
-  Item& item = items_.emplace_back();
+  Item& item = append();
   std::memcpy(reserve_own(item, bytes.size()), bytes.data(), bytes.size());
   item.head_len = static_cast<uint32_t>(bytes.size());
   item.size = static_cast<uint32_t>(bytes.size());
@@ -87,7 +96,7 @@ void OutboundQueue::push_packet(const codec::Packet& packet, ProtocolVersion ver
 
 uint32_t OutboundQueue::push_publish(MessageRef msg, const DeliveryFields& f, ProtocolVersion v) {
   const Layout l = layout_of(*msg, f, v);
-  Item& item = items_.emplace_back();
+  Item& item = append();
   uint8_t* const start = reserve_own(item, l.head_len + l.mid_len);
   uint8_t* p = start;
   *p++ = static_cast<uint8_t>(0x30 | (f.dup ? 0x08 : 0) | (f.qos << 1) | (f.retain ? 1 : 0));
@@ -133,7 +142,8 @@ int OutboundQueue::gather(iovec* iov, int max) const {
     skip = 0;
     ++n;
   };
-  for (const Item& item : items_) {
+  for (size_t i = head_; i < items_.size(); ++i) {
+    const Item& item = items_[i];
     if (n >= max) break;
     const uint8_t* own = item.own();
     add(own, item.head_len);
@@ -153,15 +163,28 @@ int OutboundQueue::gather(iovec* iov, int max) const {
 void OutboundQueue::consume(size_t n) {
   pending_bytes_ -= std::min(n, pending_bytes_);
   n += front_done_;
-  while (!items_.empty() && n >= items_.front().size) {
-    n -= items_.front().size;
-    items_.pop_front();
+  while (head_ < items_.size() && n >= items_[head_].size) {
+    n -= items_[head_].size;
+    items_[head_].msg.reset();  // release the message now, not when the slot is reused
+    items_[head_].heap.reset();
+    ++head_;
   }
-  front_done_ = items_.empty() ? 0 : n;
+  front_done_ = head_ < items_.size() ? n : 0;
+  if (head_ == items_.size()) rewind();
+}
+
+void OutboundQueue::rewind() {
+  // Keep a small vector for the next packets; give a burst's large one back.
+  if (items_.capacity() > kKeepCapacity) {
+    std::vector<Item>().swap(items_);
+  } else {
+    items_.clear();
+  }
+  head_ = 0;
 }
 
 void OutboundQueue::clear() {
-  items_.clear();
+  rewind();
   front_done_ = 0;
   pending_bytes_ = 0;
 }

@@ -9,10 +9,10 @@
 #include <sys/uio.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "codec/codec.hpp"
 #include "fanout/message.hpp"
@@ -47,12 +47,13 @@ class OutboundQueue {
   void consume(size_t n);
 
   size_t pending_bytes() const { return pending_bytes_; }
-  bool empty() const { return items_.empty(); }
+  bool empty() const { return head_ == items_.size(); }
   void clear();
 
  private:
   static constexpr size_t kInline = 64;
   struct Item {
+    Item() {}  // leaves inline_bytes uninitialised: they are written before use
     MessageRef msg;         // null for control packets
     uint32_t size = 0;      // wire bytes of the whole item
     uint32_t head_len = 0;  // own bytes sent before the topic (or all own bytes for control)
@@ -66,8 +67,15 @@ class OutboundQueue {
   };
   uint8_t* reserve_own(Item& item, size_t n);
 
-  std::deque<Item> items_;
-  size_t front_done_ = 0;  // bytes of items_.front() already written
+  Item& append();
+  void rewind();  // the queue is empty: reuse or release the vector
+  static constexpr size_t kKeepCapacity = 64;
+
+  // A vector used as a FIFO: items_[head_] is the oldest pending item. Emptying rewinds it
+  // without freeing, so a connection that is written to steadily allocates nothing per packet.
+  std::vector<Item> items_;
+  size_t head_ = 0;
+  size_t front_done_ = 0;  // bytes of items_[head_] already written
   size_t pending_bytes_ = 0;
 };
 
