@@ -26,7 +26,6 @@ namespace {
 constexpr uint64_t kWakeTag = 0;
 constexpr uint64_t kListenTagBit = 1ULL << 63;
 constexpr auto kTickPeriod = std::chrono::milliseconds(250);
-constexpr size_t kReadSize = 64 * 1024;
 constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
 
 std::string peer_name(const sockaddr_storage& ss) {
@@ -174,10 +173,9 @@ void Worker::on_readable(Connection& c) {
   auto& link = *c.link;
   if (link.closing()) return;
   // One read per wake-up keeps one busy client from starving the others (level-triggered).
-  auto space = link.read_space(kReadSize);
-  const ssize_t n = ::read(c.fd, space.data(), space.size());
+  const ssize_t n = ::read(c.fd, read_buf_.data(), read_buf_.size());
   if (n > 0) {
-    link.commit_read(static_cast<size_t>(n));
+    link.on_bytes(codec::ByteView(read_buf_.data(), static_cast<size_t>(n)));
   } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
     c.peer_gone = true;
     link.on_transport_closed();

@@ -123,6 +123,9 @@ class Worker final : public session::Services {
   std::vector<Task> inbox_;
   std::vector<Task> inbox_work_;
   std::vector<router::Target> match_scratch_;
+  // One read buffer for all connections of this loop: links parse in place and keep only
+  // partial packets, so idle connections hold no read memory.
+  std::vector<uint8_t> read_buf_ = std::vector<uint8_t>(64 * 1024);
   std::vector<std::vector<router::Target>> remote_scratch_;
 };
 

@@ -12,10 +12,6 @@ using codec::PacketType;
 using codec::ProtocolVersion;
 using codec::ReasonCode;
 
-namespace {
-constexpr size_t kReadChunk = 16 * 1024;
-}
-
 ClientLink::ClientLink(Services& services, uint64_t conn_id, std::string peer,
                        Clock::time_point now)
     : services_(services), conn_id_(conn_id), peer_(std::move(peer)), created_(now),
@@ -23,31 +19,36 @@ ClientLink::ClientLink(Services& services, uint64_t conn_id, std::string peer,
 
 ClientLink::~ClientLink() = default;
 
-std::span<uint8_t> ClientLink::read_space(size_t min) {
-  if (rstart_ == rend_) rstart_ = rend_ = 0;
-  if (rbuf_.size() - rend_ < min) {
-    if (rstart_ > 0) {  // move the unparsed tail to the front before growing
-      std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
-      rend_ -= rstart_;
-      rstart_ = 0;
-    }
-    if (rbuf_.size() - rend_ < min) rbuf_.resize(rend_ + std::max(min, kReadChunk));
+void ClientLink::on_bytes(codec::ByteView data) {
+  services_.counters().bytes_received.add(data.size());
+  if (rbuf_.empty()) {
+    // The common case: whole packets, parsed in place from the transport's read buffer; only a
+    // trailing partial packet is copied, so an idle connection holds no read buffer.
+    const size_t used = process(data);
+    if (used < data.size()) rbuf_.assign(data.begin() + static_cast<std::ptrdiff_t>(used), data.end());
+  } else {
+    rbuf_.insert(rbuf_.end(), data.begin(), data.end());
+    drain_buffered();
   }
-  return {rbuf_.data() + rend_, rbuf_.size() - rend_};
+  // While a session is being fetched, bytes wait; bound what a client can pile up meanwhile.
+  if (state_ == LinkState::AwaitSession && rbuf_.size() > 2 * size_t{services_.limits().max_packet_size}) {
+    close_for(ReasonCode::PacketTooLarge, "too much input before CONNACK");
+  }
 }
 
-void ClientLink::commit_read(size_t n) {
-  rend_ += n;
-  services_.counters().bytes_received.add(n);
-  process_input();
+void ClientLink::drain_buffered() {
+  const size_t used = process(rbuf_);
+  rbuf_.erase(rbuf_.begin(), rbuf_.begin() + static_cast<std::ptrdiff_t>(used));
+  if (rbuf_.empty() && rbuf_.capacity() > kKeptReadBuffer) std::vector<uint8_t>().swap(rbuf_);
 }
 
-void ClientLink::process_input() {
-  if (processing_) return;  // re-entered from attach_session() inside handle_connect()
+size_t ClientLink::process(codec::ByteView input) {
+  if (processing_) return 0;  // re-entered from attach_session() inside handle_connect()
   processing_ = true;
   const uint32_t max_size = services_.limits().max_packet_size;
+  size_t used = 0;
   while (state_ == LinkState::AwaitConnect || state_ == LinkState::Connected) {
-    codec::ByteView avail(rbuf_.data() + rstart_, rend_ - rstart_);
+    const codec::ByteView avail = input.subspan(used);
     auto frame = codec::parse_frame(avail, max_size);
     if (!frame) {
       close_for(frame.error().code, frame.error().context);
@@ -56,7 +57,7 @@ void ClientLink::process_input() {
     if (!frame.value() || frame.value()->total_size() > avail.size()) break;
     const uint32_t size = frame.value()->total_size();
     auto packet = codec::decode(avail.first(size), version_);
-    rstart_ += size;
+    used += size;
     if (!packet) {
       if (state_ == LinkState::AwaitConnect) {
         // A CONNECT we cannot decode still says which version it speaks: answer an MQTT 5
@@ -73,10 +74,7 @@ void ClientLink::process_input() {
     dispatch(packet.value());
   }
   processing_ = false;
-  // While a session is being fetched, bytes wait; bound what a client can pile up meanwhile.
-  if (state_ == LinkState::AwaitSession && rend_ - rstart_ > 2 * size_t{max_size}) {
-    close_for(ReasonCode::PacketTooLarge, "too much input before CONNACK");
-  }
+  return state_ == LinkState::Closed ? input.size() : used;  // a closed link reads no more
 }
 
 void ClientLink::dispatch(codec::Packet& packet) {
@@ -281,7 +279,7 @@ void ClientLink::attach_session(Session* session, bool session_present) {
   session->resend_inflight(now);
   session->pump(now);
   // Packets that arrived behind CONNECT while the session was being fetched.
-  if (rend_ > rstart_) process_input();
+  if (!rbuf_.empty()) drain_buffered();
 }
 
 }  // namespace hydrant::session

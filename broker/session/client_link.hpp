@@ -1,5 +1,5 @@
 // ClientLink: the MQTT protocol state machine of one client connection, Sans-I/O. The transport
-// (net/) puts received bytes in with read_space()/commit_read() and takes bytes to send from
+// (net/) hands received bytes to on_bytes() and takes bytes to send from
 // out(); timers arrive as on_tick(). ClientLink parses packets, runs the packet handlers
 // (handle_*.cpp), and turns every protocol error into the right answer in one place,
 // close_for(): a CONNACK code while connecting, a DISCONNECT with a reason code in MQTT 5, a
@@ -33,10 +33,9 @@ class ClientLink {
   ClientLink& operator=(const ClientLink&) = delete;
 
   // ---- input (called by the transport) ----
-  // A writable area of at least `min` bytes at the end of the read buffer.
-  std::span<uint8_t> read_space(size_t min);
-  // `n` bytes were read into read_space(); parses and handles every complete packet.
-  void commit_read(size_t n);
+  // Bytes the transport received; `data` is valid only during the call. Parses and handles
+  // every complete packet; keeps a trailing partial packet.
+  void on_bytes(codec::ByteView data);
   // The peer closed the connection or the transport failed: an abnormal end (will applies).
   void on_transport_closed();
   // Periodic check: CONNECT deadline, keep alive [MQTT-3.1.2-22], stuck writer.
@@ -68,7 +67,8 @@ class ClientLink {
   uint32_t session_expiry_requested() const { return session_expiry_; }
 
  private:
-  void process_input();
+  size_t process(codec::ByteView input);  // handles whole packets; returns the bytes used
+  void drain_buffered();                   // process() what waits in rbuf_
   void dispatch(codec::Packet& packet);
   // The one place where an error becomes a protocol answer (shared/STYLE.md 2.3).
   void close_for(codec::ReasonCode code, const char* why);
@@ -101,9 +101,8 @@ class ClientLink {
   Session* session_ = nullptr;
   fanout::OutboundQueue out_;
 
-  std::vector<uint8_t> rbuf_;
-  size_t rstart_ = 0;  // first unparsed byte
-  size_t rend_ = 0;    // end of received bytes
+  std::vector<uint8_t> rbuf_;  // a partial packet, or input held while the session arrives
+  static constexpr size_t kKeptReadBuffer = 4096;
   bool processing_ = false;
 
   Clock::time_point created_;

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -22,6 +21,7 @@
 #include "metrics/counters.hpp"
 #include "router/session_handle.hpp"
 #include "session/limits.hpp"
+#include "util/fifo.hpp"
 
 namespace hydrant::session {
 
@@ -102,7 +102,7 @@ class Session {
   uint16_t next_packet_id();
 
   router::HandleRef handle_;
-  std::deque<Delivery> queue_;
+  util::Fifo<Delivery> queue_;
   std::map<uint16_t, InflightOut> inflight_;
   uint16_t last_packet_id_ = 0;
 };
