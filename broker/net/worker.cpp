@@ -152,7 +152,7 @@ void Worker::accept_all(int listen_fd) {
     auto conn = std::make_unique<Connection>();
     conn->fd = fd;
     const uint64_t id = next_conn_id_++;
-    conn->link = std::make_unique<session::ClientLink>(*this, id, peer_name(ss), now_);
+    conn->link.emplace(*this, id, peer_name(ss), now_);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = id;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -64,7 +65,7 @@ class Worker final : public session::Services {
     bool peer_gone = false;  // the peer closed or the socket failed: close without lingering
     bool lingering = false;  // we closed: draining input until the peer closes or a deadline
     fanout::Clock::time_point linger_until;
-    std::unique_ptr<session::ClientLink> link;
+    std::optional<session::ClientLink> link;  // built in place: one allocation per connection
   };
 
   void run();

@@ -7,7 +7,7 @@ SessionRegistry::Claim SessionRegistry::claim(std::string_view client_id, uint32
                                               bool clean_start) {
   std::lock_guard lock(mutex_);
   Claim claim;
-  auto it = by_client_id_.find(std::string(client_id));
+  auto it = by_client_id_.find(client_id);
   if (it != by_client_id_.end()) {
     claim.previous = it->second;
     claim.previous_worker = claim.previous->worker.load();
@@ -19,11 +19,9 @@ SessionRegistry::Claim SessionRegistry::claim(std::string_view client_id, uint32
     return claim;
   }
   claim.handle = std::make_shared<SessionHandle>(next_id_++, std::string(client_id), worker);
-  if (it != by_client_id_.end()) {
-    it->second = claim.handle;
-  } else {
-    by_client_id_.emplace(std::string(client_id), claim.handle);
-  }
+  // The key views the client id inside the handle it maps to, so replace key and value together.
+  if (it != by_client_id_.end()) by_client_id_.erase(it);
+  by_client_id_.emplace(claim.handle->client_id, claim.handle);
   return claim;
 }
 

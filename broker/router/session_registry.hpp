@@ -35,7 +35,8 @@ class SessionRegistry {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, HandleRef> by_client_id_;
+  // Keyed by a view of the handle's own client_id: the id is stored once.
+  std::unordered_map<std::string_view, HandleRef> by_client_id_;
   SessionId next_id_ = 1;
 };
 

@@ -185,6 +185,11 @@ void ClientLink::note_output() {
   services_.wants_write(*this);
 }
 
+ClientLink::TopicAliases& ClientLink::aliases() {
+  if (!aliases_) aliases_ = std::make_unique<TopicAliases>();
+  return *aliases_;
+}
+
 void ClientLink::send(const codec::Packet& packet) {
   if (out_.empty()) note_output();
   if (version_ == ProtocolVersion::V5 &&
@@ -213,13 +218,14 @@ void ClientLink::send_pubrel(uint16_t packet_id) {
 uint16_t ClientLink::outbound_alias_for(std::string_view topic, bool& known) {
   known = false;
   if (client_topic_alias_maximum_ == 0) return 0;
-  if (auto it = outbound_aliases_.find(std::string(topic)); it != outbound_aliases_.end()) {
+  auto& outbound = aliases().outbound;
+  if (auto it = outbound.find(std::string(topic)); it != outbound.end()) {
     known = true;
     return it->second;
   }
-  if (outbound_aliases_.size() >= client_topic_alias_maximum_) return 0;  // table full: no alias
+  if (outbound.size() >= client_topic_alias_maximum_) return 0;  // table full: no alias
   // The next free alias; send_publish() binds it only once the PUBLISH setting it is queued.
-  return static_cast<uint16_t>(outbound_aliases_.size() + 1);
+  return static_cast<uint16_t>(outbound.size() + 1);
 }
 
 bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
@@ -242,7 +248,7 @@ bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
     return false;
   }
   if (f.topic_alias && !f.omit_topic) {  // the client learns the alias from this PUBLISH
-    outbound_aliases_.emplace(std::string(d.msg->topic()), f.topic_alias);
+    aliases().outbound.emplace(std::string(d.msg->topic()), f.topic_alias);
   }
   if (out_.empty()) note_output();
   out_.push_publish(d.msg, f, version_);

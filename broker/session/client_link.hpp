@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -127,8 +128,13 @@ class ClientLink {
   uint32_t pending_will_delay_ = 0;
 
   // Topic aliases, MQTT 5 (3.3.2.3.4): inbound alias -> topic; outbound topic -> alias.
-  std::unordered_map<uint16_t, std::string> inbound_aliases_;
-  std::unordered_map<std::string, uint16_t> outbound_aliases_;
+  // Allocated on first use: most connections never use aliases, and idle ones should be small.
+  struct TopicAliases {
+    std::unordered_map<uint16_t, std::string> inbound;
+    std::unordered_map<std::string, uint16_t> outbound;
+  };
+  TopicAliases& aliases();
+  std::unique_ptr<TopicAliases> aliases_;
 };
 
 }  // namespace hydrant::session

@@ -22,11 +22,12 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
   }
   if (!p.topic.empty()) {
     if (auto ok = topics::validate_topic_name(p.topic); !ok) return ok.error();
-    inbound_aliases_[alias].assign(p.topic);
+    aliases().inbound[alias].assign(p.topic);
     return p.topic;
   }
-  auto it = inbound_aliases_.find(alias);
-  if (it == inbound_aliases_.end()) {
+  auto& inbound = aliases().inbound;
+  auto it = inbound.find(alias);
+  if (it == inbound.end()) {
     return Error{ReasonCode::ProtocolError, "unknown topic alias"};
   }
   return std::string_view(it->second);
