@@ -5,7 +5,8 @@ Not here: retained delivery on subscribe (04), MQTT 5 subscription options (09),
 SUBSCRIBE bytes (08).
 """
 
-from harness import (V311, V5, case, SUBACK, UNSUBACK, enc_subscribe, enc_unsubscribe, wait_until)
+from harness import (V311, V5, case, PUBLISH, SUBACK, UNSUBACK, enc_subscribe, enc_unsubscribe,
+                     wait_until)
 
 
 @case()
@@ -251,3 +252,20 @@ def unsubscribe_one_of_two_filters(t):
     sub.wait_messages(2)
     wait_until(lambda: len(sub.messages) >= 2, 5)
     assert sorted(m.payload for m in sub.messages) == [b"m", b"n"], sub.messages
+
+
+@case(broker_args={"deny-subscribe": "private/#"},
+      hydrant_only="deny-subscribe is hydrant's; mosquitto 2.0.11 cannot refuse a SUBSCRIBE")
+def denied_filter_refused(t):
+    """issue 2: a filter the operator denies (deny-subscribe = private/#) is refused in SUBACK —
+    0x87 Not authorized in MQTT 5, 0x80 in 3.1.1 — while the other filters of the same
+    SUBSCRIBE are granted and the connection stays open; nothing published under it arrives."""
+    sub = t.raw()
+    p = sub.subscribe([("private/x", 1), ("private/#", 0), ("$share/g/private/y", 0), ("open/x", 1)])
+    denied = 0x87 if t.v == V5 else 0x80
+    assert p.f["codes"] == [denied, denied, denied, 1], p
+    t.client().publish("private/x", b"secret", qos=1)
+    t.client().publish("open/x", b"fine", qos=1)
+    m = sub.expect(PUBLISH)
+    assert m.f["payload"] == b"fine", m
+    sub.expect_nothing(0.3)
