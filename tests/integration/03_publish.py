@@ -244,3 +244,18 @@ def subscriber_qos2_publisher_qos1(t):
     t.raw().publish("p/min", b"x", qos=1, pid=1)
     p = sub.expect(PUBLISH)
     assert p.f["qos"] == 1, p
+
+
+@case(broker_args={"sys-interval": 0}, hydrant_only="$SYS is written by hydrant only")
+def client_publish_to_sys_refused(t):
+    """issue 2: clients may not forge the broker's statistics: a PUBLISH to $SYS/... gets PUBACK
+    0x87 Not authorized in MQTT 5 (3.1.1 has no code: a plain PUBACK) and reaches nobody."""
+    sub = t.raw()
+    sub.subscribe([("$SYS/#", 0)])
+    pub = t.raw()
+    pub.publish("$SYS/broker/clients/connected", b"999999", qos=1, pid=5)
+    ack = pub.expect(PUBACK)
+    assert ack.f["pid"] == 5, ack
+    assert ack.f["rc"] == (0x87 if t.v == V5 else 0), ack
+    sub.expect_nothing(0.5)
+    pub.ping()
