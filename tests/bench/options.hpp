@@ -1,0 +1,92 @@
+// hydrant-loadgen: command-line options (see kHelp) and their defaults.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+
+#include <fmt/core.h>
+
+namespace loadgen {
+
+struct Options {
+  std::string scenario = "fanout", label, ready_file;
+  int port = 1883, version = 4, qos = 0, size = 256;
+  int subs = 100, pubs = 1, window = 64, burst = 16, pub_inflight = 100, connect_window = 100, sources = 64;
+  double duration = 5, rate = 0, deliveries_rate = 10000, drain = 3, hold = 5, timeout_ms = 2000;
+  double setup_timeout = 60;
+  int keepalive = 60;
+};
+
+inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE]...
+  --scenario S         fanout | fanin | latency | connections (fanout)
+  --port N             broker port on 127.0.0.1 (1883)
+  --mqtt 4|5           protocol: 4 = 3.1.1, 5 = 5.0 (4)
+  --subs N             subscribers (fanout, latency) or idle clients (connections) (100)
+  --pubs N             publishers (fanin) (1)
+  --qos 0|1            QoS of the subscriptions and the publishes (0)
+  --size B             payload bytes, JSON, at least 53 (256)
+  --duration S         seconds of publishing (5)
+  --window N           closed loop: messages outstanding (64)
+  --burst N            messages a publisher sends in a row before the next one's turn (16)
+  --rate R             open loop: messages/s in total; 0 = closed loop (0)
+  --deliveries-rate D  latency: deliveries/s in total, rate = D / subs (10000)
+  --pub-inflight N     QoS 1 publishes a publisher leaves unacknowledged, at most (100)
+  --timeout-ms T       closed loop: a message undelivered this long frees its slot (2000)
+  --drain S            after publishing, wait this long past the last delivery (3)
+  --hold S             connections: keep the clients this long once all are ready (5)
+  --ready-file PATH    connections: written when all clients are ready
+  --connect-window N   handshakes in progress at once (100)
+  --sources N          127.0.1.1 .. 127.0.1.N source addresses (64)
+  --keepalive S        MQTT keep alive; PINGREQ after S/2 idle (60)
+  --setup-timeout S    give up if not every client is ready by then (60)
+  --label TEXT         copied into the output
+)";
+
+inline Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--help" || k == "-h" || i + 1 >= argc) {
+      fmt::print(k == "--help" || k == "-h" ? stdout : stderr, "{}", kHelp);
+      std::exit(k == "--help" || k == "-h" ? 0 : 64);
+    }
+    const std::string v = argv[i + 1];
+    auto num = [&] { return std::stod(v); };
+    if (k == "--scenario") o.scenario = v;
+    else if (k == "--label") o.label = v;
+    else if (k == "--ready-file") o.ready_file = v;
+    else if (k == "--port") o.port = static_cast<int>(num());
+    else if (k == "--mqtt") o.version = static_cast<int>(num());
+    else if (k == "--qos") o.qos = static_cast<int>(num());
+    else if (k == "--size") o.size = static_cast<int>(num());
+    else if (k == "--subs") o.subs = static_cast<int>(num());
+    else if (k == "--pubs") o.pubs = static_cast<int>(num());
+    else if (k == "--window") o.window = static_cast<int>(num());
+    else if (k == "--burst") o.burst = static_cast<int>(num());
+    else if (k == "--pub-inflight") o.pub_inflight = static_cast<int>(num());
+    else if (k == "--connect-window") o.connect_window = static_cast<int>(num());
+    else if (k == "--sources") o.sources = static_cast<int>(num());
+    else if (k == "--keepalive") o.keepalive = static_cast<int>(num());
+    else if (k == "--duration") o.duration = num();
+    else if (k == "--rate") o.rate = num();
+    else if (k == "--deliveries-rate") o.deliveries_rate = num();
+    else if (k == "--timeout-ms") o.timeout_ms = num();
+    else if (k == "--drain") o.drain = num();
+    else if (k == "--hold") o.hold = num();
+    else if (k == "--setup-timeout") o.setup_timeout = num();
+    else {
+      fmt::print(stderr, "loadgen: unknown option {}\n{}", k, kHelp);
+      std::exit(64);
+    }
+  }
+  const bool known = o.scenario == "fanout" || o.scenario == "fanin" || o.scenario == "latency" ||
+                     o.scenario == "connections";
+  if (!known || (o.version != 4 && o.version != 5) || o.qos < 0 || o.qos > 1 || o.subs < 1 ||
+      o.pubs < 1 || o.window < 1 || o.burst < 1 || o.sources < 1 || o.sources > 254 || o.connect_window < 1) {
+    fmt::print(stderr, "loadgen: bad option value\n{}", kHelp);
+    std::exit(64);
+  }
+  return o;
+}
+
+}  // namespace loadgen

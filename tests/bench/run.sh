@@ -1,0 +1,265 @@
+#!/bin/bash
+# Side-by-side benchmark: hydrant against Debian's mosquitto on loopback (see README.md here).
+# For each scenario and each broker, a fresh broker listens on a free 127.0.0.1 port pinned to
+# core 0 (hydrant with --threads 1), hydrant-loadgen runs pinned to core 1, and the broker's
+# CPU time (/proc/PID/stat utime+stime) and memory (/proc/PID/status VmRSS, VmHWM) are sampled
+# around the run. Each scenario runs REPEAT times; the table shows medians. Then an open-loop
+# step-up finds the highest fan-out rate each broker holds without loss. Every process it
+# starts, it stops (by PID); every wait has a time limit.
+#
+#   tests/bench/run.sh            full run, about 8 minutes
+#   QUICK=1 tests/bench/run.sh    1 repeat, shorter runs, under 2 minutes
+# Other knobs (environment): REPEAT, DURATION (s), CONNS, MQTT (4 = 3.1.1, 5), ONLY (scenario
+# names, comma-separated), BROKERS ("hydrant mosquitto"). Raw JSON lines: build-bench/bench-*.jsonl.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$ROOT/build-bench
+HYDRANT=$BUILD/broker/hydrant
+LOADGEN=$BUILD/tests/bench/hydrant-loadgen
+MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
+BROKER_CORE=0
+LOADGEN_CORE=1
+
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+  REPEAT=${REPEAT:-1} DURATION=${DURATION:-2} CONNS=${CONNS:-5000} STEP_S=2 STEP_X=2
+else
+  REPEAT=${REPEAT:-3} DURATION=${DURATION:-5} CONNS=${CONNS:-19500} STEP_S=3 STEP_X=1.5
+fi
+MQTT=${MQTT:-4}
+ONLY=${ONLY:-}
+BROKERS=${BROKERS:-hydrant mosquitto}
+
+# The same limits for both brokers (hydrant's defaults, stated explicitly):
+# in-flight window 100 per client, 10,000 queued messages per client, 1 MiB max packet,
+# no connection cap, no $SYS, no persistence, TCP_NODELAY on client sockets.
+HYDRANT_ARGS=(--threads 1 --open --log-level warning --sys-interval 0 --max-inflight 100
+  --receive-maximum 100 --max-queued-messages 10000 --max-packet-size 1M --max-connections 0
+  --outbound-budget 1M)
+mosquitto_conf() {
+  cat <<EOF
+listener $1 127.0.0.1
+allow_anonymous true
+persistence false
+max_inflight_messages 100
+max_queued_messages 10000
+max_queued_bytes 0
+max_packet_size 1048576
+max_connections -1
+max_keepalive 65535
+set_tcp_nodelay true
+sys_interval 0
+log_dest stderr
+log_type error
+log_type warning
+EOF
+}
+
+# ---- build -------------------------------------------------------------------------------
+if [[ ! -f $BUILD/build.ninja ]]; then
+  meson setup "$BUILD" "$ROOT" --buildtype=release -Dtests=false >/dev/null
+fi
+ninja -C "$BUILD" broker/hydrant tests/bench/hydrant-loadgen >/dev/null
+
+ulimit -n "$(ulimit -Hn)"  # connections: both the broker and the generator need many files
+if (( CONNS > $(ulimit -n) - 500 )); then CONNS=$(( $(ulimit -n) - 500 )); fi
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+RAW=$BUILD/bench-$STAMP.jsonl
+TMP=$(mktemp -d /tmp/hydrant-bench.XXXXXX)
+BROKER_PID=
+LOADGEN_PID=
+cleanup() {
+  [[ -n $LOADGEN_PID ]] && kill "$LOADGEN_PID" 2>/dev/null || true
+  stop_broker
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+cpu_ticks() {  # utime + stime of PID, in clock ticks
+  local s
+  s=$(<"/proc/$1/stat")
+  s=${s##*) }
+  set -- $s
+  echo $(( ${12} + ${13} ))
+}
+cores_ticks() {  # busy (user+nice+system+irq+softirq) and steal ticks of cpu0 and cpu1
+  awk '$1 == "cpu0" || $1 == "cpu1" { printf "%d %d ", $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
+}
+cores_json() {  # $1 = cores_ticks before, $2 = after: what the two cores did meanwhile
+  awk -v a="$1" -v b="$2" -v t="$TICK" 'BEGIN { split(a, x); split(b, y)
+    printf ",\"core0_busy_s\":%.2f,\"core0_steal_s\":%.2f,\"core1_busy_s\":%.2f,\"core1_steal_s\":%.2f",
+      (y[1] - x[1]) / t, (y[2] - x[2]) / t, (y[3] - x[3]) / t, (y[4] - x[4]) / t }'
+}
+status_kib() {  # a Vm* line of /proc/PID/status, in KiB
+  awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+TICK=$(getconf CLK_TCK)
+
+start_broker() {  # $1 = hydrant | mosquitto; sets BROKER_PID and PORT
+  PORT=$(free_port)
+  rm -rf "$TMP/data"
+  if [[ $1 == hydrant ]]; then
+    taskset -c $BROKER_CORE "$HYDRANT" --mqtt "127.0.0.1:$PORT" --data "$TMP/data" "${HYDRANT_ARGS[@]}" \
+      2>>"$TMP/broker.log" &
+  else
+    mosquitto_conf "$PORT" >"$TMP/mosquitto.conf"
+    taskset -c $BROKER_CORE "$MOSQUITTO" -c "$TMP/mosquitto.conf" 2>>"$TMP/broker.log" &
+  fi
+  BROKER_PID=$!
+  for _ in $(seq 100); do
+    if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+      echo "bench: $1 exited at start:" >&2; tail -5 "$TMP/broker.log" >&2; exit 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench: $1 did not listen on $PORT within 5 s" >&2
+  exit 1
+}
+
+stop_broker() {
+  [[ -z $BROKER_PID ]] && return 0
+  if kill -0 "$BROKER_PID" 2>/dev/null; then
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$BROKER_PID" 2>/dev/null; then
+      echo "bench: broker $BROKER_PID ignored SIGTERM for 5 s; SIGKILL" >&2
+      kill -KILL "$BROKER_PID" 2>/dev/null || true
+    fi
+  else
+    echo "bench: broker $BROKER_PID had already exited (crash?)" >&2
+  fi
+  wait "$BROKER_PID" 2>/dev/null || true
+  BROKER_PID=
+}
+
+# One pub/sub run: $1 broker, $2 scenario name, $3 repetition, then loadgen arguments.
+# Appends one JSON line (loadgen's figures + broker CPU/RSS) to $RAW and prints it.
+run_load() {
+  local broker=$1 name=$2 rep=$3
+  shift 3
+  start_broker "$broker"
+  local cpu0 cpu1 rss0 out rc=0 cores0 cores1
+  rss0=$(status_kib "$BROKER_PID" VmRSS)
+  cpu0=$(cpu_ticks "$BROKER_PID")
+  cores0=$(cores_ticks)
+  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" \
+          --label "$broker" "$@" 2>>"$TMP/loadgen.log") || rc=$?
+  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    echo "bench: $broker DIED during $name (loadgen rc=$rc)" >&2
+    out='{"error":"broker died"}'
+  else
+    cpu1=$(cpu_ticks "$BROKER_PID")
+    cores1=$(cores_ticks)
+    out=${out%\}}$(cores_json "$cores0" "$cores1")$(printf ',"broker_cpu_s":%s,"broker_rss0_kib":%s,"broker_rss_kib":%s,"broker_hwm_kib":%s,"loadgen_rc":%s}' \
+      "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')" \
+      "$rss0" "$(status_kib "$BROKER_PID" VmRSS)" "$(status_kib "$BROKER_PID" VmHWM)" "$rc")
+  fi
+  [[ $out == \{* ]] || out='{"error":"loadgen printed nothing"}'
+  stop_broker
+  out="{\"name\":\"$name\",\"broker\":\"$broker\",\"rep\":$rep,${out#\{}"
+  echo "$out" >>"$RAW"
+  echo "$out"
+}
+
+# Idle connections: connects/s, then RSS while all are held (sampled 1 s after all are ready).
+run_conns() {
+  local broker=$1 rep=$2 rss0 rss1 out rc=0
+  start_broker "$broker"
+  sleep 0.2
+  rss0=$(status_kib "$BROKER_PID" VmRSS)
+  rm -f "$TMP/ready"
+  timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" --label "$broker" \
+    --scenario connections --subs "$CONNS" --hold 3 --ready-file "$TMP/ready" \
+    >"$TMP/conns.out" 2>>"$TMP/loadgen.log" &
+  LOADGEN_PID=$!
+  rss1=0
+  for _ in $(seq 600); do
+    if [[ -f $TMP/ready ]]; then sleep 1; rss1=$(status_kib "$BROKER_PID" VmRSS); break; fi
+    kill -0 "$LOADGEN_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait "$LOADGEN_PID" || rc=$?
+  LOADGEN_PID=
+  out=$(<"$TMP/conns.out")
+  [[ $out == \{* ]] || out='{"error":"loadgen printed nothing"}'
+  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    echo "bench: $broker DIED during connections" >&2
+    out='{"error":"broker died"}'
+  fi
+  out=${out%\}}$(printf ',"broker_rss0_kib":%s,"broker_rss_kib":%s,"rss_bytes_per_conn":%s,"loadgen_rc":%s}' \
+    "$rss0" "$rss1" "$(( (rss1 - rss0) * 1024 / CONNS ))" "$rc")
+  stop_broker
+  out="{\"name\":\"connections\",\"broker\":\"$broker\",\"rep\":$rep,${out#\{}"
+  echo "$out" >>"$RAW"
+  echo "$out"
+}
+
+# Open-loop fan-out to 1000 subscribers at rising rates; a step is held when nothing is lost,
+# the generator really sent at that rate and the broker kept up during the run (>= 95 % of
+# the deliveries arrived before publishing stopped, not only in the drain afterwards).
+step_up() {
+  local broker=$1 rate=20 best=0 best_p99=0 best_lg=0 line
+  while :; do
+    line=$(run_load "$broker" "stepup-$rate" 1 --scenario fanout --subs 1000 --size 512 --rate "$rate" \
+             --duration "$STEP_S" --drain 2)
+    if ! python3 -c 'import json,sys
+d = json.loads(sys.argv[1]); r = float(sys.argv[2])
+ok = "error" not in d and d["loss"] == 0 and d["lost_conns"] == 0 and d["msgs_per_s"] >= 0.99 * r \
+     and d["received_in_run"] >= 0.95 * d["expected"]
+sys.exit(0 if ok else 1)' "$line" "$rate"; then
+      break
+    fi
+    best=$rate
+    read -r best_p99 best_lg < <(python3 -c 'import json,sys; d = json.loads(sys.argv[1]); print(d["p99_us"], d["loadgen_cpu"])' "$line")
+    rate=$(awk -v r="$rate" -v x="$STEP_X" 'BEGIN { printf "%d", r * x }')
+    (( rate <= 200000 )) || break
+  done
+  echo "{\"name\":\"stepup\",\"broker\":\"$broker\",\"rep\":1,\"highest_rate\":$best,\"p99_us\":$best_p99,\"loadgen_cpu\":$best_lg,\"subs\":1000}" >>"$RAW"
+}
+
+want() { [[ -z $ONLY || ",$ONLY," == *",$1,"* ]]; }
+
+SCENARIOS=(
+  "fanout-q0|--scenario fanout --subs 1000 --qos 0 --size 512 --window 64"
+  "fanout-q1|--scenario fanout --subs 100 --qos 1 --size 512 --window 64"
+  "fanin-q0|--scenario fanin --pubs 100 --qos 0 --size 512 --window 1000 --burst 10"
+  "latency|--scenario latency --subs 10 --qos 0 --size 512 --deliveries-rate 10000"
+)
+read -r LOAD1 _ </proc/loadavg
+if awk -v l="$LOAD1" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "bench: WARNING: load average $LOAD1 before starting; other work on these cores skews the figures" >&2
+fi
+echo "bench: repeat $REPEAT, $DURATION s per run, MQTT $MQTT, broker on core $BROKER_CORE, loadgen on core $LOADGEN_CORE; raw: $RAW" >&2
+for entry in "${SCENARIOS[@]}"; do
+  name=${entry%%|*}
+  want "$name" || continue
+  for broker in $BROKERS; do
+    for rep in $(seq "$REPEAT"); do
+      echo "bench: $name $broker $rep/$REPEAT" >&2
+      run_load "$broker" "$name" "$rep" ${entry#*|} --duration "$DURATION" >/dev/null
+    done
+  done
+done
+if want connections; then
+  for broker in $BROKERS; do
+    for rep in $(seq "$REPEAT"); do
+      echo "bench: connections $broker $rep/$REPEAT ($CONNS)" >&2
+      run_conns "$broker" "$rep" >/dev/null
+    done
+  done
+fi
+if want stepup; then
+  for broker in $BROKERS; do
+    echo "bench: stepup $broker" >&2
+    step_up "$broker"
+  done
+fi
+
+python3 "$ROOT/tests/bench/table.py" "$RAW"

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Prints run.sh's comparison table from its raw JSON lines: for each scenario and figure, the
+median over the repetitions for hydrant and for mosquitto, and the ratio hydrant/mosquitto.
+Usage: table.py RAW.jsonl"""
+import json
+import statistics
+import sys
+
+ROWS = [  # scenario, figure, key, format
+    ("fanout-q0", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
+    ("fanout-q0", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("fanout-q0", "p50 latency µs", "p50_us", "{:,.0f}"),
+    ("fanout-q0", "p99 latency µs", "p99_us", "{:,.0f}"),
+    ("fanout-q0", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanout-q0", "broker peak RSS MiB", "hwm_mib", "{:.1f}"),
+    ("fanout-q0", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
+    ("fanout-q1", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
+    ("fanout-q1", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("fanout-q1", "p50 latency µs", "p50_us", "{:,.0f}"),
+    ("fanout-q1", "p99 latency µs", "p99_us", "{:,.0f}"),
+    ("fanout-q1", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanout-q1", "broker peak RSS MiB", "hwm_mib", "{:.1f}"),
+    ("fanout-q1", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
+    ("fanin-q0", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
+    ("fanin-q0", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("fanin-q0", "p50 latency µs", "p50_us", "{:,.0f}"),
+    ("fanin-q0", "p99 latency µs", "p99_us", "{:,.0f}"),
+    ("fanin-q0", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanin-q0", "broker peak RSS MiB", "hwm_mib", "{:.1f}"),
+    ("fanin-q0", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
+    ("latency", "deliveries/s (fixed)", "deliveries_per_s", "{:,.0f}"),
+    ("latency", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("latency", "p50 latency µs", "p50_us", "{:,.0f}"),
+    ("latency", "p99 latency µs", "p99_us", "{:,.0f}"),
+    ("latency", "max latency µs", "max_us", "{:,.0f}"),
+    ("latency", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("connections", "connects/s (CONNACK+SUBACK)", "connects_per_s", "{:,.0f}"),
+    ("connections", "broker RSS MiB, all held", "rss_mib", "{:.1f}"),
+    ("connections", "RSS bytes per idle connection", "rss_bytes_per_conn", "{:,.0f}"),
+    ("connections", "connections lost", "lost_conns", "{:,.0f}"),
+    ("stepup", "highest lossless msgs/s (to 1000 subs)", "highest_rate", "{:,.0f}"),
+    ("stepup", "  = deliveries/s", "highest_deliveries", "{:,.0f}"),
+    ("stepup", "  p99 latency µs at that rate", "p99_us", "{:,.0f}"),
+    ("stepup", "  loadgen CPU % at that rate", "loadgen_pct", "{:.0f}"),
+]
+
+
+def derive(r):
+    if "broker_cpu_s" in r and r.get("received"):
+        r["cpu_us_per_delivery"] = r["broker_cpu_s"] * 1e6 / r["received"]
+    if "broker_hwm_kib" in r:
+        r["hwm_mib"] = r["broker_hwm_kib"] / 1024
+    if "broker_rss_kib" in r:
+        r["rss_mib"] = r["broker_rss_kib"] / 1024
+    if "loadgen_cpu" in r:
+        r["loadgen_pct"] = r["loadgen_cpu"] * 100
+    if "highest_rate" in r:
+        r["highest_deliveries"] = r["highest_rate"] * r.get("subs", 100)
+    return r
+
+
+def main():
+    runs = {}
+    with open(sys.argv[1]) as f:
+        for line in f:
+            if line.strip():
+                r = derive(json.loads(line))
+                runs.setdefault((r["name"], r["broker"]), []).append(r)
+    errors = [(k, r["error"]) for k, rs in runs.items() for r in rs if "error" in r]
+    reps = max((len(v) for k, v in runs.items() if not k[0].startswith("stepup")), default=1)
+    print(f"\nhydrant vs mosquitto: broker pinned to core 0, load generator to core 1; "
+          f"median of {reps} run(s)")
+    print("| scenario | figure | hydrant | mosquitto | hydrant/mosquitto |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for name, label, key, fmt in ROWS:
+        vals = {}
+        for broker in ("hydrant", "mosquitto"):
+            xs = [r[key] for r in runs.get((name, broker), []) if key in r]
+            vals[broker] = statistics.median(xs) if xs else None
+        if vals["hydrant"] is None and vals["mosquitto"] is None:
+            continue
+        h, m = vals["hydrant"], vals["mosquitto"]
+        ratio = f"{h / m:.2f}" if h is not None and m else "—"
+        show = lambda v: "—" if v is None else fmt.format(v)
+        print(f"| {name} | {label} | {show(h)} | {show(m)} | {ratio} |")
+    # Interference: steal (the host ran something else on our vCPU) or core 0 busier than the
+    # broker alone (another process, or interrupt work) during a pub/sub run.
+    worst = []
+    for (name, broker), rs in runs.items():
+        for r in rs:
+            if "core0_busy_s" in r and r.get("duration_s"):
+                steal = (r["core0_steal_s"] + r["core1_steal_s"]) / r["duration_s"]
+                other = (r["core0_busy_s"] - r["broker_cpu_s"]) / r["duration_s"]
+                if steal > 0.02 or other > 0.15:
+                    worst.append(f"{name}/{broker}#{r['rep']}: steal {steal:.0%}, core 0 other {other:.0%}")
+    if worst:
+        print("\nWARNING: runs with CPU steal or other work on the broker's core "
+              "(figures there are suspect):\n  " + "\n  ".join(worst))
+    for (name, broker), err in errors:
+        print(f"ERROR: {name} {broker}: {err}")
+    print(f"\nraw results: {sys.argv[1]}")
+
+
+if __name__ == "__main__":
+    main()
