@@ -16,11 +16,6 @@ using codec::Publish;
 
 namespace {
 
-Bytes bytes(std::initializer_list<int> b) {
-  Bytes out;
-  for (int x : b) out.push_back(static_cast<uint8_t>(x));
-  return out;
-}
 
 // The link answered with exactly one MQTT 5 DISCONNECT carrying `rc`, and closed.
 void expect_v5_disconnect(TestClient& c, ReasonCode rc) {

@@ -14,11 +14,6 @@ using codec::Publish;
 
 namespace {
 
-Bytes bytes(std::initializer_list<int> b) {
-  Bytes out;
-  for (int x : b) out.push_back(static_cast<uint8_t>(x));
-  return out;
-}
 
 constexpr V kBoth[] = {V::V311, V::V5};
 

@@ -4,6 +4,8 @@
 // wires things together: every protocol decision under test is ClientLink's or Session's.
 #pragma once
 
+#include <initializer_list>
+
 #include <doctest.h>
 
 #include <chrono>
@@ -127,6 +129,13 @@ struct Sent {
     return std::get<T>(packet);
   }
 };
+
+// Bytes from an annotated list of byte values.
+inline Bytes bytes(std::initializer_list<int> b) {
+  Bytes out;
+  for (int x : b) out.push_back(static_cast<uint8_t>(x));
+  return out;
+}
 
 inline Bytes encode(const codec::Packet& p, V v) {
   Bytes out;

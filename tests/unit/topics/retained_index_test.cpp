@@ -4,6 +4,8 @@
 
 #include <doctest.h>
 
+#include "random_topics.hpp"
+
 #include <algorithm>
 #include <map>
 #include <random>
@@ -124,34 +126,9 @@ TEST_CASE("RetainedIndex: deep topics do not recurse") {
 }
 
 TEST_CASE("RetainedIndex: property test against match_filter") {
-  std::mt19937 rng(7);
-  const std::vector<std::string> levels = {"a", "b", "c", "", "$x"};
-  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
-  auto random_topic = [&] {
-    std::string t;
-    const size_t depth = 1 + pick(4);
-    for (size_t i = 0; i < depth; ++i) {
-      if (i) t += '/';
-      t += levels[pick(levels.size())];
-    }
-    return t.empty() ? std::string("c") : t;  // "" is not a topic name
-  };
-  auto random_filter = [&] {
-    std::string f;
-    const size_t depth = 1 + pick(4);
-    for (size_t i = 0; i < depth; ++i) {
-      if (i) f += '/';
-      const size_t r = pick(10);
-      if (r < 3) {
-        f += '+';
-      } else if (r == 3 && i + 1 == depth) {
-        f += '#';
-      } else {
-        f += levels[pick(levels.size())];
-      }
-    }
-    return f.empty() ? std::string("c") : f;  // "" is not a filter
-  };
+  test::RandomTopics gen(7);
+  auto random_topic = [&] { return gen.topic(); };
+  auto random_filter = [&] { return gen.filter(); };
 
   Index index;
   std::map<std::string, int> model;
@@ -183,7 +160,7 @@ TEST_CASE("RetainedIndex: property test against match_filter") {
   // Erase about half the topics (some twice: the second erase must fail).
   std::vector<std::string> keys;
   for (const auto& [t, v] : model) keys.push_back(t);
-  std::shuffle(keys.begin(), keys.end(), rng);
+  std::shuffle(keys.begin(), keys.end(), gen.rng());
   for (size_t i = 0; i < keys.size() / 2; ++i) {
     CHECK(index.erase(keys[i]));
     CHECK_FALSE(index.erase(keys[i]));

@@ -4,6 +4,8 @@
 
 #include <doctest.h>
 
+#include "random_topics.hpp"
+
 #include <algorithm>
 #include <map>
 #include <random>
@@ -223,35 +225,10 @@ TEST_CASE("SubscriptionTrie: deep filters and topics do not recurse") {
 }
 
 TEST_CASE("SubscriptionTrie: property test against match_filter") {
-  std::mt19937 rng(20240501);
-  const std::vector<std::string> topic_levels = {"a", "b", "c", "", "$x"};
-  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
-
-  auto random_topic = [&] {
-    std::string t;
-    const size_t depth = 1 + pick(4);
-    for (size_t i = 0; i < depth; ++i) {
-      if (i) t += '/';
-      t += topic_levels[pick(topic_levels.size())];
-    }
-    return t.empty() ? std::string("c") : t;  // "" is not a topic name
-  };
-  auto random_filter = [&] {
-    std::string f;
-    const size_t depth = 1 + pick(4);
-    for (size_t i = 0; i < depth; ++i) {
-      if (i) f += '/';
-      const size_t r = pick(10);
-      if (r < 3) {
-        f += '+';
-      } else if (r == 3 && i + 1 == depth) {
-        f += '#';
-      } else {
-        f += topic_levels[pick(topic_levels.size())];
-      }
-    }
-    return f.empty() ? std::string("c") : f;  // "" is not a filter
-  };
+  test::RandomTopics gen(20240501);
+  auto pick = [&](size_t n) { return gen.pick(n); };
+  auto random_topic = [&] { return gen.topic(); };
+  auto random_filter = [&] { return gen.filter(); };
 
   struct Sub {
     std::string filter;
@@ -323,7 +300,7 @@ TEST_CASE("SubscriptionTrie: property test against match_filter") {
   check_all();
 
   // Erase a random half, check again, then erase the rest: the trie must prune to the root.
-  std::shuffle(subs.begin(), subs.end(), rng);
+  std::shuffle(subs.begin(), subs.end(), gen.rng());
   for (size_t i = 0; i < 200; ++i) CHECK(trie.erase(subs[i].filter, subs[i].group, subs[i].key));
   subs.erase(subs.begin(), subs.begin() + 200);
   check_all();
