@@ -129,7 +129,7 @@ std::string show_log_level(const Config& config) { return std::string(log::level
 
 using detail::KeyInfo;
 
-// The order here is the order of --help, describe() and REFERENCE.md.
+// The order here is the order of --help, describe() and the README's configuration table.
 const std::array kKeys{
     KeyInfo{"mqtt", "HOST:PORT",
             "MQTT listener on TCP; repeat for several. HOST:PORT, [IPV6]:PORT, :PORT or PORT (the "
