@@ -94,8 +94,10 @@ void OutboundQueue::push_packet(const codec::Packet& packet, ProtocolVersion ver
   pending_bytes_ += item.size;
 }
 
-uint32_t OutboundQueue::push_publish(MessageRef msg, const DeliveryFields& f, ProtocolVersion v) {
+uint32_t OutboundQueue::push_publish(MessageRef msg, const DeliveryFields& f, ProtocolVersion v,
+                                     uint32_t max_size) {
   const Layout l = layout_of(*msg, f, v);
+  if (1 + codec::varint_size(l.remaining) + l.remaining > max_size) return 0;
   Item& item = append();
   uint8_t* const start = reserve_own(item, l.head_len + l.mid_len);
   uint8_t* p = start;

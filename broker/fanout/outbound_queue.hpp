@@ -38,8 +38,11 @@ class OutboundQueue {
                                codec::ProtocolVersion version);
 
   void push_packet(const codec::Packet& packet, codec::ProtocolVersion version);
-  // Appends a PUBLISH sharing msg's bytes; returns its wire size.
-  uint32_t push_publish(MessageRef msg, const DeliveryFields& fields, codec::ProtocolVersion version);
+  // Appends a PUBLISH sharing msg's bytes.
+  // Returns its wire size, or 0 without queuing anything when that would exceed `max_size`
+  // (the client's Maximum Packet Size), so the size is worked out once per delivery.
+  uint32_t push_publish(MessageRef msg, const DeliveryFields& fields, codec::ProtocolVersion version,
+                        uint32_t max_size = UINT32_MAX);
 
   // Fills up to `max` iovecs with the pending bytes, oldest first; returns how many were filled.
   int gather(iovec* iov, int max) const;

@@ -242,16 +242,16 @@ bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
     f.topic_alias = outbound_alias_for(d.msg->topic(), known);
     f.omit_topic = known;
   }
+  const bool was_empty = out_.empty();
   // A packet larger than the client's Maximum Packet Size is not sent [MQTT-3.1.2-25].
-  if (fanout::OutboundQueue::publish_size(*d.msg, f, version_) > client_max_packet_size_) {
+  if (out_.push_publish(d.msg, f, version_, client_max_packet_size_) == 0) {
     services_.counters().messages_dropped.add();
     return false;
   }
   if (f.topic_alias && !f.omit_topic) {  // the client learns the alias from this PUBLISH
     aliases().outbound.emplace(std::string(d.msg->topic()), f.topic_alias);
   }
-  if (out_.empty()) note_output();
-  out_.push_publish(d.msg, f, version_);
+  if (was_empty) note_output();
   services_.counters().messages_sent.add();
   return true;
 }

@@ -385,3 +385,17 @@ TEST_CASE("a queued PUBLISH keeps its Message alive") {
   q.consume(q.pending_bytes());
   CHECK(weak.expired());
 }
+
+TEST_CASE("issue 3: push_publish refuses, and queues nothing, past the given maximum size") {
+  OutboundQueue q;
+  auto msg = Message::create("t/x", std::string(100, 'p'), 1, false, {}, 0, Clock::now());
+  DeliveryFields f;
+  f.qos = 1;
+  f.packet_id = 3;
+  const uint32_t size = OutboundQueue::publish_size(*msg, f, codec::ProtocolVersion::V311);
+  CHECK(q.push_publish(msg, f, codec::ProtocolVersion::V311, size - 1) == 0);
+  CHECK(q.empty());
+  CHECK(q.pending_bytes() == 0);
+  CHECK(q.push_publish(msg, f, codec::ProtocolVersion::V311, size) == size);
+  CHECK(q.pending_bytes() == size);
+}
