@@ -2,9 +2,10 @@
 // Also holds the small helpers shared with retained_index_impl.hpp (namespace detail).
 //
 // Layout: one Node per filter level. A node has its literal children (LevelMap, keyed by the
-// level string), a separate '+' child, and two subscription sets: `exact` for filters that end at
-// this node and `multi` for filters that end with '#' right below it ("a/#" lives in node "a"'s
-// `multi`). Storing '#' in the parent makes "a/#" match "a" without a special case.
+// level string), `exact` for filters that end at this node, and, allocated only when needed, a
+// separate '+' child, `multi` for filters that end with '#' right below it ("a/#" lives in node
+// "a"'s `multi`) and shared groups. Storing '#' in the parent makes "a/#" match "a" without a
+// special case.
 //
 // match() is the publish hot path: it walks the topic as string_views, follows at most the
 // literal child and the '+' child per level, and allocates nothing unless the '+' branches
@@ -171,19 +172,32 @@ class SmallStack {
 
 template <class Key, class Value>
 struct SubscriptionTrie<Key, Value>::Node {
-  // Subscriptions whose filter ends at one place in the trie.
-  struct Subs {
-    std::vector<Entry> entries;                        // non-shared, one per key
-    std::vector<std::unique_ptr<SharedGroup>> groups;  // shared, one per group name
-    bool empty() const { return entries.empty() && groups.empty(); }
+  // What most nodes never need: a '+' child, '#' filters, shared groups. Kept behind one pointer
+  // so that a plain leaf (one subscriber, "a/b/c") is a small allocation: a broker with a
+  // subscription per connection has as many leaves as connections.
+  struct Extra {
+    std::unique_ptr<Node> plus;
+    std::vector<Entry> multi;  // non-shared filters ending with "/#" below this node ("#" at root)
+    std::vector<std::unique_ptr<SharedGroup>> exact_groups;  // shared, ending at this node
+    std::vector<std::unique_ptr<SharedGroup>> multi_groups;  // shared, ending with "/#" below
+    bool empty() const {
+      return !plus && multi.empty() && exact_groups.empty() && multi_groups.empty();
+    }
   };
 
   detail::LevelMap<Node> children;
-  std::unique_ptr<Node> plus;
-  Subs exact;  // filters ending at this node
-  Subs multi;  // filters ending with "/#" below this node (or "#" at the root)
+  std::vector<Entry> exact;  // non-shared filters ending at this node, one per key
+  std::unique_ptr<Extra> extra;
 
-  bool empty() const { return children.empty() && !plus && exact.empty() && multi.empty(); }
+  Extra& ensure_extra() {
+    if (!extra) extra = std::make_unique<Extra>();
+    return *extra;
+  }
+  const Node* plus() const { return extra ? extra->plus.get() : nullptr; }
+  void trim() {
+    if (extra && extra->empty()) extra.reset();
+  }
+  bool empty() const { return children.empty() && exact.empty() && !extra; }
 };
 
 template <class Key, class Value>
@@ -192,7 +206,7 @@ SubscriptionTrie<Key, Value>::SubscriptionTrie() : root_(std::make_unique<Node>(
 template <class Key, class Value>
 SubscriptionTrie<Key, Value>::~SubscriptionTrie() {
   detail::destroy_trie(std::move(root_), [](Node& node, std::vector<std::unique_ptr<Node>>& pending) {
-    if (node.plus) pending.push_back(std::move(node.plus));
+    if (node.extra && node.extra->plus) pending.push_back(std::move(node.extra->plus));
   });
 }
 
@@ -205,7 +219,7 @@ size_t SubscriptionTrie<Key, Value>::node_count_for_test() const {
     pending.pop_back();
     ++count;
     node->children.for_each([&](std::string_view, const Node& child) { pending.push_back(&child); });
-    if (node->plus) pending.push_back(node->plus.get());
+    if (const Node* plus = node->plus()) pending.push_back(plus);
   }
   return count;
 }
@@ -215,37 +229,40 @@ bool SubscriptionTrie<Key, Value>::insert(std::string_view filter, std::string_v
                                           const Key& key, Value value) {
   assert(!filter.empty());
   Node* node = root_.get();
-  typename Node::Subs* subs = nullptr;
+  bool multi = false;  // the filter ends with '#': its subscriptions live in this node's extra
   size_t pos = 0;
   bool done = false;
   while (!done) {
     const std::string_view level = detail::next_level(filter, pos, done);
     if (level == "#") {
       assert(done && "'#' must be the last level");
-      subs = &node->multi;
+      multi = true;
       break;
     }
     if (level == "+") {
-      if (!node->plus) node->plus = std::make_unique<Node>();
-      node = node->plus.get();
+      auto& plus = node->ensure_extra().plus;
+      if (!plus) plus = std::make_unique<Node>();
+      node = plus.get();
     } else {
       node = &node->children.find_or_create(level);
     }
   }
-  if (!subs) subs = &node->exact;
 
-  std::vector<Entry>* entries = &subs->entries;
-  if (!share_group.empty()) {
+  std::vector<Entry>* entries = nullptr;
+  if (share_group.empty()) {
+    entries = multi ? &node->ensure_extra().multi : &node->exact;
+  } else {
+    auto& groups = multi ? node->ensure_extra().multi_groups : node->ensure_extra().exact_groups;
     SharedGroup* group = nullptr;
-    for (auto& g : subs->groups) {
+    for (auto& g : groups) {
       if (g->name == share_group) {
         group = g.get();
         break;
       }
     }
     if (!group) {
-      subs->groups.push_back(std::make_unique<SharedGroup>());
-      group = subs->groups.back().get();
+      groups.push_back(std::make_unique<SharedGroup>());
+      group = groups.back().get();
       group->name = std::string(share_group);
     }
     entries = &group->members;
@@ -267,36 +284,38 @@ bool SubscriptionTrie<Key, Value>::erase(std::string_view filter, std::string_vi
   // Path from the root, for pruning: each step is (parent, level taken from it).
   std::vector<std::pair<Node*, std::string_view>> path;
   Node* node = root_.get();
-  typename Node::Subs* subs = nullptr;
+  bool multi = false;
   size_t pos = 0;
   bool done = false;
   while (!done) {
     const std::string_view level = detail::next_level(filter, pos, done);
     if (level == "#") {
-      subs = &node->multi;
+      multi = true;
       break;
     }
-    Node* child = level == "+" ? node->plus.get() : node->children.find(level);
+    Node* child = level == "+" ? (node->extra ? node->extra->plus.get() : nullptr)
+                               : node->children.find(level);
     if (!child) return false;
     path.emplace_back(node, level);
     node = child;
   }
-  if (!subs) subs = &node->exact;
+  if ((multi || !share_group.empty()) && !node->extra) return false;
 
   bool removed = false;
   if (share_group.empty()) {
-    auto& entries = subs->entries;
+    auto& entries = multi ? node->extra->multi : node->exact;
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].key == key) {
         // Order among non-shared entries carries no meaning: swap and pop.
         if (i + 1 != entries.size()) entries[i] = std::move(entries.back());
         entries.pop_back();
+        if (entries.empty()) std::vector<Entry>().swap(entries);  // a leaf keeps no capacity
         removed = true;
         break;
       }
     }
   } else {
-    auto& groups = subs->groups;
+    auto& groups = multi ? node->extra->multi_groups : node->extra->exact_groups;
     for (size_t g = 0; g < groups.size() && !removed; ++g) {
       if (groups[g]->name != share_group) continue;
       auto& members = groups[g]->members;
@@ -313,13 +332,15 @@ bool SubscriptionTrie<Key, Value>::erase(std::string_view filter, std::string_vi
   }
   if (!removed) return false;
   --size_;
+  node->trim();
 
   // Prune nodes left empty, deepest first; the root stays.
   while (!path.empty() && node->empty()) {
     auto [parent, level] = path.back();
     path.pop_back();
     if (level == "+") {
-      parent->plus.reset();
+      parent->extra->plus.reset();
+      parent->trim();
     } else {
       parent->children.erase(level);
     }
@@ -334,9 +355,10 @@ void SubscriptionTrie<Key, Value>::match(std::string_view topic, Visit&& visit,
                                          VisitGroup&& visit_group) const {
   // [MQTT-4.7.2-1]: filters whose first level is '+' or '#' skip topics starting with '$'.
   const bool dollar = !topic.empty() && topic.front() == '$';
-  auto visit_subs = [&](const typename Node::Subs& subs) {
-    for (const Entry& e : subs.entries) visit(e.key, e.value);
-    for (const auto& g : subs.groups) visit_group(*g);
+  auto visit_subs = [&](const std::vector<Entry>& entries,
+                        const std::vector<std::unique_ptr<SharedGroup>>& groups) {
+    for (const Entry& e : entries) visit(e.key, e.value);
+    for (const auto& g : groups) visit_group(*g);
   };
 
   struct Frame {
@@ -352,13 +374,18 @@ void SubscriptionTrie<Key, Value>::match(std::string_view topic, Visit&& visit,
     bool wildcards_ok = !(dollar && node == root_.get());
     // Follow the literal chain in this loop; '+' branches go on the stack.
     for (;;) {
-      if (wildcards_ok) visit_subs(node->multi);  // "x/#" matches "x" and everything below
+      const auto* extra = node->extra.get();
+      // "x/#" matches "x" and everything below.
+      if (extra && wildcards_ok) visit_subs(extra->multi, extra->multi_groups);
       if (f.done) {
-        visit_subs(node->exact);
+        for (const Entry& e : node->exact) visit(e.key, e.value);
+        if (extra) for (const auto& g : extra->exact_groups) visit_group(*g);
         break;
       }
       const std::string_view level = detail::next_level(topic, f.pos, f.done);
-      if (node->plus && wildcards_ok) pending.push(Frame{node->plus.get(), f.pos, f.done});
+      if (extra && extra->plus && wildcards_ok) {
+        pending.push(Frame{extra->plus.get(), f.pos, f.done});
+      }
       node = node->children.find(level);
       if (!node) break;
       wildcards_ok = true;
