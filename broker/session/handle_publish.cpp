@@ -35,7 +35,7 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
 
 void ClientLink::handle_publish(codec::Publish& p) {
   // state: inbound window [MQTT-3.3.4-8]
-  if (p.qos == 2 && !session_->awaiting_pubrel.count(p.packet_id) && awaiting_pubrel_full()) {
+  if (p.qos == 2 && !session_->awaiting_pubrel.contains(p.packet_id) && awaiting_pubrel_full()) {
     return close_for(ReasonCode::ReceiveMaximumExceeded, "receive maximum exceeded");
   }
   // fields
@@ -76,7 +76,7 @@ void ClientLink::handle_publish(codec::Publish& p) {
                            ReasonCode::Success, {}});
   }
   // apply
-  if (p.qos == 2 && session_->awaiting_pubrel.count(p.packet_id)) {
+  if (p.qos == 2 && session_->awaiting_pubrel.contains(p.packet_id)) {
     // A re-sent QoS 2 PUBLISH already routed: acknowledge again only.
     return send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
@@ -96,7 +96,7 @@ bool ClientLink::awaiting_pubrel_full() const {
 }
 
 void ClientLink::handle_pubrel(const codec::Ack& a) {
-  const bool known = session_->awaiting_pubrel.erase(a.packet_id) > 0;
+  const bool known = session_->awaiting_pubrel.erase(a.packet_id);
   codec::Ack comp{PacketType::Pubcomp, a.packet_id,
                   known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}};
   send(comp);

@@ -47,7 +47,7 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     if (shared && o.no_local) {
       return close_for(ReasonCode::ProtocolError, "no local on a shared subscription");  // [MQTT-3.8.3-4]
     }
-    session_->subscriptions[std::string(sub.filter)] = SubscriptionRecord{o, sub_id};
+    session_->subscriptions.insert_or_assign(std::string(sub.filter), SubscriptionRecord{o, sub_id});
     const bool is_new = services_.subscribe(*session_, sub.filter, o, sub_id);
     ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
     // Retained messages: never for shared subscriptions; retain handling 0 = send,

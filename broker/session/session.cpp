@@ -21,7 +21,7 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
     send_now(d, now);
     return;
   }
-  if (link && queue_.empty() && window_open() &&
+  if (link && queued() == 0 && window_open() &&
       link->out().pending_bytes() < limits->outbound_budget) {
     send_now(d, now);
     return;
@@ -33,21 +33,32 @@ void Session::deliver_retained(const MessageRef& msg, uint8_t granted_qos,
                                const std::vector<uint32_t>& subscription_ids,
                                Clock::time_point now) {
   if (msg->expired(now)) return;
-  queue_.push_back(Delivery{msg, std::min(msg->qos(), granted_qos), true, subscription_ids});
+  backlog().queue.push_back(
+      Delivery{msg, std::min(msg->qos(), granted_qos), true, subscription_ids});
   pump(now);
 }
 
+Session::Backlog& Session::backlog() {
+  if (!backlog_) backlog_ = std::make_unique<Backlog>();
+  return *backlog_;
+}
+
+void Session::release_if_idle() {
+  if (backlog_ && backlog_->queue.empty() && backlog_->inflight.empty()) backlog_.reset();
+}
+
 void Session::enqueue(Delivery&& d) {
-  if (queue_.size() >= limits->max_queued_messages) {
-    queue_.pop_front();  // overflow policy: drop the oldest, counted
+  auto& queue = backlog().queue;
+  if (queue.size() >= limits->max_queued_messages) {
+    queue.pop_front();  // overflow policy: drop the oldest, counted
     counters->messages_dropped.add();
   }
-  queue_.push_back(std::move(d));
+  queue.push_back(std::move(d));
 }
 
 bool Session::window_open() const {
   const uint16_t window = std::min(limits->max_inflight, link->client_receive_maximum());
-  return inflight_.size() < window;
+  return inflight() < window;
 }
 
 bool Session::send_now(Delivery& d, Clock::time_point now) {
@@ -58,55 +69,68 @@ bool Session::send_now(Delivery& d, Clock::time_point now) {
   if (d.qos == 0) return link->send_publish(d, 0, false, now);
   const uint16_t id = next_packet_id();
   if (!link->send_publish(d, id, false, now)) return false;
-  inflight_.emplace(id, InflightOut{std::move(d), false});
+  backlog_->inflight.insert_or_assign(id, InflightOut{std::move(d), false});
   return true;
 }
 
 void Session::pump(Clock::time_point now) {
-  if (!link) return;
-  while (!queue_.empty() && link->out().pending_bytes() < limits->outbound_budget) {
-    if (queue_.front().qos > 0 && !window_open()) break;
-    Delivery d = std::move(queue_.front());
-    queue_.pop_front();
+  if (!link || !backlog_) return;
+  auto& queue = backlog_->queue;
+  while (!queue.empty() && link->out().pending_bytes() < limits->outbound_budget) {
+    if (queue.front().qos > 0 && !window_open()) break;
+    Delivery d = std::move(queue.front());
+    queue.pop_front();
     send_now(d, now);
   }
 }
 
 void Session::resend_inflight(Clock::time_point now) {
-  for (auto it = inflight_.begin(); it != inflight_.end();) {
-    if (it->second.pubrec_received) {
-      link->send_pubrel(it->first);
-    } else if (!link->send_publish(it->second.delivery, it->first, /*dup=*/true, now)) {
-      // Too large for this connection's Maximum Packet Size: dropped (and counted), so that it
-      // does not hold a window slot for ever.
-      it = inflight_.erase(it);
-      continue;
+  // In the order first sent [MQTT-4.6.0-1]: ids are handed out in a circle, so the oldest id in
+  // flight is the first one after the last id handed out.
+  if (inflight() == 0) return;
+  auto& inflight = backlog_->inflight;
+  std::vector<uint16_t> too_large;
+  const auto first = inflight.lower_bound(static_cast<uint16_t>(backlog_->last_packet_id + 1));
+  auto resend = [&](auto& entry) {
+    if (entry.second.pubrec_received) {
+      link->send_pubrel(entry.first);
+    } else if (!link->send_publish(entry.second.delivery, entry.first, /*dup=*/true, now)) {
+      too_large.push_back(entry.first);
     }
-    ++it;
-  }
+  };
+  for (auto it = first; it != inflight.end(); ++it) resend(*it);
+  for (auto it = inflight.begin(); it != first; ++it) resend(*it);
+  // Too large for this connection's Maximum Packet Size: dropped (and counted), so that it does
+  // not hold a window slot for ever.
+  for (uint16_t id : too_large) inflight.erase(id);
 }
 
 uint16_t Session::next_packet_id() {
   // Inflight is bounded by max_inflight (<= 65535), so a free id always exists.
+  Backlog& b = backlog();
   do {
-    last_packet_id_ = static_cast<uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
-  } while (inflight_.count(last_packet_id_) != 0);
-  return last_packet_id_;
+    b.last_packet_id = static_cast<uint16_t>(b.last_packet_id == 65535 ? 1 : b.last_packet_id + 1);
+  } while (b.inflight.contains(b.last_packet_id));
+  return b.last_packet_id;
 }
 
 bool Session::on_puback(uint16_t packet_id, Clock::time_point now) {
-  auto it = inflight_.find(packet_id);
-  if (it == inflight_.end() || it->second.delivery.qos != 1) return false;
-  inflight_.erase(it);
+  if (!backlog_) return false;
+  auto& inflight = backlog_->inflight;
+  auto it = inflight.find(packet_id);
+  if (it == inflight.end() || it->second.delivery.qos != 1) return false;
+  inflight.erase(it);
   pump(now);
   return true;
 }
 
 bool Session::on_pubrec(uint16_t packet_id, bool failed, Clock::time_point now) {
-  auto it = inflight_.find(packet_id);
-  if (it == inflight_.end() || it->second.delivery.qos != 2) return false;
+  if (!backlog_) return false;
+  auto& inflight = backlog_->inflight;
+  auto it = inflight.find(packet_id);
+  if (it == inflight.end() || it->second.delivery.qos != 2) return false;
   if (failed) {  // a PUBREC with an error code ends the flow: no PUBREL follows
-    inflight_.erase(it);
+    inflight.erase(it);
     pump(now);
     return true;
   }
@@ -117,9 +141,11 @@ bool Session::on_pubrec(uint16_t packet_id, bool failed, Clock::time_point now) 
 }
 
 bool Session::on_pubcomp(uint16_t packet_id, Clock::time_point now) {
-  auto it = inflight_.find(packet_id);
-  if (it == inflight_.end() || !it->second.pubrec_received) return false;
-  inflight_.erase(it);
+  if (!backlog_) return false;
+  auto& inflight = backlog_->inflight;
+  auto it = inflight.find(packet_id);
+  if (it == inflight.end() || !it->second.pubrec_received) return false;
+  inflight.erase(it);
   pump(now);
   return true;
 }

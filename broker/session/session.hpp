@@ -10,9 +10,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +21,7 @@
 #include "router/session_handle.hpp"
 #include "session/limits.hpp"
 #include "util/fifo.hpp"
+#include "util/flat_map.hpp"
 
 namespace hydrant::session {
 
@@ -30,6 +30,7 @@ using fanout::Clock;
 using fanout::MessageRef;
 
 inline constexpr uint32_t kSessionNeverExpires = 0xFFFFFFFF;
+inline constexpr Clock::time_point kNever = Clock::time_point::max();
 
 struct SubscriptionRecord {
   codec::SubscriptionOptions options;
@@ -79,8 +80,10 @@ class Session {
   bool on_pubrec(uint16_t packet_id, bool failed, Clock::time_point now);
   bool on_pubcomp(uint16_t packet_id, Clock::time_point now);
 
-  size_t queued() const { return queue_.size(); }
-  size_t inflight() const { return inflight_.size(); }
+  size_t queued() const { return backlog_ ? backlog_->queue.size() : 0; }
+  size_t inflight() const { return backlog_ ? backlog_->inflight.size() : 0; }
+  // Frees the delivery state when nothing is queued or in flight (called on an idle connection).
+  void release_if_idle();
 
   // Configuration shared with the worker.
   const Limits* limits = nullptr;
@@ -88,23 +91,30 @@ class Session {
 
   codec::ProtocolVersion version = codec::ProtocolVersion::V311;
   uint32_t expiry_interval = 0;  // seconds after disconnect; kSessionNeverExpires = never
-  std::map<std::string, SubscriptionRecord, std::less<>> subscriptions;
-  std::set<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
+  util::FlatMap<std::string, SubscriptionRecord> subscriptions;  // by filter
+  util::FlatSet<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
   std::optional<WillMessage> will;
-  std::optional<Clock::time_point> will_due;    // offline: when the will is published
-  std::optional<Clock::time_point> expires_at;  // offline: when the session ends
+  Clock::time_point will_due = kNever;    // offline: when the will is published
+  Clock::time_point expires_at = kNever;  // offline: when the session ends
   ClientLink* link = nullptr;                   // non-owning; null while offline
 
  private:
+  // Deliveries waiting and in flight. Allocated at the first one that must wait or be
+  // acknowledged: a QoS 0 subscriber, the common reader of a firehose, never needs it.
+  struct Backlog {
+    util::Fifo<Delivery> queue;
+    util::FlatMap<uint16_t, InflightOut> inflight;  // by packet id
+    uint16_t last_packet_id = 0;
+  };
+  Backlog& backlog();
+
   void enqueue(Delivery&& d);
   bool window_open() const;
   bool send_now(Delivery& d, Clock::time_point now);  // false when dropped (too large, expired)
   uint16_t next_packet_id();
 
   router::HandleRef handle_;
-  util::Fifo<Delivery> queue_;
-  std::map<uint16_t, InflightOut> inflight_;
-  uint16_t last_packet_id_ = 0;
+  std::unique_ptr<Backlog> backlog_;
 };
 
 }  // namespace hydrant::session

@@ -285,6 +285,86 @@ TEST_CASE("persistent session: queued while offline, in-flight re-sent with DUP 
   }
 }
 
+TEST_CASE("persistent session: in-flight messages are re-sent in the order sent, across id wrap") {
+  TestServices svc;
+  Properties keep;
+  keep.session_expiry_interval = 3600;
+  keep.receive_maximum = 3;
+  {
+    TestClient sub(svc, V::V5, 1);
+    connect_subscriber(sub, "sub", "q", 1, keep, /*clean_start=*/false);
+    TestClient pub(svc, V::V5, 2);
+    pub.connect("pub");
+    // Use up ids 1..65533 one at a time, acknowledged.
+    for (int i = 1; i <= 65533; ++i) {
+      pub.send(publish_packet("q", "x", 1, 1));
+      pub.take();
+      auto got = publishes(sub.take());
+      REQUIRE(got.size() == 1);
+      if (i % 4096 == 0) CHECK(got[0].packet_id == i);
+      sub.send(ack_packet(PacketType::Puback, got[0].packet_id));
+    }
+    // Three left unacknowledged, with ids 65534, 65535, then 1 (0 is not a packet id).
+    for (const char* payload : {"first", "second", "third"}) {
+      pub.send(publish_packet("q", payload, 1, 1));
+    }
+    auto got = publishes(sub.take());
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].packet_id == 65534);
+    CHECK(got[2].packet_id == 1);
+    sub.link().on_transport_closed();
+  }
+  TestClient again(svc, V::V5, 3);
+  auto c = connect_packet(V::V5, "sub", false);
+  c.properties = keep;
+  again.send(c);
+  auto out = again.take();
+  REQUIRE(out.size() == 4);
+  const char* order[] = {"first", "second", "third"};
+  for (int i = 0; i < 3; ++i) {
+    const auto& p = out[static_cast<size_t>(i) + 1].as<Publish>();
+    CHECK(p.dup);
+    CHECK(p.payload == order[i]);
+  }
+}
+
+TEST_CASE("an idle connection gives its buffers back and delivers as before afterwards") {
+  TestServices svc;
+  TestClient sub(svc, V::V5, 1);
+  Properties p;
+  p.receive_maximum = 1;
+  connect_subscriber(sub, "sub", "q", 1, p);
+  TestClient pub(svc, V::V5, 2);
+  pub.connect("pub");
+  pub.send(publish_packet("q", "a", 1, 1));
+  pub.send(publish_packet("q", "b", 1, 2));
+  auto got = publishes(sub.take());
+  REQUIRE(got.size() == 1);
+  Session* s = svc.session_of("sub");
+  // Not idle: one in flight, one queued. A tick must keep both.
+  svc.t += 1s;
+  sub.link().on_tick(svc.t);
+  CHECK(s->inflight() == 1);
+  CHECK(s->queued() == 1);
+  sub.send(ack_packet(PacketType::Puback, got[0].packet_id));
+  auto next = publishes(sub.take());
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].payload == "b");
+  sub.send(ack_packet(PacketType::Puback, next[0].packet_id));
+  CHECK(s->inflight() == 0);
+  // Idle now: the tick releases the storage; the next deliveries allocate it again.
+  svc.t += 1s;
+  sub.link().on_tick(svc.t);
+  pub.send(publish_packet("q", "c", 1, 3));
+  pub.send(publish_packet("q", "d", 0));
+  auto after = publishes(sub.take());
+  REQUIRE(after.size() == 2);
+  CHECK(after[0].payload == "c");
+  CHECK(after[0].packet_id != 0);
+  CHECK(after[1].payload == "d");
+  CHECK(s->inflight() == 1);
+}
+
 TEST_CASE("persistent session: a QoS 2 delivery past PUBREC resumes with PUBREL") {
   TestServices svc;
   Properties keep;
