@@ -171,7 +171,7 @@ void OutboundQueue::consume(size_t n) {
     items_[head_].heap.reset();
     ++head_;
   }
-  front_done_ = head_ < items_.size() ? n : 0;
+  front_done_ = head_ < items_.size() ? static_cast<uint32_t>(n) : 0;
   if (head_ == items_.size()) rewind();
 }
 
@@ -182,6 +182,12 @@ void OutboundQueue::rewind() {
   } else {
     items_.clear();
   }
+  head_ = 0;
+}
+
+void OutboundQueue::release_if_empty() {
+  if (!empty()) return;
+  std::vector<Item>().swap(items_);
   head_ = 0;
 }
 

@@ -52,6 +52,8 @@ class OutboundQueue {
   size_t pending_bytes() const { return pending_bytes_; }
   bool empty() const { return head_ == items_.size(); }
   void clear();
+  // Gives the item storage back when nothing is pending: an idle connection holds no buffer.
+  void release_if_empty();
 
  private:
   static constexpr size_t kInline = 64;
@@ -77,9 +79,9 @@ class OutboundQueue {
   // A vector used as a FIFO: items_[head_] is the oldest pending item. Emptying rewinds it
   // without freeing, so a connection that is written to steadily allocates nothing per packet.
   std::vector<Item> items_;
-  size_t head_ = 0;
-  size_t front_done_ = 0;  // bytes of items_[head_] already written
   size_t pending_bytes_ = 0;
+  uint32_t head_ = 0;
+  uint32_t front_done_ = 0;  // bytes of items_[head_] already written (an item is < 256 MiB)
 };
 
 }  // namespace hydrant::fanout

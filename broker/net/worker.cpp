@@ -28,20 +28,6 @@ constexpr uint64_t kListenTagBit = 1ULL << 63;
 constexpr auto kTickPeriod = std::chrono::milliseconds(250);
 constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
 
-std::string peer_name(const sockaddr_storage& ss) {
-  char buf[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-    port = ntohs(a->sin_port);
-    return fmt::format("{}:{}", buf, port);
-  }
-  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-  return fmt::format("[{}]:{}", buf, ntohs(a->sin6_port));
-}
-
 }  // namespace
 
 Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
@@ -58,7 +44,7 @@ Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
 }
 
 Worker::~Worker() {
-  for (auto& [id, c] : conns_) ::close(c->fd);
+  for (auto& [id, c] : conns_) ::close(c.fd);
   for (int fd : listeners_) ::close(fd);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -149,15 +135,12 @@ void Worker::accept_all(int listen_fd) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto conn = std::make_unique<Connection>();
-    conn->fd = fd;
     const uint64_t id = next_conn_id_++;
-    conn->link.emplace(*this, id, peer_name(ss), now_);
+    conns_.try_emplace(id, fd, *this, id, util::PeerAddress::from_sockaddr(ss), now_);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = id;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-    conns_.emplace(id, std::move(conn));
     counters_.connections_total.add();
     counters_.clients_connected.add(1);
   }
@@ -165,12 +148,12 @@ void Worker::accept_all(int listen_fd) {
 
 Worker::Connection* Worker::find(uint64_t conn_id) {
   auto it = conns_.find(conn_id);
-  return it == conns_.end() ? nullptr : it->second.get();
+  return it == conns_.end() ? nullptr : &it->second;
 }
 
 void Worker::on_readable(Connection& c) {
   if (c.lingering) return drain_lingering(c);
-  auto& link = *c.link;
+  auto& link = c.link;
   if (link.closing()) return;
   // One read per wake-up keeps one busy client from starving the others (level-triggered).
   const ssize_t n = ::read(c.fd, read_buf_.data(), read_buf_.size());
@@ -191,7 +174,7 @@ void Worker::wants_write(session::ClientLink& link) {
 }
 
 void Worker::flush(Connection& c) {
-  auto& out = c.link->out();
+  auto& out = c.link.out();
   iovec iov[kMaxIov];
   while (!out.empty()) {
     const int cnt = out.gather(iov, kMaxIov);
@@ -201,19 +184,19 @@ void Worker::flush(Connection& c) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       out.clear();  // the peer is gone
       c.peer_gone = true;
-      c.link->on_transport_closed();
-      closing_.push_back(c.link->conn_id());
+      c.link.on_transport_closed();
+      closing_.push_back(c.link.conn_id());
       return;
     }
     out.consume(static_cast<size_t>(n));
     counters_.bytes_sent.add(static_cast<uint64_t>(n));
-    c.link->on_write_progress(now_);
+    c.link.on_write_progress(now_);
   }
   const bool need_out = !out.empty();
   if (need_out != c.want_out) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | (need_out ? uint32_t{EPOLLOUT} : 0u);
-    ev.data.u64 = c.link->conn_id();
+    ev.data.u64 = c.link.conn_id();
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
     c.want_out = need_out;
   }
@@ -222,10 +205,10 @@ void Worker::flush(Connection& c) {
 void Worker::on_writable(Connection& c) {
   flush(c);
   // Room again: let the session move queued messages into the freed budget.
-  if (auto* s = c.link->session()) s->pump(now_);
-  if (!c.link->out().empty() && !c.dirty) {
+  if (auto* s = c.link.session()) s->pump(now_);
+  if (!c.link.out().empty() && !c.dirty) {
     c.dirty = true;
-    dirty_.push_back(c.link->conn_id());
+    dirty_.push_back(c.link.conn_id());
   }
 }
 
@@ -239,8 +222,8 @@ void Worker::flush_dirty() {
       if (!c) continue;
       c->dirty = false;
       flush(*c);
-      if (c->link->out().pending_bytes() < limits_.outbound_budget) {
-        if (auto* s = c->link->session()) s->pump(now_);
+      if (c->link.out().pending_bytes() < limits_.outbound_budget) {
+        if (auto* s = c->link.session()) s->pump(now_);
       }
     }
   }
@@ -261,16 +244,16 @@ void Worker::reap_closed() {
 void Worker::close_connection(uint64_t id, bool linger) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  Connection& c = *it->second;
+  Connection& c = it->second;
   if (linger && c.lingering) return;  // already draining; the tick or the peer ends it
-  c.link->on_transport_closed();      // no-op if the protocol already closed it
+  c.link.on_transport_closed();      // no-op if the protocol already closed it
   if (linger && !c.peer_gone) {
-    if (!c.link->out().empty()) {
+    if (!c.link.out().empty()) {
       iovec iov[kMaxIov];
-      const int cnt = c.link->out().gather(iov, kMaxIov);
+      const int cnt = c.link.out().gather(iov, kMaxIov);
       ssize_t ignored = ::writev(c.fd, iov, cnt);  // best effort: a client that does not read loses it
       (void)ignored;
-      c.link->out().clear();
+      c.link.out().clear();
     }
     ::shutdown(c.fd, SHUT_WR);
     c.lingering = true;
@@ -292,19 +275,19 @@ void Worker::drain_lingering(Connection& c) {
   char sink[4096];
   const ssize_t n = ::read(c.fd, sink, sizeof sink);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    close_connection(c.link->conn_id(), false);
+    close_connection(c.link.conn_id(), false);
   }
 }
 
 void Worker::tick() {
   std::vector<uint64_t> expired_lingers;
   for (auto& [id, c] : conns_) {
-    if (c->lingering) {
-      if (now_ >= c->linger_until) expired_lingers.push_back(id);
+    if (c.lingering) {
+      if (now_ >= c.linger_until) expired_lingers.push_back(id);
       continue;
     }
-    c->link->on_tick(now_);
-    if (c->link->closing()) closing_.push_back(id);
+    c.link.on_tick(now_);
+    if (c.link.closing()) closing_.push_back(id);
   }
   for (uint64_t id : expired_lingers) close_connection(id, false);
   expire_sessions();
@@ -347,9 +330,9 @@ void Worker::shutdown_all() {
   for (auto& [id, c] : conns_) ids.push_back(id);
   for (uint64_t id : ids) {
     Connection* c = find(id);
-    if (c->link->state() == session::LinkState::Connected &&
-        c->link->version() == codec::ProtocolVersion::V5) {
-      c->link->out().push_packet(codec::Disconnect{codec::ReasonCode::ServerShuttingDown, {}},
+    if (c->link.state() == session::LinkState::Connected &&
+        c->link.version() == codec::ProtocolVersion::V5) {
+      c->link.out().push_packet(codec::Disconnect{codec::ReasonCode::ServerShuttingDown, {}},
                                  codec::ProtocolVersion::V5);
       flush(*c);
     }

@@ -59,13 +59,16 @@ class Worker final : public session::Services {
 
  private:
   struct Connection {
+    Connection(int fd, session::Services& services, uint64_t id, util::PeerAddress peer,
+               fanout::Clock::time_point now)
+        : fd(fd), link(services, id, peer, now) {}
     int fd = -1;
     bool want_out = false;  // EPOLLOUT armed
     bool dirty = false;     // in dirty_ list
     bool peer_gone = false;  // the peer closed or the socket failed: close without lingering
     bool lingering = false;  // we closed: draining input until the peer closes or a deadline
     fanout::Clock::time_point linger_until;
-    std::optional<session::ClientLink> link;  // built in place: one allocation per connection
+    session::ClientLink link;
   };
 
   void run();
@@ -106,7 +109,8 @@ class Worker final : public session::Services {
   bool running_ = false;
 
   uint64_t next_conn_id_;  // unique across workers: index in the high bits
-  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  // Connections live in the map's nodes (stable addresses): one allocation per connection.
+  std::unordered_map<uint64_t, Connection> conns_;
   std::vector<uint64_t> dirty_;
   std::vector<uint64_t> closing_;
 

@@ -84,7 +84,7 @@ void Worker::publish_will(Session& s) {
   if (!s.will) return;
   auto msg = std::move(s.will->msg);
   s.will.reset();
-  s.will_due.reset();
+  s.will_due = session::kNever;
   publish(msg);
 }
 
@@ -113,8 +113,8 @@ void Worker::expire_sessions() {
   std::vector<router::SessionId> expired;
   for (auto& [id, s] : sessions_) {
     if (s->link) continue;
-    if (s->will_due && now_ >= *s->will_due) publish_will(*s);
-    if (s->expires_at && now_ >= *s->expires_at) expired.push_back(id);
+    if (now_ >= s->will_due) publish_will(*s);
+    if (now_ >= s->expires_at) expired.push_back(id);
   }
   for (auto id : expired) end_session(id);
 }
@@ -127,8 +127,8 @@ void Worker::handle_migrate(const MigrateTask& t) {
     return;
   }
   take_over_local(*it->second);
-  it->second->will_due.reset();
-  it->second->expires_at.reset();
+  it->second->will_due = session::kNever;
+  it->second->expires_at = session::kNever;
   auto s = std::move(it->second);
   sessions_.erase(it);
   broker_.worker(t.to).post(ArriveTask{std::move(s)});
@@ -149,7 +149,7 @@ void Worker::handle_arrive(ArriveTask& t) {
     const uint32_t to = d->second;
     deferred_migrations_.erase(d);
     if (Connection* c = find(conn_id)) {
-      c->link->close_taken_over();
+      c->link.close_taken_over();
       closing_.push_back(conn_id);
     }
     if (to == kEndOnArrival) {
@@ -164,8 +164,8 @@ void Worker::handle_arrive(ArriveTask& t) {
   Session& s = *t.session;
   sessions_[id] = std::move(t.session);
   Connection* c = find(conn_id);
-  if (c && c->link->state() == session::LinkState::AwaitSession) {
-    c->link->attach_session(&s, true);
+  if (c && c->link.state() == session::LinkState::AwaitSession) {
+    c->link.attach_session(&s, true);
   } else if (s.expiry_interval == 0) {
     end_session(id);
     return;

@@ -12,10 +12,10 @@ using codec::PacketType;
 using codec::ProtocolVersion;
 using codec::ReasonCode;
 
-ClientLink::ClientLink(Services& services, uint64_t conn_id, std::string peer,
+ClientLink::ClientLink(Services& services, uint64_t conn_id, util::PeerAddress peer,
                        Clock::time_point now)
-    : services_(services), conn_id_(conn_id), peer_(std::move(peer)), created_(now),
-      last_received_(now), last_write_progress_(now) {}
+    : services_(services), conn_id_(conn_id), created_(now), last_received_(now),
+      last_write_progress_(now), peer_(peer) {}
 
 ClientLink::~ClientLink() = default;
 
@@ -108,7 +108,8 @@ void ClientLink::close_for(ReasonCode code, const char* why) {
   if (state_ == LinkState::Closed) return;
   services_.counters().protocol_errors.add();
   log::info("conn={} peer={} client=\"{}\" event=closed reason=0x{:02x}({}) why=\"{}\"", conn_id_,
-            peer_, client_id_, static_cast<unsigned>(code), codec::reason_name(code), why);
+            peer_.to_string(), client_id_, static_cast<unsigned>(code), codec::reason_name(code),
+            why);
   if (state_ == LinkState::AwaitConnect) {
     // CONNECT refused: answer with a CONNACK when the failure has a CONNACK code.
     if (code == ReasonCode::UnsupportedProtocolVersion) {
@@ -160,7 +161,8 @@ void ClientLink::on_tick(Clock::time_point now) {
   using std::chrono::seconds;
   const Limits& lim = services_.limits();
   if (state_ == LinkState::AwaitConnect && now - created_ >= seconds(lim.connect_timeout)) {
-    log::info("conn={} peer={} event=closed why=\"no CONNECT in time\"", conn_id_, peer_);
+    log::info("conn={} peer={} event=closed why=\"no CONNECT in time\"", conn_id_,
+              peer_.to_string());
     state_ = LinkState::Closed;
     return;
   }
@@ -168,6 +170,13 @@ void ClientLink::on_tick(Clock::time_point now) {
   // Keep alive: one and a half times the interval without a packet [MQTT-3.1.2-22].
   if (keep_alive_ > 0 && now - last_received_ >= std::chrono::milliseconds(keep_alive_ * 1500)) {
     return close_for(ReasonCode::KeepAliveTimeout, "keep alive timeout");
+  }
+  // Nothing queued since the last tick: the outbound storage kept for the next packets goes back
+  // to the allocator, so that thousands of quiet subscribers hold no write buffers while a busy
+  // one still allocates nothing per packet.
+  if (out_.empty() && now - last_write_progress_ >= std::chrono::milliseconds(200)) {
+    out_.release_if_empty();
+    if (session_) session_->release_if_idle();
   }
   if (!out_.empty() && now - last_write_progress_ >= seconds(lim.stuck_timeout)) {
     // The client has not read for too long: nothing more can be sent to it, not even DISCONNECT.
@@ -261,8 +270,8 @@ void ClientLink::attach_session(Session* session, bool session_present) {
   session->link = this;
   session->version = version_;
   session->expiry_interval = session_expiry_;
-  session->will_due.reset();
-  session->expires_at.reset();
+  session->will_due = kNever;
+  session->expires_at = kNever;
   session->will.reset();
   if (pending_will_) session->will = WillMessage{std::move(pending_will_), pending_will_delay_};
   state_ = LinkState::Connected;

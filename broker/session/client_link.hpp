@@ -21,14 +21,15 @@
 #include "fanout/outbound_queue.hpp"
 #include "session/services.hpp"
 #include "session/session.hpp"
+#include "util/peer_address.hpp"
 
 namespace hydrant::session {
 
-enum class LinkState { AwaitConnect, AwaitSession, Connected, Closed };
+enum class LinkState : uint8_t { AwaitConnect, AwaitSession, Connected, Closed };
 
 class ClientLink {
  public:
-  ClientLink(Services& services, uint64_t conn_id, std::string peer, Clock::time_point now);
+  ClientLink(Services& services, uint64_t conn_id, util::PeerAddress peer, Clock::time_point now);
   ~ClientLink();
   ClientLink(const ClientLink&) = delete;
   ClientLink& operator=(const ClientLink&) = delete;
@@ -59,7 +60,7 @@ class ClientLink {
 
   // ---- identity and negotiated parameters ----
   uint64_t conn_id() const { return conn_id_; }
-  const std::string& peer() const { return peer_; }
+  const util::PeerAddress& peer() const { return peer_; }
   const std::string& client_id() const { return client_id_; }
   codec::ProtocolVersion version() const { return version_; }
   Session* session() const { return session_; }
@@ -95,37 +96,38 @@ class ClientLink {
   bool denied(std::string_view filter) const;
   uint16_t outbound_alias_for(std::string_view topic, bool& known);
 
+  // Members are ordered by size so that the many idle connections waste no padding.
   Services& services_;
   const uint64_t conn_id_;
-  const std::string peer_;
-  LinkState state_ = LinkState::AwaitConnect;
   Session* session_ = nullptr;
   fanout::OutboundQueue out_;
 
   std::vector<uint8_t> rbuf_;  // a partial packet, or input held while the session arrives
   static constexpr size_t kKeptReadBuffer = 4096;
-  bool processing_ = false;
 
   Clock::time_point created_;
   Clock::time_point last_received_;
   Clock::time_point last_write_progress_;
 
   // Negotiated at CONNECT.
-  codec::ProtocolVersion version_ = codec::ProtocolVersion::V311;
   std::string client_id_;
+  fanout::MessageRef pending_will_;
+  uint32_t pending_will_delay_ = 0;
+  uint32_t session_expiry_ = 0;
+  uint32_t client_max_packet_size_ = codec::kMaxRemainingLength + 5;
+  uint16_t keep_alive_ = 0;
+  uint16_t client_receive_maximum_ = 65535;
+  uint16_t client_topic_alias_maximum_ = 0;
+  LinkState state_ = LinkState::AwaitConnect;
+  codec::ProtocolVersion version_ = codec::ProtocolVersion::V311;
+  bool processing_ = false;
   bool connect_decoded_ = false;  // a CONNECT was parsed: refusals can be told with CONNACK
   bool client_id_assigned_ = false;
   bool clean_start_ = true;
-  uint16_t keep_alive_ = 0;
   bool server_keep_alive_sent_ = false;
-  uint32_t session_expiry_ = 0;
   bool session_expiry_capped_ = false;
-  uint16_t client_receive_maximum_ = 65535;
-  uint32_t client_max_packet_size_ = codec::kMaxRemainingLength + 5;
-  uint16_t client_topic_alias_maximum_ = 0;
   bool request_problem_information_ = true;
-  fanout::MessageRef pending_will_;
-  uint32_t pending_will_delay_ = 0;
+  const util::PeerAddress peer_;
 
   // Topic aliases, MQTT 5 (3.3.2.3.4): inbound alias -> topic; outbound topic -> alias.
   // Allocated on first use: most connections never use aliases, and idle ones should be small.

@@ -184,7 +184,7 @@ inline codec::Subscribe subscribe_packet(uint16_t id, std::string_view filter, u
 class TestClient {
  public:
   TestClient(TestServices& svc, V v, uint64_t conn_id = 1)
-      : v_(v), link_(std::make_unique<ClientLink>(svc, conn_id, "test-peer", svc.t)) {}
+      : v_(v), link_(std::make_unique<ClientLink>(svc, conn_id, util::PeerAddress{}, svc.t)) {}
   // The connection goes away like a dropped socket, so that no session keeps a dangling link.
   ~TestClient() { link_->on_transport_closed(); }
   TestClient(const TestClient&) = delete;

@@ -1,0 +1,43 @@
+#include "util/peer_address.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace hydrant::util {
+
+PeerAddress PeerAddress::from_sockaddr(const sockaddr_storage& ss) {
+  PeerAddress p;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    p.family = Family::V4;
+    p.port = ntohs(a->sin_port);
+    std::memcpy(p.bytes.data(), &a->sin_addr, 4);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    p.family = Family::V6;
+    p.port = ntohs(a->sin6_port);
+    std::memcpy(p.bytes.data(), &a->sin6_addr, 16);
+  }
+  return p;
+}
+
+std::string PeerAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  switch (family) {
+    case Family::V4:
+      inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
+      return fmt::format("{}:{}", buf, port);
+    case Family::V6:
+      inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+      return fmt::format("[{}]:{}", buf, port);
+    case Family::Unknown:
+      break;
+  }
+  return "?";
+}
+
+}  // namespace hydrant::util

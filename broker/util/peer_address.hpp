@@ -1,0 +1,29 @@
+// PeerAddress: a client's IP address and port in 20 bytes, kept by every connection for its log
+// lines (and, later, per-address limits). A formatted string would cost a heap allocation per
+// connection for most IPv4 peers ("203.0.113.45:51234" does not fit the small-string buffer).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace hydrant::util {
+
+struct PeerAddress {
+  enum class Family : uint8_t { Unknown, V4, V6 };
+
+  // From what accept() returned; any other family gives Unknown.
+  static PeerAddress from_sockaddr(const sockaddr_storage& ss);
+  // "203.0.113.45:51234", "[2001:db8::1]:51234", or "?" when unknown.
+  std::string to_string() const;
+
+  Family family = Family::Unknown;
+  uint16_t port = 0;
+  std::array<uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
+
+  bool operator==(const PeerAddress&) const = default;
+};
+
+}  // namespace hydrant::util

@@ -1,0 +1,44 @@
+// PeerAddress: built from what accept() returns, printed the way the log lines show it.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "util/peer_address.hpp"
+
+using hydrant::util::PeerAddress;
+
+TEST_CASE("PeerAddress from an IPv4 sockaddr") {
+  sockaddr_storage ss{};
+  auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(51234);
+  REQUIRE(inet_pton(AF_INET, "203.0.113.45", &a->sin_addr) == 1);
+  const PeerAddress p = PeerAddress::from_sockaddr(ss);
+  CHECK(p.family == PeerAddress::Family::V4);
+  CHECK(p.port == 51234);
+  CHECK(p.to_string() == "203.0.113.45:51234");
+}
+
+TEST_CASE("PeerAddress from an IPv6 sockaddr is bracketed") {
+  sockaddr_storage ss{};
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(1883);
+  REQUIRE(inet_pton(AF_INET6, "2001:db8::1", &a->sin6_addr) == 1);
+  const PeerAddress p = PeerAddress::from_sockaddr(ss);
+  CHECK(p.family == PeerAddress::Family::V6);
+  CHECK(p.to_string() == "[2001:db8::1]:1883");
+  CHECK(p != PeerAddress{});
+}
+
+TEST_CASE("PeerAddress of another family is unknown") {
+  sockaddr_storage ss{};
+  ss.ss_family = AF_UNIX;
+  const PeerAddress p = PeerAddress::from_sockaddr(ss);
+  CHECK(p.family == PeerAddress::Family::Unknown);
+  CHECK(p.to_string() == "?");
+  CHECK(p == PeerAddress{});
+}
