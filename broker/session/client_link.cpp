@@ -237,7 +237,7 @@ uint16_t ClientLink::outbound_alias_for(std::string_view topic, bool& known) {
   return static_cast<uint16_t>(outbound.size() + 1);
 }
 
-bool ClientLink::send_publish(const Delivery& d, uint16_t packet_id, bool dup,
+bool ClientLink::send_publish(const PublishRef& d, uint16_t packet_id, bool dup,
                               Clock::time_point now) {
   fanout::DeliveryFields f;
   f.qos = d.qos;

@@ -55,7 +55,7 @@ class ClientLink {
   fanout::OutboundQueue& out() { return out_; }
   bool closing() const { return state_ == LinkState::Closed; }
   // Sends one delivery; returns false if the client cannot take it (Maximum Packet Size).
-  bool send_publish(const Delivery& d, uint16_t packet_id, bool dup, Clock::time_point now);
+  bool send_publish(const PublishRef& d, uint16_t packet_id, bool dup, Clock::time_point now);
   void send_pubrel(uint16_t packet_id);
 
   // ---- identity and negotiated parameters ----

@@ -11,16 +11,17 @@ namespace hydrant::session {
 void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                       std::vector<uint32_t> subscription_ids, Clock::time_point now) {
   if (msg->expired(now)) return;
-  Delivery d{msg, std::min(msg->qos(), granted_qos), retain, std::move(subscription_ids)};
-  if (d.qos == 0) {
+  const uint8_t qos = std::min(msg->qos(), granted_qos);
+  if (qos == 0) {
     // QoS 0 is not queued for an offline session, and is dropped past the outbound budget.
     if (!link || link->out().pending_bytes() >= limits->outbound_budget) {
       counters->messages_dropped.add();
       return;
     }
-    send_now(d, now);
+    link->send_publish(PublishRef{msg, 0, retain, subscription_ids}, 0, false, now);
     return;
   }
+  Delivery d{msg, qos, retain, std::move(subscription_ids)};
   if (link && queued() == 0 && window_open() &&
       link->out().pending_bytes() < limits->outbound_budget) {
     send_now(d, now);
@@ -66,9 +67,9 @@ bool Session::send_now(Delivery& d, Clock::time_point now) {
     counters->messages_dropped.add();
     return false;
   }
-  if (d.qos == 0) return link->send_publish(d, 0, false, now);
+  if (d.qos == 0) return link->send_publish(d.ref(), 0, false, now);
   const uint16_t id = next_packet_id();
-  if (!link->send_publish(d, id, false, now)) return false;
+  if (!link->send_publish(d.ref(), id, false, now)) return false;
   backlog_->inflight.insert_or_assign(id, InflightOut{std::move(d), false});
   return true;
 }
@@ -94,7 +95,7 @@ void Session::resend_inflight(Clock::time_point now) {
   auto resend = [&](auto& entry) {
     if (entry.second.pubrec_received) {
       link->send_pubrel(entry.first);
-    } else if (!link->send_publish(entry.second.delivery, entry.first, /*dup=*/true, now)) {
+    } else if (!link->send_publish(entry.second.delivery.ref(), entry.first, /*dup=*/true, now)) {
       too_large.push_back(entry.first);
     }
   };

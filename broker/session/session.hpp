@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,11 +38,22 @@ struct SubscriptionRecord {
   uint32_t subscription_id = 0;
 };
 
+// One PUBLISH to send, borrowing the message: the QoS 0 path sends without taking a reference
+// of its own (each one is an atomic operation on a counter every delivery of the message shares).
+struct PublishRef {
+  const MessageRef& msg;
+  uint8_t qos;     // effective QoS: min(message, granted)
+  bool retain;     // the RETAIN flag to send
+  std::span<const uint32_t> subscription_ids;
+};
+
+// A delivery that waits in the queue or in flight: it owns its reference to the message.
 struct Delivery {
   MessageRef msg;
   uint8_t qos = 0;      // effective QoS: min(message, granted)
   bool retain = false;  // the RETAIN flag to send
   std::vector<uint32_t> subscription_ids;
+  PublishRef ref() const { return PublishRef{msg, qos, retain, subscription_ids}; }
 };
 
 struct InflightOut {
