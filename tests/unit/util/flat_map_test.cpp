@@ -1,6 +1,6 @@
 // FlatMap / FlatSet against std::map / std::set on random operations, plus the edge cases the
 // sessions rely on (heterogeneous lookup, erase while iterating, an emptied container).
-#include <doctest/doctest.h>
+#include <doctest.h>
 
 #include <map>
 #include <random>

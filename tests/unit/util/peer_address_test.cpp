@@ -1,5 +1,5 @@
 // PeerAddress: built from what accept() returns, printed the way the log lines show it.
-#include <doctest/doctest.h>
+#include <doctest.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
