@@ -12,6 +12,7 @@ Broker::Broker(BrokerOptions options)
   const unsigned n = options_.threads == 0 ? 1 : options_.threads;
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i, options_.limits));
+    hosts_.push_back(workers_.back().get());
   }
   started_ = fanout::Clock::now();
   next_sys_ = started_;
@@ -54,7 +55,7 @@ bool Broker::admit_connection() {
 
 void Broker::release_connection() { connections_.fetch_sub(1, std::memory_order_relaxed); }
 
-void Broker::on_main_tick(Worker& w, fanout::Clock::time_point now) {
+void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {
   const uint32_t interval = sys_interval_.load(std::memory_order_relaxed);
   if (interval == 0 || now < next_sys_) return;
   next_sys_ = now + std::chrono::seconds(interval);

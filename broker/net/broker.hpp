@@ -40,7 +40,9 @@ class Broker {
 
   router::Router& router() { return router_; }
   router::SessionRegistry& registry() { return registry_; }
-  Worker& worker(uint32_t i) { return *workers_[i]; }
+  // Every session host (TCP workers first, then the WebSocket bridge), by index.
+  SessionHost& host(uint32_t i) { return *hosts_[i]; }
+  uint32_t host_count() const { return static_cast<uint32_t>(hosts_.size()); }
   uint32_t worker_count() const { return static_cast<uint32_t>(workers_.size()); }
 
   // Connection cap (max-connections); called by workers on accept and close.
@@ -48,13 +50,14 @@ class Broker {
   void release_connection();
 
   // Called on worker 0's loop every tick: publishes $SYS when due.
-  void on_main_tick(Worker& w, fanout::Clock::time_point now);
+  void on_main_tick(SessionHost& w, fanout::Clock::time_point now);
 
  private:
   BrokerOptions options_;
   router::Router router_;
   router::SessionRegistry registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<SessionHost*> hosts_;
   std::atomic<uint32_t> max_connections_;
   std::atomic<uint32_t> sys_interval_;
   std::atomic<int64_t> connections_{0};

@@ -1,5 +1,5 @@
-// Worker: the event loop, accepting, reading, batched writing and timers. Session ownership and
-// the Services implementation are in worker_sessions.cpp.
+// Worker: the TCP event loop, accepting, reading, batched writing and timers. Session ownership
+// and the Services implementation are SessionHost's (session_host.cpp).
 #include "net/worker.hpp"
 
 #include <arpa/inet.h>
@@ -31,8 +31,7 @@ constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
 }  // namespace
 
 Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
-    : broker_(broker), index_(index), limits_(limits),
-      next_conn_id_((static_cast<uint64_t>(index) << 40) + 1) {
+    : SessionHost(broker, index, limits), next_conn_id_((static_cast<uint64_t>(index) << 40) + 1) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd: " + std::string(strerror(errno)));
@@ -40,7 +39,6 @@ Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  now_ = fanout::Clock::now();
 }
 
 Worker::~Worker() {
@@ -59,34 +57,23 @@ void Worker::add_listener(int fd) {
 }
 
 void Worker::start() {
-  running_ = true;
   thread_ = std::thread([this] { run(); });
 }
-
-void Worker::stop() { post(StopTask{}); }
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::post(Task task) {
-  bool was_empty;
-  {
-    std::lock_guard lock(inbox_mutex_);
-    was_empty = inbox_.empty();
-    inbox_.push_back(std::move(task));
-  }
-  if (was_empty) {  // one wake-up per batch of tasks
-    uint64_t one = 1;
-    ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
-    (void)ignored;
-  }
+void Worker::wake() {
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
+  (void)ignored;
 }
 
 void Worker::run() {
   epoll_event events[256];
   next_tick_ = fanout::Clock::now() + kTickPeriod;
-  while (running_) {
+  while (!stopping()) {
     flush_dirty();
     reap_closed();
     now_ = fanout::Clock::now();
@@ -149,6 +136,11 @@ void Worker::accept_all(int listen_fd) {
 Worker::Connection* Worker::find(uint64_t conn_id) {
   auto it = conns_.find(conn_id);
   return it == conns_.end() ? nullptr : &it->second;
+}
+
+session::ClientLink* Worker::link_for(uint64_t conn_id) {
+  Connection* c = find(conn_id);
+  return c ? &c->link : nullptr;
 }
 
 void Worker::on_readable(Connection& c) {
@@ -292,36 +284,6 @@ void Worker::tick() {
   for (uint64_t id : expired_lingers) close_connection(id, false);
   expire_sessions();
   if (index_ == 0) broker_.on_main_tick(*this, now_);
-}
-
-void Worker::drain_inbox() {
-  {
-    std::lock_guard lock(inbox_mutex_);
-    inbox_work_.swap(inbox_);
-  }
-  for (Task& t : inbox_work_) handle(std::move(t));
-  inbox_work_.clear();
-}
-
-void Worker::handle(Task&& task) {
-  std::visit(
-      [this](auto&& t) {
-        using T = std::decay_t<decltype(t)>;
-        if constexpr (std::is_same_v<T, DeliverTask>) {
-          handle_deliver(t);
-        } else if constexpr (std::is_same_v<T, EndSessionTask>) {
-          end_session(t.session);
-        } else if constexpr (std::is_same_v<T, MigrateTask>) {
-          handle_migrate(t);
-        } else if constexpr (std::is_same_v<T, ArriveTask>) {
-          handle_arrive(t);
-        } else if constexpr (std::is_same_v<T, LimitsTask>) {
-          limits_ = t.limits;
-        } else {
-          running_ = false;
-        }
-      },
-      std::move(task));
 }
 
 void Worker::shutdown_all() {

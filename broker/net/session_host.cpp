@@ -1,7 +1,8 @@
-// Worker: session ownership (open, close, takeover, migration between workers, expiry, wills)
-// and routing (the session::Services implementation).
+// SessionHost: session ownership (open, close, takeover, migration between hosts, expiry, wills),
+// routing (the session::Services implementation) and the task inbox. See session_host.hpp.
+#include "net/session_host.hpp"
+
 #include "net/broker.hpp"
-#include "net/worker.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::net {
@@ -9,7 +10,52 @@ namespace hydrant::net {
 using session::ClientLink;
 using session::Session;
 
-session::Session& Worker::new_session(const router::HandleRef& handle) {
+SessionHost::SessionHost(Broker& broker, uint32_t index, session::Limits limits)
+    : broker_(broker), index_(index), limits_(limits), now_(fanout::Clock::now()) {}
+
+SessionHost::~SessionHost() = default;
+
+void SessionHost::post(Task task) {
+  bool was_empty;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    was_empty = inbox_.empty();
+    inbox_.push_back(std::move(task));
+  }
+  if (was_empty) wake();  // one wake-up per batch of tasks
+}
+
+void SessionHost::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_work_.swap(inbox_);
+  }
+  for (Task& t : inbox_work_) handle(std::move(t));
+  inbox_work_.clear();
+}
+
+void SessionHost::handle(Task&& task) {
+  std::visit(
+      [this](auto&& t) {
+        using T = std::decay_t<decltype(t)>;
+        if constexpr (std::is_same_v<T, DeliverTask>) {
+          handle_deliver(t);
+        } else if constexpr (std::is_same_v<T, EndSessionTask>) {
+          end_session(t.session);
+        } else if constexpr (std::is_same_v<T, MigrateTask>) {
+          handle_migrate(t);
+        } else if constexpr (std::is_same_v<T, ArriveTask>) {
+          handle_arrive(t);
+        } else if constexpr (std::is_same_v<T, LimitsTask>) {
+          limits_ = t.limits;
+        } else {
+          stopping_ = true;
+        }
+      },
+      std::move(task));
+}
+
+session::Session& SessionHost::new_session(const router::HandleRef& handle) {
   auto s = std::make_unique<Session>(handle);
   s->limits = &limits_;
   s->counters = &counters_;
@@ -18,14 +64,14 @@ session::Session& Worker::new_session(const router::HandleRef& handle) {
   return ref;
 }
 
-void Worker::open_session(ClientLink& link, bool clean_start) {
+void SessionHost::open_session(ClientLink& link, bool clean_start) {
   auto claim = broker_.registry().claim(link.client_id(), index_, clean_start);
   if (claim.previous && !claim.resumed) {
     // Clean start replaces the old session, wherever it lives [MQTT-3.1.2-4].
     if (claim.previous_worker == index_) {
       end_session(claim.previous->id);
     } else {
-      broker_.worker(claim.previous_worker).post(EndSessionTask{claim.previous->id});
+      broker_.host(claim.previous_worker).post(EndSessionTask{claim.previous->id});
     }
   }
   if (!claim.resumed) {
@@ -36,7 +82,7 @@ void Worker::open_session(ClientLink& link, bool clean_start) {
   if (claim.previous_worker != index_) {
     // The session lives on another worker: ask for it; attach when it arrives.
     awaiting_arrival_[id] = link.conn_id();
-    broker_.worker(claim.previous_worker).post(MigrateTask{id, index_});
+    broker_.host(claim.previous_worker).post(MigrateTask{id, index_});
     return;
   }
   auto it = sessions_.find(id);
@@ -49,7 +95,7 @@ void Worker::open_session(ClientLink& link, bool clean_start) {
   link.attach_session(it->second.get(), true);
 }
 
-void Worker::take_over_local(Session& s) {
+void SessionHost::take_over_local(Session& s) {
   if (s.link) {
     // The old connection goes; its will is published unless the session continues past a will
     // delay [MQTT-3.1.4-3, MQTT-3.1.3-9].
@@ -57,11 +103,11 @@ void Worker::take_over_local(Session& s) {
     ClientLink* old = s.link;
     s.link = nullptr;
     old->close_taken_over();
-    closing_.push_back(old->conn_id());
+    close_link(old->conn_id());
   }
 }
 
-void Worker::close_session(ClientLink& link, bool publish_will_now) {
+void SessionHost::close_session(ClientLink& link, bool publish_will_now) {
   Session* s = link.session();
   if (!s || s->link != &link) return;
   s->link = nullptr;
@@ -80,7 +126,7 @@ void Worker::close_session(ClientLink& link, bool publish_will_now) {
   }
 }
 
-void Worker::publish_will(Session& s) {
+void SessionHost::publish_will(Session& s) {
   if (!s.will) return;
   auto msg = std::move(s.will->msg);
   s.will.reset();
@@ -88,7 +134,7 @@ void Worker::publish_will(Session& s) {
   publish(msg);
 }
 
-void Worker::end_session(router::SessionId id) {
+void SessionHost::end_session(router::SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) {
     // Still on its way here for a connection that resumed it: end it when it arrives.
@@ -101,15 +147,15 @@ void Worker::end_session(router::SessionId id) {
     ClientLink* old = s.link;
     s.link = nullptr;
     old->close_taken_over();
-    closing_.push_back(old->conn_id());
+    close_link(old->conn_id());
   }
   publish_will(s);
   for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, id);
-  log::debug("worker={} client=\"{}\" event=session-ended", index_, s.client_id());
+  log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
   sessions_.erase(it);
 }
 
-void Worker::expire_sessions() {
+void SessionHost::expire_sessions() {
   std::vector<router::SessionId> expired;
   for (auto& [id, s] : sessions_) {
     if (s->link) continue;
@@ -119,7 +165,7 @@ void Worker::expire_sessions() {
   for (auto id : expired) end_session(id);
 }
 
-void Worker::handle_migrate(const MigrateTask& t) {
+void SessionHost::handle_migrate(const MigrateTask& t) {
   auto it = sessions_.find(t.session);
   if (it == sessions_.end()) {
     // Still on its way here: pass it on when it arrives.
@@ -131,10 +177,10 @@ void Worker::handle_migrate(const MigrateTask& t) {
   it->second->expires_at = session::kNever;
   auto s = std::move(it->second);
   sessions_.erase(it);
-  broker_.worker(t.to).post(ArriveTask{std::move(s)});
+  broker_.host(t.to).post(ArriveTask{std::move(s)});
 }
 
-void Worker::handle_arrive(ArriveTask& t) {
+void SessionHost::handle_arrive(ArriveTask& t) {
   const auto id = t.session->id();
   auto waiting = awaiting_arrival_.find(id);
   const uint64_t conn_id = waiting == awaiting_arrival_.end() ? 0 : waiting->second;
@@ -148,24 +194,24 @@ void Worker::handle_arrive(ArriveTask& t) {
     // Another connection took the session over while it travelled: this one loses it.
     const uint32_t to = d->second;
     deferred_migrations_.erase(d);
-    if (Connection* c = find(conn_id)) {
-      c->link.close_taken_over();
-      closing_.push_back(conn_id);
+    if (auto* link = link_for(conn_id)) {
+      link->close_taken_over();
+      close_link(conn_id);
     }
     if (to == kEndOnArrival) {
       sessions_[id] = std::move(t.session);
       end_session(id);
       return;
     }
-    broker_.worker(to).post(ArriveTask{std::move(t.session)});
-    for (auto& task : buffered) broker_.worker(to).post(std::move(task));
+    broker_.host(to).post(ArriveTask{std::move(t.session)});
+    for (auto& task : buffered) broker_.host(to).post(std::move(task));
     return;
   }
   Session& s = *t.session;
   sessions_[id] = std::move(t.session);
-  Connection* c = find(conn_id);
-  if (c && c->link.state() == session::LinkState::AwaitSession) {
-    c->link.attach_session(&s, true);
+  auto* link = link_for(conn_id);
+  if (link && link->state() == session::LinkState::AwaitSession) {
+    link->attach_session(&s, true);
   } else if (s.expiry_interval == 0) {
     end_session(id);
     return;
@@ -177,12 +223,12 @@ void Worker::handle_arrive(ArriveTask& t) {
 
 // ---- routing ----
 
-void Worker::publish(const fanout::MessageRef& msg) {
+void SessionHost::publish(const fanout::MessageRef& msg) {
   if (msg->retain()) broker_.router().retain(msg);
   match_scratch_.clear();
   broker_.router().match(msg->topic(), msg->origin_session(), match_scratch_);
   if (match_scratch_.empty()) return;
-  remote_scratch_.resize(broker_.worker_count());
+  remote_scratch_.resize(broker_.host_count());
   for (auto& t : match_scratch_) {
     if (t.worker == index_) {
       deliver_local(msg, t);
@@ -192,12 +238,12 @@ void Worker::publish(const fanout::MessageRef& msg) {
   }
   for (uint32_t w = 0; w < remote_scratch_.size(); ++w) {
     if (remote_scratch_[w].empty()) continue;
-    broker_.worker(w).post(DeliverTask{msg, std::move(remote_scratch_[w])});
+    broker_.host(w).post(DeliverTask{msg, std::move(remote_scratch_[w])});
     remote_scratch_[w].clear();
   }
 }
 
-void Worker::deliver_local(const fanout::MessageRef& msg, const router::Target& t) {
+void SessionHost::deliver_local(const fanout::MessageRef& msg, const router::Target& t) {
   auto it = sessions_.find(t.session);
   if (it != sessions_.end()) {
     const bool retain = t.retain_as_published && msg->retain();  // [MQTT-3.3.1-12, -13]
@@ -206,27 +252,27 @@ void Worker::deliver_local(const fanout::MessageRef& msg, const router::Target& 
   }
   const uint32_t owner = t.handle->worker.load();
   if (owner != index_) {
-    broker_.worker(owner).post(DeliverTask{msg, {t}});
+    broker_.host(owner).post(DeliverTask{msg, {t}});
   } else if (awaiting_arrival_.count(t.session)) {
     in_transit_[t.session].push_back(DeliverTask{msg, {t}});
   }
   // Otherwise the session ended meanwhile: nothing to deliver to.
 }
 
-void Worker::handle_deliver(DeliverTask& task) {
+void SessionHost::handle_deliver(DeliverTask& task) {
   for (const auto& t : task.targets) deliver_local(task.msg, t);
 }
 
-bool Worker::subscribe(Session& s, std::string_view filter,
+bool SessionHost::subscribe(Session& s, std::string_view filter,
                        const codec::SubscriptionOptions& options, uint32_t subscription_id) {
   return broker_.router().subscribe(filter, s.handle(), options, subscription_id);
 }
 
-bool Worker::unsubscribe(Session& s, std::string_view filter) {
+bool SessionHost::unsubscribe(Session& s, std::string_view filter) {
   return broker_.router().unsubscribe(filter, s.id());
 }
 
-void Worker::retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) {
+void SessionHost::retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) {
   broker_.router().retained_for(filter, now_, out);
 }
 

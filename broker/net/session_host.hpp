@@ -1,0 +1,97 @@
+// SessionHost: one event-loop thread's share of the broker, whatever its transport. It owns the
+// sessions that live on this thread, implements session::Services for their connections (open,
+// close, takeover, migration between hosts, expiry, wills, routing), and takes tasks from other
+// hosts through a thread-safe inbox. Transports derive from it: the TCP/TLS Worker (epoll) and the
+// WebSocket bridge (libwebsockets). A connection's ClientLink and its Session always live on the
+// same host.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "net/tasks.hpp"
+#include "session/client_link.hpp"
+#include "session/services.hpp"
+
+namespace hydrant::net {
+
+class Broker;
+
+class SessionHost : public session::Services {
+ public:
+  SessionHost(Broker& broker, uint32_t index, session::Limits limits);
+  ~SessionHost() override;
+
+  // Queues a task for this host; thread-safe, never blocks on the loop.
+  void post(Task task);
+  // Asks the loop to close every connection and exit; thread-safe, does not block.
+  void stop() { post(StopTask{}); }
+
+  uint32_t index() const { return index_; }
+  const metrics::Counters& counters_view() const { return counters_; }
+
+  // ---- session::Services (wants_write is the transport's) ----
+  const session::Limits& limits() const override { return limits_; }
+  fanout::Clock::time_point now() const override { return now_; }
+  metrics::Counters& counters() override { return counters_; }
+  void open_session(session::ClientLink& link, bool clean_start) override;
+  void close_session(session::ClientLink& link, bool publish_will) override;
+  void publish(const fanout::MessageRef& msg) override;
+  bool subscribe(session::Session& s, std::string_view filter,
+                 const codec::SubscriptionOptions& options, uint32_t subscription_id) override;
+  bool unsubscribe(session::Session& s, std::string_view filter) override;
+  void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) override;
+
+ protected:
+  // ---- what the transport provides ----
+  // The live connection with this id, or null.
+  virtual session::ClientLink* link_for(uint64_t conn_id) = 0;
+  // The protocol closed this connection: the transport closes it when the current event is done.
+  virtual void close_link(uint64_t conn_id) = 0;
+  // A task was queued: the loop must call drain_inbox() soon. Called from any thread.
+  virtual void wake() = 0;
+
+  // ---- for the transport's loop ----
+  void drain_inbox();
+  void expire_sessions();   // once per tick
+  bool stopping() const { return stopping_; }
+
+  Broker& broker_;
+  const uint32_t index_;
+  session::Limits limits_;
+  metrics::Counters counters_;
+  fanout::Clock::time_point now_;
+
+ private:
+  void handle(Task&& task);
+  void handle_deliver(DeliverTask& t);
+  void deliver_local(const fanout::MessageRef& msg, const router::Target& target);
+  void handle_migrate(const MigrateTask& t);
+  void handle_arrive(ArriveTask& t);
+  void take_over_local(session::Session& s);
+  void end_session(router::SessionId id);
+  void publish_will(session::Session& s);
+  session::Session& new_session(const router::HandleRef& handle);
+
+  bool stopping_ = false;
+  std::unordered_map<router::SessionId, std::unique_ptr<session::Session>> sessions_;
+  // Sessions on their way here from another host: the connection waiting for each, and the
+  // deliveries that arrived before it.
+  std::unordered_map<router::SessionId, uint64_t> awaiting_arrival_;
+  std::unordered_map<router::SessionId, std::vector<DeliverTask>> in_transit_;
+  // Takeovers that reached this host before the session did: the host to pass it on to, or
+  // kEndOnArrival when a clean start elsewhere replaced it.
+  static constexpr uint32_t kEndOnArrival = 0xFFFFFFFF;
+  std::unordered_map<router::SessionId, uint32_t> deferred_migrations_;
+
+  std::mutex inbox_mutex_;
+  std::vector<Task> inbox_;
+  std::vector<Task> inbox_work_;
+  std::vector<router::Target> match_scratch_;
+  std::vector<std::vector<router::Target>> remote_scratch_;
+};
+
+}  // namespace hydrant::net
