@@ -76,7 +76,7 @@ void apply_config_text(Config& config, std::string_view text, std::string_view o
   }
 }
 
-void validate_or_throw(const Config& config, std::string_view origin) {
+void validate_or_throw(Config& config, std::string_view origin) {
   try {
     detail::validate(config);
   } catch (const ConfigError& e) {

@@ -49,6 +49,19 @@ struct Config {
   uint32_t sys_interval = 10;            // seconds; 0 = off
   uint32_t max_connections = 0;          // 0 = unlimited
   std::vector<std::string> deny_subscribe;  // filters nobody may subscribe to (repeatable)
+  // The bridge and TLS (issue 4). https and mqtts default to 0.0.0.0:8443 / 0.0.0.0:8883 only
+  // when a certificate is configured and no source named them (*_given).
+  std::vector<Endpoint> http{{"0.0.0.0", 8080}};  // key http, repeatable; "off" = none
+  std::vector<Endpoint> https;                    // key https, repeatable
+  std::vector<Endpoint> mqtts;                    // key mqtts, repeatable
+  bool https_given = false;
+  bool mqtts_given = false;
+  std::string tls_cert;                     // PEM certificate chain
+  std::string tls_key;                      // PEM private key
+  std::string web_root;                     // viewer files; empty = the build's web/dist
+  std::vector<std::string> ws_origins;      // allowed Origins for /mqtt; empty = any
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is honoured
+  uint64_t max_ws_frame = 1048576;          // bytes of one WebSocket message
 };
 
 struct ConfigError : std::runtime_error {

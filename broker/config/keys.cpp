@@ -4,6 +4,7 @@
 #include "config/keys.hpp"
 
 #include "topics/topic.hpp"
+#include "util/peer_address.hpp"
 
 #include <algorithm>
 #include <array>
@@ -86,6 +87,70 @@ std::string show_mqtt(const Config& config) {
 }
 
 void clear_mqtt(Config& config) { config.mqtt.clear(); }
+
+// http, https, mqtts: repeatable endpoints where "off" names an empty list.
+template <auto Member, auto Given = nullptr>
+void set_listeners(Config& config, std::string_view text) {
+  if constexpr (Given != nullptr) config.*Given = true;
+  if (text == "off") {
+    (config.*Member).clear();
+    return;
+  }
+  (config.*Member).push_back(parse_endpoint(text));
+}
+
+template <auto Member>
+std::string show_listeners(const Config& config) {
+  if ((config.*Member).empty()) return "off";
+  return fmt::format("{}", fmt::join(config.*Member, ","));
+}
+
+template <auto Member, auto Given = nullptr>
+void clear_listeners(Config& config) {
+  if constexpr (Given != nullptr) config.*Given = true;
+  (config.*Member).clear();
+}
+
+template <auto Member>
+void set_path(Config& config, std::string_view text) {
+  if (text.empty()) throw ConfigError("expected a file path, got an empty value");
+  config.*Member = std::string(text);
+}
+
+template <auto Member>
+std::string show_string(const Config& config) {
+  return config.*Member;
+}
+
+template <auto Member>
+std::string show_list(const Config& config) {
+  return fmt::format("{}", fmt::join(config.*Member, ","));
+}
+
+template <auto Member>
+void clear_list(Config& config) {
+  (config.*Member).clear();
+}
+
+void set_web_root(Config& config, std::string_view text) { config.web_root = std::string(text); }
+
+// scheme://host[:port], as browsers send it in Origin.
+void set_ws_origin(Config& config, std::string_view text) {
+  const bool scheme_ok = text.starts_with("http://") || text.starts_with("https://");
+  const auto rest = text.substr(text.find("://") + 3);
+  if (!scheme_ok || rest.empty() || rest.find('/') != std::string_view::npos ||
+      std::any_of(rest.begin(), rest.end(), [](char c) { return c <= ' '; })) {
+    throw ConfigError(fmt::format("expected an origin like https://example.org, got '{}'", text));
+  }
+  config.ws_origins.emplace_back(text);
+}
+
+void set_trusted_proxy(Config& config, std::string_view text) {
+  if (!util::PeerAddress::parse_ip(text)) {
+    throw ConfigError(fmt::format("expected an IPv4 or IPv6 address, got '{}'", text));
+  }
+  config.trusted_proxies.emplace_back(text);
+}
 
 void set_deny_subscribe(Config& config, std::string_view text) {
   if (!topics::validate_topic_filter(text).ok()) {
@@ -192,6 +257,45 @@ const std::array kKeys{
             "refuse SUBSCRIBE to this filter and to every filter it covers (SUBACK 0x87 in MQTT 5, "
             "0x80 in 3.1.1); repeat for several; default none",
             set_deny_subscribe, show_deny_subscribe, true, false, clear_deny_subscribe},
+    KeyInfo{"http", "HOST:PORT",
+            "HTTP listener of the bridge: the live viewer at /, the JSON API, MQTT over "
+            "WebSocket at /mqtt; repeat for several; off = none",
+            set_listeners<&Config::http>, show_listeners<&Config::http>, true, false,
+            clear_listeners<&Config::http>},
+    KeyInfo{"https", "HOST:PORT",
+            "HTTPS and WSS listener of the bridge; repeat for several; off = none. Default: "
+            "0.0.0.0:8443 when tls-cert is set, else none",
+            set_listeners<&Config::https, &Config::https_given>, show_listeners<&Config::https>,
+            true, false, clear_listeners<&Config::https, &Config::https_given>},
+    KeyInfo{"mqtts", "HOST:PORT",
+            "MQTT over TLS listener; repeat for several; off = none. Default: 0.0.0.0:8883 when "
+            "tls-cert is set, else none",
+            set_listeners<&Config::mqtts, &Config::mqtts_given>, show_listeners<&Config::mqtts>,
+            true, false, clear_listeners<&Config::mqtts, &Config::mqtts_given>},
+    KeyInfo{"tls-cert", "FILE",
+            "PEM certificate chain for mqtts and https (re-read on SIGHUP); needs tls-key",
+            set_path<&Config::tls_cert>, show_string<&Config::tls_cert>},
+    KeyInfo{"tls-key", "FILE", "PEM private key of tls-cert", set_path<&Config::tls_key>,
+            show_string<&Config::tls_key>},
+    KeyInfo{"web-root", "DIR",
+            "directory of the live viewer's files served at /; default: the build's web/dist "
+            "next to the executable, else the installed copy",
+            set_web_root, show_string<&Config::web_root>},
+    KeyInfo{"ws-origins", "ORIGIN",
+            "browser Origin allowed to open MQTT over WebSocket, e.g. https://example.org; repeat "
+            "for several; default any",
+            set_ws_origin, show_list<&Config::ws_origins>, true, false,
+            clear_list<&Config::ws_origins>},
+    KeyInfo{"trusted-proxies", "ADDRESS",
+            "address of a reverse proxy whose X-Forwarded-For header names the client; repeat "
+            "for several; default none",
+            set_trusted_proxy, show_list<&Config::trusted_proxies>, true, false,
+            clear_list<&Config::trusted_proxies>},
+    KeyInfo{"max-ws-frame", "BYTES",
+            "largest WebSocket message the bridge accepts before closing with status 1009, "
+            "64..268435460, suffix K/M/G allowed",
+            set_number<&Config::max_ws_frame, 64, kMqttMaxPacket, true>,
+            show_number<&Config::max_ws_frame>},
 };
 
 }  // namespace
@@ -251,7 +355,15 @@ void Layer::apply(const KeyInfo& key, std::string_view value) {
   key.apply(config_, value);
 }
 
-void validate(const Config& config) {
+void validate(Config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty())
+    throw ConfigError("tls-cert and tls-key go together");
+  const bool tls = !config.tls_cert.empty();
+  if (tls && !config.https_given) config.https = {{"0.0.0.0", 8443}};
+  if (tls && !config.mqtts_given) config.mqtts = {{"0.0.0.0", 8883}};
+  if (!tls && (!config.https.empty() || !config.mqtts.empty()))
+    throw ConfigError(fmt::format("{} needs tls-cert and tls-key",
+                                  config.https.empty() ? "mqtts" : "https"));
   if (config.mqtt.empty()) throw ConfigError("mqtt: at least one listener is needed");
   for (size_t i = 0; i < config.mqtt.size(); ++i) {
     const Endpoint& e = config.mqtt[i];
@@ -262,6 +374,20 @@ void validate(const Config& config) {
   if (config.outbound_budget < config.max_packet_size)
     throw ConfigError(fmt::format("outbound-budget ({}) must be at least max-packet-size ({})",
                                   config.outbound_budget, config.max_packet_size));
+  // No two listeners on one address, whatever their kind.
+  const std::pair<const char*, const std::vector<Endpoint>*> kinds[] = {
+      {"mqtt", &config.mqtt}, {"mqtts", &config.mqtts}, {"http", &config.http},
+      {"https", &config.https}};
+  std::vector<std::pair<const char*, Endpoint>> seen;
+  for (const auto& [name, list] : kinds) {
+    for (const Endpoint& e : *list) {
+      if (e.port == 0) continue;
+      for (const auto& [other, o] : seen) {
+        if (o == e) throw ConfigError(fmt::format("{} and {} both listen on {}", other, name, e));
+      }
+      seen.emplace_back(name, e);
+    }
+  }
 }
 
 }  // namespace detail

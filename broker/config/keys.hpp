@@ -40,7 +40,8 @@ class Layer {
   std::vector<std::string_view> repeatable_seen_;
 };
 
-// Cross-field checks, run once after every source is applied. Throws ConfigError (bare message).
-void validate(const Config& config);
+// Cross-field checks and derived defaults (the TLS listeners), run once after every source is
+// applied. Throws ConfigError (bare message).
+void validate(Config& config);
 
 }  // namespace hydrant::config::detail

@@ -301,7 +301,9 @@ TEST_CASE("describe is one key=value line") {
   const std::string line = describe(c);
   CHECK(line.starts_with("mqtt=[::1]:1883,0.0.0.0:0 data=\"/tmp/a b\" threads=0 open=false "));
   CHECK(line.find("log-level=info") != std::string::npos);
-  CHECK(line.ends_with(" sys-interval=10 max-connections=0 deny-subscribe="));
+  CHECK(line.find(" sys-interval=10 max-connections=0 deny-subscribe= ") != std::string::npos);
+  CHECK(line.ends_with(" http=0.0.0.0:8080 https=off mqtts=off tls-cert= tls-key= web-root= "
+                       "ws-origins= trusted-proxies= max-ws-frame=1048576"));
   CHECK(line.find('\n') == std::string::npos);
 }
 
@@ -311,4 +313,60 @@ TEST_CASE("deny-subscribe: repeatable, each value a valid topic filter") {
   CHECK(Config{}.deny_subscribe.empty());
   CHECK_THROWS_AS(parse_config_text("deny-subscribe = a/#/b\n", "f"), ConfigError);
   CHECK_THROWS_AS(parse_config_text("deny-subscribe = a+\n", "f"), ConfigError);
+}
+
+TEST_CASE("bridge listeners: http on 8080 by default, off turns a listener kind off") {
+  const Config d = load_args({});
+  CHECK(d.http == std::vector<Endpoint>{{"0.0.0.0", 8080}});
+  CHECK(d.https.empty());
+  CHECK(d.mqtts.empty());
+  CHECK(load_args({"--http", "off"}).http.empty());
+  const Config two = load_args({"--http", "127.0.0.1:9001", "--http", "[::1]:9002"});
+  CHECK(two.http == std::vector<Endpoint>{{"127.0.0.1", 9001}, {"::1", 9002}});
+  CHECK(error_of([] { load_args({"--http", "nowhere"}); }).starts_with("--http: expected"));
+}
+
+TEST_CASE("TLS: certificate and key together; https and mqtts default on with them") {
+  const Config c = load_args({"--tls-cert", "/c.pem", "--tls-key", "/k.pem"});
+  CHECK(c.https == std::vector<Endpoint>{{"0.0.0.0", 8443}});
+  CHECK(c.mqtts == std::vector<Endpoint>{{"0.0.0.0", 8883}});
+  const Config only_mqtts = load_args({"--tls-cert", "/c.pem", "--tls-key", "/k.pem", "--https",
+                                       "off", "--mqtts", "127.0.0.1:18883"});
+  CHECK(only_mqtts.https.empty());
+  CHECK(only_mqtts.mqtts == std::vector<Endpoint>{{"127.0.0.1", 18883}});
+  CHECK(error_of([] { load_args({"--tls-cert", "/c.pem"}); }) ==
+        "config: tls-cert and tls-key go together");
+  CHECK(error_of([] { load_args({"--https", "127.0.0.1:8443"}); }) ==
+        "config: https needs tls-cert and tls-key");
+  CHECK(error_of([] { load_args({"--mqtts", "127.0.0.1:8883"}); }) ==
+        "config: mqtts needs tls-cert and tls-key");
+  CHECK(error_of([] { load_args({"--tls-cert", ""}); }) ==
+        "--tls-cert: expected a file path, got an empty value");
+}
+
+TEST_CASE("no two listeners share an address, whatever their kind") {
+  CHECK(error_of([] { load_args({"--mqtt", "127.0.0.1:9000", "--http", "127.0.0.1:9000"}); }) ==
+        "config: mqtt and http both listen on 127.0.0.1:9000");
+  CHECK(error_of([] {
+          load_args({"--tls-cert", "/c", "--tls-key", "/k", "--http", "0.0.0.0:8883"});
+        }) == "config: mqtts and http both listen on 0.0.0.0:8883");
+  CHECK(load_args({"--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0"}).http.size() == 1);
+}
+
+TEST_CASE("web-root, ws-origins, trusted-proxies, max-ws-frame") {
+  const Config c = parse_config_text(
+      "web-root = /srv/viewer\nws-origins = https://example.org\nws-origins = http://localhost:8080\n"
+      "trusted-proxies = 10.0.0.1\ntrusted-proxies = ::1\nmax-ws-frame = 64K\n",
+      "f");
+  CHECK(c.web_root == "/srv/viewer");
+  CHECK(c.ws_origins == std::vector<std::string>{"https://example.org", "http://localhost:8080"});
+  CHECK(c.trusted_proxies == std::vector<std::string>{"10.0.0.1", "::1"});
+  CHECK(c.max_ws_frame == 64 * 1024);
+  CHECK(file_error("ws-origins = example.org\n") ==
+        "test.conf:1: ws-origins: expected an origin like https://example.org, got 'example.org'");
+  CHECK(file_error("ws-origins = https://example.org/path\n").find("expected an origin") !=
+        std::string::npos);
+  CHECK(file_error("trusted-proxies = proxy.example.org\n") ==
+        "test.conf:1: trusted-proxies: expected an IPv4 or IPv6 address, got 'proxy.example.org'");
+  CHECK(file_error("max-ws-frame = 10\n").find("must be from 64") != std::string::npos);
 }
