@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "bridge/ws_bridge.hpp"
 #include "config/config.hpp"
 #include "net/broker.hpp"
 #include "util/log.hpp"
@@ -50,6 +51,34 @@ int lock_data_dir(const std::string& dir) {
     throw config::ConfigError(fmt::format("data {}: in use by another hydrant", dir));
   }
   return fd;
+}
+
+// The viewer's files: web-root, else the build tree's web/dist next to this executable
+// (build/broker/hydrant -> build/web/dist), else the installed copy.
+std::string viewer_root(const config::Config& c) {
+  if (!c.web_root.empty()) return c.web_root;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto built = exe.parent_path().parent_path() / "web" / "dist";
+    if (std::filesystem::exists(built / "index.html", ec)) return built.string();
+  }
+  return HYDRANT_WEB_INSTALL_DIR;
+}
+
+bridge::BridgeOptions bridge_options_from(const config::Config& c) {
+  bridge::BridgeOptions o;
+  for (const auto& ep : c.http) o.listeners.push_back({ep.host, ep.port, false});
+  for (const auto& ep : c.https) o.listeners.push_back({ep.host, ep.port, true});
+  o.tls_cert = c.tls_cert;
+  o.tls_key = c.tls_key;
+  o.web_root = viewer_root(c);
+  o.allowed_origins = c.ws_origins;
+  for (const auto& proxy : c.trusted_proxies) {
+    if (auto addr = util::PeerAddress::parse_ip(proxy)) o.trusted_proxies.push_back(*addr);
+  }
+  o.max_message = c.max_ws_frame;
+  return o;
 }
 
 // SIGHUP: re-read the configuration; a bad one is refused and the running one kept.
@@ -105,6 +134,19 @@ int run(int argc, char** argv) {
   opts.max_connections = cfg.max_connections;
   opts.version = kVersion;
   net::Broker broker(opts);
+  if (!cfg.http.empty() || !cfg.https.empty()) {
+    auto options = bridge_options_from(cfg);
+    auto bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(),
+                                                            opts.limits, options);
+    for (size_t i = 0; i < options.listeners.size(); ++i) {
+      const auto& l = options.listeners[i];
+      log::info("event=listening proto={} address={} port={}", l.tls ? "https" : "http", l.host,
+                bridge->ports()[i]);
+    }
+    log::info("event=viewer root=\"{}\"", options.web_root);
+    broker.add_host(std::move(bridge));
+  }
+  // MQTT listeners last: once a client can connect, every other listener exists too.
   for (const auto& ep : cfg.mqtt) {
     const uint16_t port = broker.listen({ep.host, ep.port});
     log::info("event=listening proto=mqtt address={} port={}", ep.host, port);

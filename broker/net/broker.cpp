@@ -1,6 +1,8 @@
 // Broker. See broker.hpp.
 #include "net/broker.hpp"
 
+#include <stdexcept>
+
 #include "metrics/sys_topics.hpp"
 #include "util/log.hpp"
 
@@ -27,20 +29,26 @@ uint16_t Broker::listen(const ListenAddress& addr) {
   return port;
 }
 
+void Broker::add_host(std::unique_ptr<SessionHost> host) {
+  if (host->index() != host_count()) throw std::logic_error("session host added out of order");
+  hosts_.push_back(host.get());
+  extra_hosts_.push_back(std::move(host));
+}
+
 void Broker::start() {
-  for (auto& w : workers_) w->start();
+  for (auto* h : hosts_) h->start();
 }
 
 void Broker::stop() {
-  for (auto& w : workers_) w->stop();
-  for (auto& w : workers_) w->join();
+  for (auto* h : hosts_) h->stop();
+  for (auto* h : hosts_) h->join();
 }
 
 void Broker::reconfigure(const session::Limits& limits, uint32_t sys_interval,
                          uint32_t max_connections) {
   max_connections_.store(max_connections);
   sys_interval_.store(sys_interval);
-  for (auto& w : workers_) w->post(LimitsTask{limits});
+  for (auto* h : hosts_) h->post(LimitsTask{limits});
 }
 
 bool Broker::admit_connection() {
@@ -64,8 +72,8 @@ void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {
   s.version = options_.version;
   s.uptime_seconds =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - started_).count());
-  for (auto& wk : workers_) {
-    const auto& c = wk->counters_view();
+  for (auto* h : hosts_) {
+    const auto& c = h->counters_view();
     s.clients_connected += c.clients_connected.get();
     s.connections_total += c.connections_total.get();
     s.messages_received += c.messages_received.get();

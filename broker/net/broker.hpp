@@ -31,6 +31,9 @@ class Broker {
 
   // Binds one socket per worker to `addr`; returns the bound port. Before start() only. Throws.
   uint16_t listen(const ListenAddress& addr);
+  // Adds another session host (the WebSocket bridge), whose index must be host_count(). Before
+  // start() only.
+  void add_host(std::unique_ptr<SessionHost> host);
   // Starts every worker thread. Does not block.
   void start();
   // Asks every worker to close its connections and exit, then waits for them. Blocks.
@@ -57,6 +60,7 @@ class Broker {
   router::Router router_;
   router::SessionRegistry registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<SessionHost>> extra_hosts_;  // after the workers
   std::vector<SessionHost*> hosts_;
   std::atomic<uint32_t> max_connections_;
   std::atomic<uint32_t> sys_interval_;

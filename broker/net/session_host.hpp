@@ -29,6 +29,9 @@ class SessionHost : public session::Services {
   void post(Task task);
   // Asks the loop to close every connection and exit; thread-safe, does not block.
   void stop() { post(StopTask{}); }
+  // Starts the loop thread; join() waits for it to end after stop().
+  virtual void start() = 0;
+  virtual void join() = 0;
 
   uint32_t index() const { return index_; }
   const metrics::Counters& counters_view() const { return counters_; }

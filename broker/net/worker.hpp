@@ -34,8 +34,8 @@ class Worker final : public SessionHost {
   // Adds a listening socket (non-blocking) served by this worker. Before start() only.
   void add_listener(int fd);
   // Starts the loop thread. Does not block.
-  void start();
-  void join();
+  void start() override;
+  void join() override;
 
   void wants_write(session::ClientLink& link) override;
 

@@ -25,6 +25,23 @@ PeerAddress PeerAddress::from_sockaddr(const sockaddr_storage& ss) {
   return p;
 }
 
+std::optional<PeerAddress> PeerAddress::parse_ip(std::string_view text) {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (text.empty() || text.size() >= sizeof buf) return std::nullopt;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  PeerAddress p;
+  if (inet_pton(AF_INET, buf, p.bytes.data()) == 1) {
+    p.family = Family::V4;
+    return p;
+  }
+  if (inet_pton(AF_INET6, buf, p.bytes.data()) == 1) {
+    p.family = Family::V6;
+    return p;
+  }
+  return std::nullopt;
+}
+
 std::string PeerAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = "?";
   switch (family) {

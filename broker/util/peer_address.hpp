@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace hydrant::util {
 
@@ -16,6 +18,8 @@ struct PeerAddress {
 
   // From what accept() returned; any other family gives Unknown.
   static PeerAddress from_sockaddr(const sockaddr_storage& ss);
+  // An IPv4 or IPv6 literal without port (an X-Forwarded-For entry, a trusted-proxy setting).
+  static std::optional<PeerAddress> parse_ip(std::string_view text);
   // "203.0.113.45:51234", "[2001:db8::1]:51234", or "?" when unknown.
   std::string to_string() const;
 

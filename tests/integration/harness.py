@@ -144,6 +144,8 @@ class Broker:
         self.stderr_path = os.path.join(self.tmp, "broker.stderr")
         self.proc = None
         self.port = None
+        self.http_port = None
+        self.https_port = None
         self.exit_status = None
         self.startup_s = None
         self.final_stderr = None
@@ -178,7 +180,17 @@ class Broker:
                 "--log-level", "info"]
         if self.config_file:
             argv += ["--config", self.config_file]
+        # The bridge's HTTP listener defaults to 8080: off unless a case asks for it ("free":
+        # a free loopback port, in self.http_port).
+        if "http" not in self.args:
+            argv += ["--http", "off"]
         for k, v in self.args.items():
+            if k == "http" and v == "free":
+                self.http_port = free_port()
+                v = f"{HOST}:{self.http_port}"
+            elif k == "https" and v == "free":
+                self.https_port = free_port()
+                v = f"{HOST}:{self.https_port}"
             argv += [f"--{k}", str(v)]
         return argv + self.extra_argv
 
@@ -198,6 +210,9 @@ class Broker:
                 try:
                     with socket.create_connection((HOST, self.port), timeout=0.5):
                         self.startup_s = time.monotonic() - t0
+                    for extra in (self.http_port, self.https_port):
+                        if extra:
+                            socket.create_connection((HOST, extra), timeout=0.5).close()
                         return self
                 except OSError:
                     time.sleep(0.01)
@@ -820,7 +835,8 @@ def props5(packet_type, **kw):
 class Client:
     """paho.mqtt.client with loop_start; every call waits on its event with a deadline."""
 
-    def __init__(self, port, v, client_id="", clean=True, host=HOST):
+    def __init__(self, port, v, client_id="", clean=True, host=HOST, transport="tcp",
+                 ws_path="/mqtt", ca_certs=None):
         self.v = v
         self.port = port
         self.host = host
@@ -828,7 +844,11 @@ class Client:
         self.c = mqtt.Client(client_id=client_id,
                              clean_session=(clean if v == V311 else None),
                              protocol=(mqtt.MQTTv311 if v == V311 else mqtt.MQTTv5),
-                             reconnect_on_failure=False)
+                             reconnect_on_failure=False, transport=transport)
+        if transport == "websockets":
+            self.c.ws_set_options(path=ws_path)
+        if ca_certs:
+            self.c.tls_set(ca_certs=ca_certs)
         self.cond = threading.Condition()
         self.messages = []
         self.connack = None
@@ -1098,10 +1118,15 @@ class T:
         b.start()
         return b
 
-    def client(self, client_id=None, clean=True, v=None, connect=True, port=None, **connect_kw):
-        """A paho client (this case's version unless v given), connected unless connect=False."""
+    def client(self, client_id=None, clean=True, v=None, connect=True, port=None,
+               transport="tcp", ca_certs=None, **connect_kw):
+        """A paho client (this case's version unless v given), connected unless connect=False.
+        transport="websockets": MQTT over WebSocket to the broker's HTTP port at /mqtt."""
+        if port is None and transport == "websockets":
+            port = self.broker.https_port if ca_certs else self.broker.http_port
         c = Client(port or self.port, v or self.v,
-                   client_id if client_id is not None else self.uid(), clean)
+                   client_id if client_id is not None else self.uid(), clean,
+                   transport=transport, ca_certs=ca_certs)
         self._clients.append(c)
         if connect:
             c.connect(**connect_kw)

@@ -78,7 +78,7 @@ case "$BROKER" in
     fi
     mkdir -p "$tmpdir/data"
     # shellcheck disable=SC2086
-    "$HYDRANT_BIN" --open --mqtt "127.0.0.1:$port" --data "$tmpdir/data" --log-level warning \
+    "$HYDRANT_BIN" --open --http off --mqtt "127.0.0.1:$port" --data "$tmpdir/data" --log-level warning \
       ${HYDRANT_ARGS-$HYDRANT_SUITE_ARGS} >"$tmpdir/broker.log" 2>&1 &
     broker_pid=$!
     ;;

@@ -42,3 +42,17 @@ TEST_CASE("PeerAddress of another family is unknown") {
   CHECK(p.to_string() == "?");
   CHECK(p == PeerAddress{});
 }
+
+TEST_CASE("PeerAddress::parse_ip takes IPv4 and IPv6 literals only") {
+  auto v4 = PeerAddress::parse_ip("198.51.100.7");
+  REQUIRE(v4.has_value());
+  CHECK(v4->family == PeerAddress::Family::V4);
+  CHECK(v4->to_string() == "198.51.100.7:0");
+  auto v6 = PeerAddress::parse_ip("2001:db8::2");
+  REQUIRE(v6.has_value());
+  CHECK(v6->to_string() == "[2001:db8::2]:0");
+  CHECK_FALSE(PeerAddress::parse_ip("").has_value());
+  CHECK_FALSE(PeerAddress::parse_ip("example.org").has_value());
+  CHECK_FALSE(PeerAddress::parse_ip("198.51.100.7:80").has_value());
+  CHECK_FALSE(PeerAddress::parse_ip(std::string(200, '1')).has_value());
+}

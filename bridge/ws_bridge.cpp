@@ -1,0 +1,409 @@
+// WebSocketBridge: construction of the lws context and vhosts, the loop thread, and the MQTT
+// side of each WebSocket connection. The lws callbacks that call in here are in callbacks.cpp.
+#include "bridge/ws_bridge.hpp"
+
+#include <arpa/inet.h>
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstring>
+#include <stdexcept>
+
+#include "bridge/callbacks.hpp"
+#include "net/broker.hpp"
+#include "util/log.hpp"
+
+namespace hydrant::bridge {
+
+namespace {
+
+constexpr size_t kMaxFramePayload = 64 * 1024;  // bytes handed to lws_write per wake-up
+constexpr lws_usec_t kTickUs = 250 * LWS_US_PER_MS;
+
+void lws_log_line(int level, const char* line) {
+  std::string_view text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  if (level & LLL_ERR) {
+    log::error("bridge lws: {}", text);
+  } else {
+    log::warn("bridge lws: {}", text);
+  }
+}
+
+}  // namespace
+
+struct WebSocketBridge::Connection {
+  Connection(lws* w, session::Services& services, uint64_t id, util::PeerAddress peer,
+             fanout::Clock::time_point now)
+      : wsi(w), link(services, id, peer, now) {}
+  lws* wsi;
+  session::ClientLink link;
+  size_t message_bytes = 0;  // of the WebSocket message being received
+  bool closing = false;      // flush what is queued, then close
+  uint16_t close_status = 1000;
+};
+
+struct WebSocketBridge::TickTimer {
+  lws_sorted_usec_list_t sul{};  // first: the callback recovers the TickTimer from it
+  lws_sorted_usec_list_t ready_sul{};
+  WebSocketBridge* bridge = nullptr;
+};
+
+WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::Limits limits,
+                                 BridgeOptions options)
+    : SessionHost(broker, index, limits),
+      options_(std::move(options)),
+      next_conn_id_((static_cast<uint64_t>(index) << 40) + 1),
+      write_buf_(LWS_PRE + kMaxFramePayload),
+      tick_(std::make_unique<TickTimer>()),
+      mounts_(std::make_unique<MountTable>()) {
+  mounts_->web_root = options_.web_root;
+  fill_mounts(*mounts_);
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = protocols();
+  info.user = this;
+  context_ = lws_create_context(&info);
+  if (!context_) throw std::runtime_error("bridge: cannot create the libwebsockets context");
+
+  for (const HttpListener& l : options_.listeners) {
+    std::memset(&info, 0, sizeof info);
+    info.port = l.port;
+    const bool any = l.host == "0.0.0.0" || l.host == "::" || l.host.empty();
+    info.iface = any ? nullptr : l.host.c_str();
+    info.protocols = protocols();
+    info.mounts = &mounts_->files;
+    info.alpn = "http/1.1";  // WebSocket upgrades are HTTP/1.1 ones
+    info.vhost_name = l.tls ? "https" : "http";
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (l.tls) {
+      info.ssl_cert_filepath = options_.tls_cert.c_str();
+      info.ssl_private_key_filepath = options_.tls_key.c_str();
+      // Modern versions only: TLS 1.2 and 1.3.
+      info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                             SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
+      info.ssl_cipher_list =
+          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    }
+    lws_vhost* vh = lws_create_vhost(context_, &info);
+    if (!vh) {
+      lws_context_destroy(context_);
+      context_ = nullptr;
+      throw std::runtime_error(fmt::format("bridge: cannot listen on {}:{} ({})", l.host, l.port,
+                                           l.tls ? "https" : "http"));
+    }
+    ports_.push_back(static_cast<uint16_t>(lws_get_vhost_listen_port(vh)));
+  }
+  tick_->bridge = this;
+}
+
+WebSocketBridge::~WebSocketBridge() {
+  if (context_) lws_context_destroy(context_);
+}
+
+void WebSocketBridge::start() {
+  // lws opens its listening sockets on the service thread's first pass: wait for it, so that a
+  // client connecting right after start-up is not refused.
+  std::future<void> ready = ready_.get_future();
+  thread_ = std::thread([this] { run(); });
+  if (ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    log::warn("bridge event=slow-start note=\"listeners not serviced after 10 s\"");
+  }
+}
+
+void WebSocketBridge::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void WebSocketBridge::wake() {
+  // Other hosts may post until they stop, which can be after this loop ended.
+  std::lock_guard lock(context_mutex_);
+  if (context_) lws_cancel_service(context_);
+}
+
+void WebSocketBridge::touch_clock() { now_ = fanout::Clock::now(); }
+
+void WebSocketBridge::run() {
+  touch_clock();
+  lws_sul_schedule(context_, 0, &tick_->sul, [](lws_sorted_usec_list_t* sul) {
+    auto* timer = reinterpret_cast<TickTimer*>(sul);
+    timer->bridge->on_tick();
+  }, kTickUs);
+  lws_sul_schedule(context_, 0, &tick_->ready_sul, [](lws_sorted_usec_list_t* sul) {
+    auto* timer = reinterpret_cast<TickTimer*>(reinterpret_cast<char*>(sul) -
+                                               offsetof(TickTimer, ready_sul));
+    timer->bridge->ready_.set_value();
+  }, 1);
+  while (!stopping()) {
+    if (lws_service(context_, 0) < 0) break;
+  }
+  lws_sul_cancel(&tick_->sul);
+  // Closing the context closes every connection (each one's CLOSED callback ends its link, as a
+  // TCP worker does at shutdown).
+  lws_context_destroy(context_);
+  std::lock_guard lock(context_mutex_);
+  context_ = nullptr;
+}
+
+void WebSocketBridge::on_tick() {
+  touch_clock();
+  for (auto& [id, c] : conns_) {
+    c->link.on_tick(now_);
+    if (c->link.closing() && !c->closing) {
+      c->closing = true;
+      lws_callback_on_writable(c->wsi);
+    }
+  }
+  expire_sessions();
+  lws_sul_schedule(context_, 0, &tick_->sul, tick_->sul.cb, kTickUs);
+}
+
+// ---- connections ----
+
+bool WebSocketBridge::accept_upgrade(lws* wsi) {
+  char uri[256];
+  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || std::strcmp(uri, "/mqtt") != 0) {
+    log::info("bridge event=upgrade-refused why=\"path is not /mqtt\"");
+    return false;
+  }
+  if (!options_.allowed_origins.empty()) {
+    char origin[256] = "";
+    lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    bool ok = false;
+    for (const auto& allowed : options_.allowed_origins) ok = ok || allowed == origin;
+    if (!ok) {
+      log::info("bridge event=upgrade-refused why=\"origin not allowed\" origin=\"{}\"", origin);
+      return false;
+    }
+  }
+  return true;
+}
+
+util::PeerAddress WebSocketBridge::client_address(lws* wsi) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  util::PeerAddress peer;
+  if (getpeername(lws_get_socket_fd(wsi), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    peer = util::PeerAddress::from_sockaddr(ss);
+  }
+  bool trusted = false;
+  for (const auto& proxy : options_.trusted_proxies) {
+    trusted = trusted || (proxy.family == peer.family && proxy.bytes == peer.bytes);
+  }
+  if (!trusted) return peer;
+  // The proxy appends the address it saw: the last entry is the one it vouches for.
+  char header[512];
+  if (lws_hdr_copy(wsi, header, sizeof header, WSI_TOKEN_X_FORWARDED_FOR) <= 0) return peer;
+  std::string_view list(header);
+  const size_t comma = list.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? list : list.substr(comma + 1);
+  while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+  while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+  if (auto forwarded = util::PeerAddress::parse_ip(last)) return *forwarded;
+  return peer;
+}
+
+WebSocketBridge::Connection* WebSocketBridge::open_connection(lws* wsi) {
+  if (!broker_.admit_connection()) {
+    log::warn("bridge event=refused why=\"max-connections reached\"");
+    return nullptr;
+  }
+  const uint64_t id = next_conn_id_++;
+  auto conn = std::make_unique<Connection>(wsi, *this, id, client_address(wsi), now_);
+  Connection* raw = conn.get();
+  conns_.emplace(id, std::move(conn));
+  counters_.connections_total.add();
+  counters_.clients_connected.add(1);
+  return raw;
+}
+
+int WebSocketBridge::on_message(Connection& c, const uint8_t* data, size_t len, bool binary,
+                                bool first, bool final) {
+  if (c.closing) return 0;  // input after the protocol ended is dropped, as a TCP linger does
+  if (first) c.message_bytes = 0;
+  c.message_bytes += len;
+  if (!binary) {
+    // MQTT travels in binary frames only [MQTT-6.0.0-1].
+    log::info("conn={} event=closed why=\"text frame on MQTT WebSocket\"", c.link.conn_id());
+    c.link.on_transport_closed();
+    c.closing = true;
+    c.close_status = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
+    return -1;
+  }
+  if (c.message_bytes > options_.max_message) {
+    log::info("conn={} event=closed why=\"WebSocket message over {} bytes\"", c.link.conn_id(),
+              options_.max_message);
+    c.link.on_transport_closed();
+    c.closing = true;
+    c.close_status = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+    return -1;
+  }
+  (void)final;
+  c.link.on_bytes(codec::ByteView(data, len));
+  if (c.link.closing()) {
+    c.closing = true;
+    lws_callback_on_writable(c.wsi);
+  }
+  return 0;
+}
+
+int WebSocketBridge::on_writeable(Connection& c) {
+  auto& out = c.link.out();
+  if (!out.empty()) {
+    // One frame per wake-up, copied once into the lws headroom buffer: the price of framing.
+    iovec iov[64];
+    const int n = out.gather(iov, 64);
+    uint8_t* const payload = write_buf_.data() + LWS_PRE;
+    size_t size = 0;
+    for (int i = 0; i < n && size < kMaxFramePayload; ++i) {
+      const size_t take = std::min(iov[i].iov_len, kMaxFramePayload - size);
+      std::memcpy(payload + size, iov[i].iov_base, take);
+      size += take;
+    }
+    if (lws_write(c.wsi, payload, size, LWS_WRITE_BINARY) < static_cast<int>(size)) return -1;
+    out.consume(size);
+    counters_.bytes_sent.add(size);
+    c.link.on_write_progress(now_);
+    if (out.pending_bytes() < limits_.outbound_budget) {
+      if (auto* s = c.link.session()) s->pump(now_);
+    }
+  }
+  if (!out.empty()) {
+    lws_callback_on_writable(c.wsi);
+    return 0;
+  }
+  if (c.closing) {
+    lws_close_reason(c.wsi, static_cast<lws_close_status>(c.close_status), nullptr, 0);
+    return -1;
+  }
+  return 0;
+}
+
+void WebSocketBridge::on_closed(Connection& c) {
+  c.link.on_transport_closed();  // a no-op when the protocol already closed it
+  const uint64_t id = c.link.conn_id();
+  conns_.erase(id);
+  counters_.clients_connected.add(-1);
+  broker_.release_connection();
+}
+
+void WebSocketBridge::wants_write(session::ClientLink& link) {
+  auto it = conns_.find(link.conn_id());
+  if (it != conns_.end()) lws_callback_on_writable(it->second->wsi);
+}
+
+session::ClientLink* WebSocketBridge::link_for(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  return it == conns_.end() ? nullptr : &it->second->link;
+}
+
+void WebSocketBridge::close_link(uint64_t conn_id) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return;
+  it->second->closing = true;
+  lws_callback_on_writable(it->second->wsi);
+}
+
+// ---- HTTP API ----
+
+namespace {
+
+struct HttpReply {
+  std::string body;
+  size_t sent = 0;
+};
+
+HttpAnswer not_found(std::string_view path) {
+  HttpAnswer a;
+  a.status = 404;
+  a.content_type = "application/json";
+  a.body = fmt::format(R"({{"status":404,"error":"not found","message":"no such path: {}"}})",
+                       path.substr(0, path.find_first_of("\"\\")));
+  return a;
+}
+
+}  // namespace
+
+int WebSocketBridge::serve_api(lws* wsi, void* session) {
+  touch_clock();
+  static constexpr std::pair<lws_token_indexes, const char*> kMethods[] = {
+      {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_HEAD_URI, "HEAD"},
+      {WSI_TOKEN_POST_URI, "POST"},     {WSI_TOKEN_PUT_URI, "PUT"},
+      {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_DELETE_URI, "DELETE"},
+      {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+  };
+  char path[1024] = "";
+  std::string_view method = "UNKNOWN";
+  for (const auto& [token, name] : kMethods) {
+    if (lws_hdr_copy(wsi, path, sizeof path, token) > 0) {
+      method = name;
+      break;
+    }
+  }
+  char query[1024] = "";
+  lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS);
+  std::optional<HttpAnswer> answer;
+  if (options_.api) answer = options_.api(method, path, query);
+  if (!answer) answer = not_found(path);
+
+  uint8_t headers[LWS_PRE + 4096];
+  uint8_t* const start = headers + LWS_PRE;
+  uint8_t* p = start;
+  uint8_t* const end = headers + sizeof headers - 1;
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned>(answer->status),
+                                  answer->content_type.c_str(), answer->body.size(), &p, end)) {
+    return 1;
+  }
+  for (const auto& [name, value] : answer->headers) {
+    std::string key;
+    for (char ch : name) key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    key += ':';
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
+                                    reinterpret_cast<const unsigned char*>(value.data()),
+                                    static_cast<int>(value.size()), &p, end)) {
+      return 1;
+    }
+  }
+  if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
+  if (answer->body.empty() || method == "HEAD") {
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  }
+  *static_cast<HttpReply**>(session) = new HttpReply{std::move(answer->body), 0};
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+int WebSocketBridge::write_api_body(lws* wsi, void* session) {
+  auto* reply = *static_cast<HttpReply**>(session);
+  if (!reply) return 0;
+  const size_t chunk = std::min(reply->body.size() - reply->sent, kMaxFramePayload);
+  uint8_t* const payload = write_buf_.data() + LWS_PRE;
+  std::memcpy(payload, reply->body.data() + reply->sent, chunk);
+  reply->sent += chunk;
+  const bool last = reply->sent == reply->body.size();
+  if (lws_write(wsi, payload, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
+      static_cast<int>(chunk)) {
+    return -1;
+  }
+  if (!last) {
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  release_api_body(session);
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+void WebSocketBridge::release_api_body(void* session) {
+  if (!session) return;
+  auto** slot = static_cast<HttpReply**>(session);
+  delete *slot;
+  *slot = nullptr;
+}
+
+}  // namespace hydrant::bridge

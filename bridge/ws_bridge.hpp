@@ -1,0 +1,110 @@
+// WebSocketBridge: the HTTP side of the broker on libwebsockets. One thread runs one lws context
+// with a vhost per HTTP/HTTPS listener, and is a SessionHost like a TCP worker: a WebSocket
+// connection at /mqtt is just another transport for a normal session (same ClientLink, limits,
+// access rules, fan-out path and outbound budget). The same vhosts serve the viewer's files at
+// `/` and hand /api/, /metrics and /healthz to the HTTP API.
+//
+// libwebsockets (Debian 4.1) runs its own poll loop and cannot join our epoll loops, hence a
+// thread of its own; tasks from other hosts wake it with lws_cancel_service().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "net/session_host.hpp"
+#include "util/peer_address.hpp"
+
+struct lws;
+struct lws_context;
+struct lws_vhost;
+
+namespace hydrant::bridge {
+
+struct HttpListener {
+  std::string host;  // "0.0.0.0" or "::" = every interface
+  uint16_t port = 0;
+  bool tls = false;  // HTTPS/WSS with BridgeOptions' certificate
+};
+
+// What the bridge answers on the HTTP API paths; nullopt: not an API path (a file is served).
+struct HttpAnswer {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+using ApiHandler = std::function<std::optional<HttpAnswer>(
+    std::string_view method, std::string_view path, std::string_view query)>;
+
+struct BridgeOptions {
+  std::vector<HttpListener> listeners;
+  std::string tls_cert;  // PEM chain; needed by TLS listeners
+  std::string tls_key;
+  std::string web_root;                      // the viewer's built files
+  std::vector<std::string> allowed_origins;  // empty: any Origin may open /mqtt
+  std::vector<util::PeerAddress> trusted_proxies;  // their X-Forwarded-For names the client
+  size_t max_message = 1 << 20;  // largest WebSocket message before closing with 1009
+  ApiHandler api;                // may be empty: API paths answer 404
+};
+
+class WebSocketBridge final : public net::SessionHost {
+ public:
+  // Creates the lws context and its listeners; throws std::runtime_error when one cannot listen.
+  WebSocketBridge(net::Broker& broker, uint32_t index, session::Limits limits, BridgeOptions options);
+  ~WebSocketBridge() override;
+
+  void start() override;
+  void join() override;
+  // The port each listener got (in BridgeOptions order), for port 0 and for the startup log.
+  const std::vector<uint16_t>& ports() const { return ports_; }
+
+  void wants_write(session::ClientLink& link) override;
+
+  // ---- called from the lws callbacks (ws_callbacks.cpp); not part of the public interface ----
+  struct Connection;
+  bool accept_upgrade(lws* wsi);  // FILTER_PROTOCOL_CONNECTION: path, Origin
+  Connection* open_connection(lws* wsi);
+  // Nonzero: close the connection now (a text frame, a message over max_message).
+  int on_message(Connection& c, const uint8_t* data, size_t len, bool binary, bool first,
+                 bool final);
+  int on_writeable(Connection& c);  // nonzero: close the connection now
+  void on_closed(Connection& c);
+  void on_wake() { drain_inbox(); }
+  void on_tick();
+  // LWS_CALLBACK_HTTP on an API path: headers now, the body when writeable.
+  static constexpr size_t kHttpSessionSize = sizeof(void*);
+  int serve_api(lws* wsi, void* session);
+  int write_api_body(lws* wsi, void* session);
+  static void release_api_body(void* session);
+  void touch_clock();
+
+ private:
+  session::ClientLink* link_for(uint64_t conn_id) override;
+  void close_link(uint64_t conn_id) override;
+  void wake() override;
+  void run();
+  util::PeerAddress client_address(lws* wsi);
+
+  BridgeOptions options_;
+  std::mutex context_mutex_;  // wake() from other threads against the end of run()
+  lws_context* context_ = nullptr;
+  std::vector<uint16_t> ports_;
+  std::thread thread_;
+  std::promise<void> ready_;  // set by the loop's first pass
+  uint64_t next_conn_id_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::vector<uint8_t> write_buf_;  // LWS_PRE headroom + one frame's payload
+  struct TickTimer;
+  std::unique_ptr<TickTimer> tick_;
+  std::unique_ptr<struct MountTable> mounts_;
+};
+
+}  // namespace hydrant::bridge

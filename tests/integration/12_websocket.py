@@ -1,0 +1,182 @@
+"""12 websocket: MQTT over WebSocket through the bridge (path /mqtt, subprotocols mqtt and
+mqttv3.1), as another transport for a normal session: Python paho over websockets, exact framing
+from a raw client, refused upgrades, text frames, oversized messages and garbage, connection
+caps, and the viewer's files over HTTP.
+
+Each MQTT case runs for 3.1.1 and 5. Hydrant only: mosquitto's WebSocket listener is configured
+differently and is not what these cases measure.
+"""
+
+import json
+import os
+import socket
+import tempfile
+
+from harness import (V311, V5, case, CONNACK, SUBACK, PUBLISH, PUBACK, HOST, enc_connect,
+                     enc_subscribe, enc_publish, wait_until)
+from ws_raw import (WsRaw, frame, upgrade_request, read_http_head, OP_BINARY, OP_CONT, OP_TEXT)
+
+WS = dict(broker_args={"http": "free"}, hydrant_only="the bridge is hydrant's")
+
+
+@case(**WS)
+def paho_websocket_subscriber_gets_tcp_publishes(t):
+    sub = t.client(transport="websockets")
+    sub.subscribe(t.topic(), qos=1)
+    t.mosquitto_pub(t.topic(), '{"event":"push"}', qos=1)
+    pub = t.client()
+    pub.publish(t.topic(), b'{"n":2}', qos=0)
+    msgs = sub.wait_messages(2)
+    assert sorted(m.payload for m in msgs) == [b'{"event":"push"}', b'{"n":2}'], msgs
+
+
+@case(**WS)
+def paho_websocket_publisher_reaches_tcp_subscriber(t):
+    sub = t.client()
+    sub.subscribe(t.topic(), qos=1)
+    pub = t.client(transport="websockets")
+    for i in range(20):
+        pub.publish(t.topic(), json.dumps({"i": i}).encode(), qos=1)
+    msgs = sub.wait_messages(20)
+    assert [json.loads(m.payload)["i"] for m in msgs] == list(range(20))
+
+
+@case(**WS)
+def websocket_session_takes_over_tcp_session(t):
+    """One session, two transports: a WebSocket CONNECT with the client id of a TCP
+    connection takes it over (DISCONNECT 0x8E in 5) and resumes its subscriptions."""
+    cid = t.uid()
+    first = t.raw(client_id=cid, clean=False)
+    first.subscribe([(t.topic(), 1)])
+    ws = WsRaw(t.broker.http_port, t.v)
+    ws.send(enc_connect(t.v, cid, clean=False))
+    ack = ws.expect(CONNACK)
+    assert ack.f["session_present"] == 1, ack
+    first.wait_closed()
+    t.mosquitto_pub(t.topic(), "resumed", qos=1)
+    p = ws.expect(PUBLISH)
+    assert p.f["payload"] == b"resumed", p
+
+
+@case(**WS)
+def several_packets_in_one_frame_and_one_packet_over_frames(t):
+    ws = WsRaw(t.broker.http_port, t.v)
+    both = enc_connect(t.v, t.uid()) + enc_subscribe(t.v, 7, [(t.topic(), 1)])
+    ws.send(both)  # CONNECT and SUBSCRIBE in one frame
+    ws.expect(CONNACK)
+    assert ws.expect(SUBACK).f["pid"] == 7
+    publish = enc_publish(t.v, t.topic(), b'{"split":true}', qos=1, pid=9)
+    # One PUBLISH over three frames, and the second part as a fragmented message.
+    ws.send_frames([frame(OP_BINARY, publish[:3]),
+                    frame(OP_BINARY, publish[3:6], fin=False),
+                    frame(OP_CONT, publish[6:])])
+    assert ws.expect(PUBACK, skip=(PUBLISH,)).f["pid"] == 9
+    p = ws.expect(PUBLISH)
+    assert p.f["payload"] == b'{"split":true}', p
+
+
+@case(**WS)
+def mqttv31_subprotocol_is_accepted(t):
+    ws = WsRaw(t.broker.http_port, t.v, protocol="mqttv3.1")
+    ws.connect(t.uid())
+
+
+@case(**WS)
+def text_frame_closes_the_connection(t):
+    """[MQTT-6.0.0-1]: MQTT goes in binary frames; any other data frame closes the connection."""
+    ws = WsRaw(t.broker.http_port, t.v)
+    ws.connect(t.uid())
+    ws.send_frames([frame(OP_TEXT, b"hello")])
+    ws.wait_closed()
+    assert ws.close_code in (None, 1003), ws.close_code
+    t.client(transport="websockets")  # the bridge still serves
+
+
+@case(broker_args={"http": "free", "max-ws-frame": "4K"}, hydrant_only="the bridge is hydrant's")
+def oversized_websocket_message_closes_with_1009(t):
+    ws = WsRaw(t.broker.http_port, t.v)
+    ws.connect(t.uid())
+    ws.send(enc_publish(t.v, t.topic(), b"x" * 8000))
+    ws.wait_closed()
+    assert ws.close_code in (None, 1009), ws.close_code
+    t.client(transport="websockets")
+
+
+@case(**WS)
+def garbage_over_websocket_is_a_protocol_error_not_a_crash(t):
+    ws = WsRaw(t.broker.http_port, t.v)
+    ws.send(b"\xff\xff\xff\xff\xff garbage")
+    ws.wait_closed()
+    c = t.client(transport="websockets")
+    c.subscribe(t.topic())
+
+
+@case(versions=None, **WS)
+def bad_upgrade_requests_are_refused(t):
+    cases = [("/other", "mqtt"), ("/mqtt", None), ("/mqtt", "stomp")]
+    for path, proto in cases:
+        s = socket.create_connection((HOST, t.broker.http_port), timeout=5)
+        req, _ = upgrade_request(path, proto)
+        s.sendall(req)
+        status, headers, _ = read_http_head(s)
+        s.close()
+        assert status != 101, f"{path} {proto}: upgraded ({headers})"
+    # Not HTTP at all: the connection is closed, the bridge survives.
+    s = socket.create_connection((HOST, t.broker.http_port), timeout=5)
+    s.sendall(b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00" * 4)
+    status, _, _ = read_http_head(s)
+    s.close()
+    assert status in (0, 400, 403, 404, 405), status
+    t.client(v=V5, transport="websockets")
+
+
+@case(versions=None, broker_args={"http": "free", "max-connections": 2},
+      hydrant_only="the bridge is hydrant's")
+def connection_cap_counts_websocket_clients(t):
+    a = t.client(v=V5, transport="websockets")
+    b = t.raw(v=V5)
+    try:
+        ws = WsRaw(t.broker.http_port, V5)
+    except AssertionError:
+        ws = None  # refused at the upgrade: as good as at CONNECT
+    if ws is not None:
+        ws.send(enc_connect(V5, t.uid()))
+        got = ws.wait_closed()
+        assert not any(p.type == CONNACK and p.f["rc"] == 0 for p in got), got
+    assert a.connack[1] == 0
+    b.close()
+    wait_until(lambda: _ws_connects(t), 5, what="a WebSocket connection once below the cap")
+
+
+def _ws_connects(t):
+    try:
+        ws = WsRaw(t.broker.http_port, V5)
+        ws.connect(t.uid())
+        ws.close()
+        return True
+    except Exception:
+        return False
+
+
+@case(versions=None, start_broker=False, hydrant_only="the bridge is hydrant's")
+def viewer_files_are_served_at_root(t):
+    root = tempfile.mkdtemp(prefix="hydrant-web-")
+    with open(os.path.join(root, "index.html"), "w") as f:
+        f.write("<!doctype html><title>hydrant viewer</title>")
+    with open(os.path.join(root, "app.js"), "w") as f:
+        f.write("console.log('viewer');")
+    b = t.start_broker({"http": "free", "web-root": root})
+    for path, ctype, needle in [("/", "text/html", b"hydrant viewer"),
+                                ("/app.js", "javascript", b"viewer")]:
+        s = socket.create_connection((HOST, b.http_port), timeout=5)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+        status, headers, body = read_http_head(s)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        s.close()
+        assert status == 200, (path, status)
+        assert ctype in headers.get("content-type", ""), headers
+        assert needle in body, body[:200]
