@@ -80,7 +80,7 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
     info.mounts = &mounts_->files;
     info.alpn = "http/1.1";  // WebSocket upgrades are HTTP/1.1 ones
     info.vhost_name = l.tls ? "https" : "http";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | (l.tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     if (l.tls) {
       info.ssl_cert_filepath = options_.tls_cert.c_str();
       info.ssl_private_key_filepath = options_.tls_key.c_str();

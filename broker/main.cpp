@@ -15,6 +15,7 @@
 #include "bridge/ws_bridge.hpp"
 #include "config/config.hpp"
 #include "net/broker.hpp"
+#include "tls/context_holder.hpp"
 #include "util/log.hpp"
 
 namespace {
@@ -82,7 +83,8 @@ bridge::BridgeOptions bridge_options_from(const config::Config& c) {
 }
 
 // SIGHUP: re-read the configuration; a bad one is refused and the running one kept.
-void reload(const config::CommandLine& cli, config::Config& current, net::Broker& broker) {
+void reload(const config::CommandLine& cli, config::Config& current, net::Broker& broker,
+            tls::ContextHolder* tls_contexts) {
   config::Config next;
   try {
     next = config::load(cli);
@@ -91,12 +93,29 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
     return;
   }
   if (next.mqtt != current.mqtt || next.data_dir != current.data_dir ||
-      next.threads != current.threads || next.open != current.open) {
-    log::warn("event=reload note=\"mqtt, data, threads and open take effect after a restart\"");
+      next.threads != current.threads || next.open != current.open || next.http != current.http ||
+      next.https != current.https || next.mqtts != current.mqtts ||
+      next.web_root != current.web_root) {
+    log::warn("event=reload note=\"listeners, data, threads, open and web-root take effect "
+              "after a restart\"");
     next.mqtt = current.mqtt;
     next.data_dir = current.data_dir;
     next.threads = current.threads;
     next.open = current.open;
+    next.http = current.http;
+    next.https = current.https;
+    next.mqtts = current.mqtts;
+    next.web_root = current.web_root;
+  }
+  if (tls_contexts && !next.tls_cert.empty()) {
+    // New TLS connections use the certificate as it is on disk now; a bad one is refused.
+    const auto loaded = tls_contexts->reload(next.tls_cert, next.tls_key);
+    if (loaded) {
+      log::info("event=tls-reloaded {}", loaded.context->describe());
+    } else {
+      log::error("event=tls-reload-refused error=\"{}\" (keeping the running certificate)",
+                 loaded.error);
+    }
   }
   log::set_level(next.log_level);
   broker.reconfigure(limits_from(next), next.sys_interval, next.max_connections);
@@ -146,6 +165,19 @@ int run(int argc, char** argv) {
     log::info("event=viewer root=\"{}\"", options.web_root);
     broker.add_host(std::move(bridge));
   }
+  std::shared_ptr<tls::ContextHolder> tls_contexts;
+  if (!cfg.mqtts.empty()) {
+    auto loaded = tls::ServerContext::load(cfg.tls_cert, cfg.tls_key);
+    if (!loaded) throw config::ConfigError(loaded.error);
+    if (loaded.context->expired()) log::warn("event=tls-certificate-expired {}", loaded.context->describe());
+    log::info("event=tls {}", loaded.context->describe());
+    tls_contexts = std::make_shared<tls::ContextHolder>(loaded.context);
+    broker.set_tls(tls_contexts);
+    for (const auto& ep : cfg.mqtts) {
+      const uint16_t port = broker.listen({ep.host, ep.port}, /*tls=*/true);
+      log::info("event=listening proto=mqtts address={} port={}", ep.host, port);
+    }
+  }
   // MQTT listeners last: once a client can connect, every other listener exists too.
   for (const auto& ep : cfg.mqtt) {
     const uint16_t port = broker.listen({ep.host, ep.port});
@@ -159,7 +191,7 @@ int run(int argc, char** argv) {
     siginfo_t info{};
     if (sigwaitinfo(&signals, &info) < 0) continue;
     if (info.si_signo == SIGHUP) {
-      reload(cli, cfg, broker);
+      reload(cli, cfg, broker, tls_contexts.get());
       continue;
     }
     log::info("event=stopping signal={}", strsignal(info.si_signo));

@@ -22,10 +22,14 @@ Broker::Broker(BrokerOptions options)
 
 Broker::~Broker() = default;
 
-uint16_t Broker::listen(const ListenAddress& addr) {
+void Broker::set_tls(std::shared_ptr<tls::ContextHolder> contexts) {
+  for (auto& w : workers_) w->set_tls(contexts);
+}
+
+uint16_t Broker::listen(const ListenAddress& addr, bool tls) {
   uint16_t port = 0;
   auto fds = open_listeners(addr, worker_count(), port);
-  for (uint32_t i = 0; i < fds.size(); ++i) workers_[i]->add_listener(fds[i]);
+  for (uint32_t i = 0; i < fds.size(); ++i) workers_[i]->add_listener(fds[i], tls);
   return port;
 }
 

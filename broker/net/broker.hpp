@@ -30,7 +30,9 @@ class Broker {
   ~Broker();
 
   // Binds one socket per worker to `addr`; returns the bound port. Before start() only. Throws.
-  uint16_t listen(const ListenAddress& addr);
+  // `tls`: MQTT over TLS with the contexts given to set_tls().
+  uint16_t listen(const ListenAddress& addr, bool tls = false);
+  void set_tls(std::shared_ptr<tls::ContextHolder> contexts);
   // Adds another session host (the WebSocket bridge), whose index must be host_count(). Before
   // start() only.
   void add_host(std::unique_ptr<SessionHost> host);

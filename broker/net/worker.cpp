@@ -43,17 +43,17 @@ Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
 
 Worker::~Worker() {
   for (auto& [id, c] : conns_) ::close(c.fd);
-  for (int fd : listeners_) ::close(fd);
+  for (const Listener& l : listeners_) ::close(l.fd);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
-void Worker::add_listener(int fd) {
+void Worker::add_listener(int fd, bool tls) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTagBit | static_cast<uint64_t>(listeners_.size());
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-  listeners_.push_back(fd);
+  listeners_.push_back({fd, tls});
 }
 
 void Worker::start() {
@@ -102,7 +102,8 @@ void Worker::run() {
   shutdown_all();
 }
 
-void Worker::accept_all(int listen_fd) {
+void Worker::accept_all(const Listener& listener) {
+  const int listen_fd = listener.fd;
   for (;;) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
@@ -123,7 +124,9 @@ void Worker::accept_all(int listen_fd) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const uint64_t id = next_conn_id_++;
-    conns_.try_emplace(id, fd, *this, id, util::PeerAddress::from_sockaddr(ss), now_);
+    auto [it, added] =
+        conns_.try_emplace(id, fd, *this, id, util::PeerAddress::from_sockaddr(ss), now_);
+    if (listener.tls) it->second.tls = std::make_unique<tls::Stream>(tls_contexts_->current(), fd);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = id;
@@ -147,6 +150,7 @@ void Worker::on_readable(Connection& c) {
   if (c.lingering) return drain_lingering(c);
   auto& link = c.link;
   if (link.closing()) return;
+  if (c.tls) return read_tls(c);
   // One read per wake-up keeps one busy client from starving the others (level-triggered).
   const ssize_t n = ::read(c.fd, read_buf_.data(), read_buf_.size());
   if (n > 0) {
@@ -165,10 +169,63 @@ void Worker::wants_write(session::ClientLink& link) {
   }
 }
 
-void Worker::flush(Connection& c) {
+void Worker::read_tls(Connection& c) {
+  auto& link = c.link;
+  // Bytes OpenSSL already decrypted are invisible to epoll: read until none are left.
+  do {
+    size_t got = 0;
+    const tls::Io io = c.tls->read(read_buf_.data(), read_buf_.size(), got);
+    if (io == tls::Io::Ok) {
+      link.on_bytes(codec::ByteView(read_buf_.data(), got));
+      continue;
+    }
+    if (io == tls::Io::WantRead) break;
+    if (io == tls::Io::WantWrite) {  // a handshake or renegotiation record waits for room
+      if (!c.dirty) {
+        c.dirty = true;
+        dirty_.push_back(link.conn_id());
+      }
+      break;
+    }
+    if (io == tls::Io::Error) {
+      log::info("conn={} peer={} event=closed why=\"tls: {}\"", link.conn_id(),
+                link.peer().to_string(), c.tls->error());
+    }
+    c.peer_gone = true;
+    link.on_transport_closed();
+    break;
+  } while (!link.closing() && c.tls->has_buffered_input());
+  if (link.closing()) closing_.push_back(link.conn_id());
+}
+
+bool Worker::write_tls(Connection& c) {
   auto& out = c.link.out();
   iovec iov[kMaxIov];
-  while (!out.empty()) {
+  while (!out.empty() || c.tls->has_pending_write()) {
+    const int cnt = out.gather(iov, kMaxIov);
+    size_t written = 0;
+    const tls::Io io = c.tls->writev(iov, cnt, written);
+    if (written > 0) {
+      out.consume(written);
+      counters_.bytes_sent.add(written);
+      c.link.on_write_progress(now_);
+    }
+    if (io == tls::Io::Ok) continue;
+    if (io == tls::Io::WantWrite || io == tls::Io::WantRead) return true;
+    out.clear();  // the peer is gone or TLS failed
+    c.peer_gone = true;
+    c.link.on_transport_closed();
+    closing_.push_back(c.link.conn_id());
+    return false;
+  }
+  return true;
+}
+
+void Worker::flush(Connection& c) {
+  auto& out = c.link.out();
+  if (c.tls && !write_tls(c)) return;
+  iovec iov[kMaxIov];
+  while (!c.tls && !out.empty()) {
     const int cnt = out.gather(iov, kMaxIov);
     const ssize_t n = ::writev(c.fd, iov, cnt);
     if (n < 0) {
@@ -184,7 +241,9 @@ void Worker::flush(Connection& c) {
     counters_.bytes_sent.add(static_cast<uint64_t>(n));
     c.link.on_write_progress(now_);
   }
-  const bool need_out = !out.empty();
+  const bool need_out = c.tls ? c.tls->wants_writable() || c.tls->has_pending_write() ||
+                                     (!out.empty() && c.tls->handshake_done())
+                               : !out.empty();
   if (need_out != c.want_out) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | (need_out ? uint32_t{EPOLLOUT} : 0u);
@@ -195,6 +254,8 @@ void Worker::flush(Connection& c) {
 }
 
 void Worker::on_writable(Connection& c) {
+  if (c.tls && c.tls->read_wants_writable()) read_tls(c);
+  if (c.link.closing() && c.peer_gone) return;
   flush(c);
   // Room again: let the session move queued messages into the freed budget.
   if (auto* s = c.link.session()) s->pump(now_);
@@ -240,13 +301,20 @@ void Worker::close_connection(uint64_t id, bool linger) {
   if (linger && c.lingering) return;  // already draining; the tick or the peer ends it
   c.link.on_transport_closed();      // no-op if the protocol already closed it
   if (linger && !c.peer_gone) {
-    if (!c.link.out().empty()) {
+    if (!c.link.out().empty() || (c.tls && c.tls->has_pending_write())) {
       iovec iov[kMaxIov];
       const int cnt = c.link.out().gather(iov, kMaxIov);
-      ssize_t ignored = ::writev(c.fd, iov, cnt);  // best effort: a client that does not read loses it
-      (void)ignored;
+      // Best effort: a client that does not read loses it.
+      if (c.tls) {
+        size_t ignored = 0;
+        (void)c.tls->writev(iov, cnt, ignored);
+      } else {
+        ssize_t ignored = ::writev(c.fd, iov, cnt);
+        (void)ignored;
+      }
       c.link.out().clear();
     }
+    if (c.tls) c.tls->shutdown();  // close_notify
     ::shutdown(c.fd, SHUT_WR);
     c.lingering = true;
     c.linger_until = now_ + std::chrono::seconds(1);

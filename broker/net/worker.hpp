@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "net/session_host.hpp"
+#include "tls/context_holder.hpp"
+#include "tls/stream.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
 
@@ -31,8 +33,10 @@ class Worker final : public SessionHost {
   Worker(Broker& broker, uint32_t index, session::Limits limits);
   ~Worker() override;
 
-  // Adds a listening socket (non-blocking) served by this worker. Before start() only.
-  void add_listener(int fd);
+  // Adds a listening socket (non-blocking) served by this worker; `tls`: its connections speak
+  // TLS with the context set_tls() gave. Before start() only.
+  void add_listener(int fd, bool tls = false);
+  void set_tls(std::shared_ptr<tls::ContextHolder> contexts) { tls_contexts_ = std::move(contexts); }
   // Starts the loop thread. Does not block.
   void start() override;
   void join() override;
@@ -51,11 +55,18 @@ class Worker final : public SessionHost {
     bool lingering = false;  // we closed: draining input until the peer closes or a deadline
     fanout::Clock::time_point linger_until;
     session::ClientLink link;
+    std::unique_ptr<tls::Stream> tls;  // MQTT over TLS; null for plain TCP
+  };
+  struct Listener {
+    int fd;
+    bool tls;
   };
 
   void run();
-  void accept_all(int listen_fd);
+  void accept_all(const Listener& listener);
   void on_readable(Connection& c);
+  void read_tls(Connection& c);
+  bool write_tls(Connection& c);  // false: the connection failed
   void on_writable(Connection& c);
   void flush(Connection& c);
   void flush_dirty();
@@ -74,7 +85,8 @@ class Worker final : public SessionHost {
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  std::vector<int> listeners_;
+  std::vector<Listener> listeners_;
+  std::shared_ptr<tls::ContextHolder> tls_contexts_;
   std::thread thread_;
 
   uint64_t next_conn_id_;  // unique across workers: index in the high bits
