@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "bridge/callbacks.hpp"
@@ -128,6 +130,27 @@ void WebSocketBridge::wake() {
 }
 
 void WebSocketBridge::touch_clock() { now_ = fanout::Clock::now(); }
+
+void WebSocketBridge::reload_certificate() {
+  if (options_.tls_cert.empty()) return;
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto cert = std::make_shared<std::string>(read(options_.tls_cert));
+  auto key = std::make_shared<std::string>(read(options_.tls_key));
+  post(net::CallTask{[this, cert, key] {
+    if (!context_) return;
+    const int rc = lws_tls_cert_updated(context_, options_.tls_cert.c_str(),
+                                        options_.tls_key.c_str(), cert->data(), cert->size(),
+                                        key->data(), key->size());
+    if (rc == 0) {
+      log::info("bridge event=tls-reloaded");
+    } else {
+      log::error("bridge event=tls-reload-refused (keeping the running certificate)");
+    }
+  }});
+}
 
 void WebSocketBridge::run() {
   touch_clock();

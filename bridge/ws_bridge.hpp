@@ -67,6 +67,9 @@ class WebSocketBridge final : public net::SessionHost {
   const std::vector<uint16_t>& ports() const { return ports_; }
 
   void wants_write(session::ClientLink& link) override;
+  // Re-reads options' certificate and key for the https listeners (SIGHUP); new connections use
+  // them. Thread-safe: the files are read here, lws is updated on the bridge's thread.
+  void reload_certificate();
 
   // ---- called from the lws callbacks (ws_callbacks.cpp); not part of the public interface ----
   struct Connection;

@@ -84,7 +84,7 @@ bridge::BridgeOptions bridge_options_from(const config::Config& c) {
 
 // SIGHUP: re-read the configuration; a bad one is refused and the running one kept.
 void reload(const config::CommandLine& cli, config::Config& current, net::Broker& broker,
-            tls::ContextHolder* tls_contexts) {
+            tls::ContextHolder* tls_contexts, bridge::WebSocketBridge* bridge) {
   config::Config next;
   try {
     next = config::load(cli);
@@ -117,6 +117,7 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
                  loaded.error);
     }
   }
+  if (bridge) bridge->reload_certificate();
   log::set_level(next.log_level);
   broker.reconfigure(limits_from(next), next.sys_interval, next.max_connections);
   current = next;
@@ -153,6 +154,7 @@ int run(int argc, char** argv) {
   opts.max_connections = cfg.max_connections;
   opts.version = kVersion;
   net::Broker broker(opts);
+  bridge::WebSocketBridge* bridge_host = nullptr;
   if (!cfg.http.empty() || !cfg.https.empty()) {
     auto options = bridge_options_from(cfg);
     auto bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(),
@@ -163,6 +165,7 @@ int run(int argc, char** argv) {
                 bridge->ports()[i]);
     }
     log::info("event=viewer root=\"{}\"", options.web_root);
+    bridge_host = bridge.get();
     broker.add_host(std::move(bridge));
   }
   std::shared_ptr<tls::ContextHolder> tls_contexts;
@@ -191,7 +194,7 @@ int run(int argc, char** argv) {
     siginfo_t info{};
     if (sigwaitinfo(&signals, &info) < 0) continue;
     if (info.si_signo == SIGHUP) {
-      reload(cli, cfg, broker, tls_contexts.get());
+      reload(cli, cfg, broker, tls_contexts.get(), bridge_host);
       continue;
     }
     log::info("event=stopping signal={}", strsignal(info.si_signo));

@@ -48,6 +48,8 @@ void SessionHost::handle(Task&& task) {
           handle_arrive(t);
         } else if constexpr (std::is_same_v<T, LimitsTask>) {
           limits_ = t.limits;
+        } else if constexpr (std::is_same_v<T, CallTask>) {
+          t.fn();
         } else {
           stopping_ = true;
         }

@@ -2,6 +2,7 @@
 // sessions cross threads; each task is processed on the receiving worker's loop.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -36,7 +37,12 @@ struct LimitsTask {
   session::Limits limits;
 };
 struct StopTask {};
+// Control-plane work that must run on the receiving host's thread (a certificate reload).
+struct CallTask {
+  std::function<void()> fn;
+};
 
-using Task = std::variant<DeliverTask, EndSessionTask, MigrateTask, ArriveTask, LimitsTask, StopTask>;
+using Task = std::variant<DeliverTask, EndSessionTask, MigrateTask, ArriveTask, LimitsTask, StopTask,
+                          CallTask>;
 
 }  // namespace hydrant::net

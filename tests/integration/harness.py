@@ -146,6 +146,7 @@ class Broker:
         self.port = None
         self.http_port = None
         self.https_port = None
+        self.mqtts_port = None
         self.exit_status = None
         self.startup_s = None
         self.final_stderr = None
@@ -185,12 +186,10 @@ class Broker:
         if "http" not in self.args:
             argv += ["--http", "off"]
         for k, v in self.args.items():
-            if k == "http" and v == "free":
-                self.http_port = free_port()
-                v = f"{HOST}:{self.http_port}"
-            elif k == "https" and v == "free":
-                self.https_port = free_port()
-                v = f"{HOST}:{self.https_port}"
+            if k in ("http", "https", "mqtts") and v == "free":
+                port = free_port()
+                setattr(self, f"{k}_port", port)
+                v = f"{HOST}:{port}"
             argv += [f"--{k}", str(v)]
         return argv + self.extra_argv
 
@@ -210,7 +209,7 @@ class Broker:
                 try:
                     with socket.create_connection((HOST, self.port), timeout=0.5):
                         self.startup_s = time.monotonic() - t0
-                    for extra in (self.http_port, self.https_port):
+                    for extra in (self.http_port, self.https_port, self.mqtts_port):
                         if extra:
                             socket.create_connection((HOST, extra), timeout=0.5).close()
                         return self
