@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/http_api.hpp"
 #include "bridge/ws_bridge.hpp"
 #include "config/config.hpp"
 #include "net/broker.hpp"
@@ -157,6 +158,23 @@ int run(int argc, char** argv) {
   bridge::WebSocketBridge* bridge_host = nullptr;
   if (!cfg.http.empty() || !cfg.https.empty()) {
     auto options = bridge_options_from(cfg);
+    api::ApiSources sources;
+    sources.info.version = kVersion;
+    sources.info.started = std::chrono::system_clock::now();
+    sources.info.threads = opts.threads;
+    for (const auto& ep : cfg.mqtt) sources.info.listeners.push_back({"mqtt", ep.to_string()});
+    for (const auto& ep : cfg.mqtts) sources.info.listeners.push_back({"mqtts", ep.to_string()});
+    for (const auto& ep : cfg.http) sources.info.listeners.push_back({"http", ep.to_string()});
+    for (const auto& ep : cfg.https) sources.info.listeners.push_back({"https", ep.to_string()});
+    sources.stats = [&broker] { return broker.snapshot(); };
+    sources.activity = [&broker] { return broker.activity(); };
+    options.api = [sources](std::string_view method, std::string_view path,
+                            std::string_view query) -> std::optional<bridge::HttpAnswer> {
+      auto r = api::handle_api({method, path, query}, sources, std::chrono::system_clock::now());
+      if (!r) return std::nullopt;
+      return bridge::HttpAnswer{r->status, std::move(r->content_type), std::move(r->body),
+                                std::move(r->headers)};
+    };
     auto bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(),
                                                             opts.limits, options);
     for (size_t i = 0; i < options.listeners.size(); ++i) {

@@ -67,11 +67,8 @@ bool Broker::admit_connection() {
 
 void Broker::release_connection() { connections_.fetch_sub(1, std::memory_order_relaxed); }
 
-void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {
-  const uint32_t interval = sys_interval_.load(std::memory_order_relaxed);
-  if (interval == 0 || now < next_sys_) return;
-  next_sys_ = now + std::chrono::seconds(interval);
-
+metrics::Snapshot Broker::snapshot() const {
+  const auto now = fanout::Clock::now();
   metrics::Snapshot s;
   s.version = options_.version;
   s.uptime_seconds =
@@ -89,6 +86,22 @@ void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {
   s.clients_total = registry_.size();
   s.subscriptions = router_.subscription_count();
   s.retained = router_.retained_count();
+  return s;
+}
+
+std::vector<metrics::PrefixStats> Broker::activity() const {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::vector<metrics::PrefixStats>> parts;
+  for (auto* h : hosts_) parts.push_back(h->activity().snapshot(now));
+  return metrics::TopicActivity::merge(parts);
+}
+
+void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {
+  const uint32_t interval = sys_interval_.load(std::memory_order_relaxed);
+  if (interval == 0 || now < next_sys_) return;
+  next_sys_ = now + std::chrono::seconds(interval);
+
+  const metrics::Snapshot s = snapshot();
   for (const auto& [topic, value] : metrics::sys_topics(s)) {
     w.publish(fanout::Message::create(topic, value, 0, true, {}, 0, now));
   }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "metrics/sys_topics.hpp"
+#include "metrics/topic_activity.hpp"
 #include "net/listener.hpp"
 #include "net/worker.hpp"
 #include "router/router.hpp"
@@ -53,6 +55,10 @@ class Broker {
   // Connection cap (max-connections); called by workers on accept and close.
   bool admit_connection();
   void release_connection();
+
+  // The broker's figures now (every host summed), for $SYS and the HTTP API. Any thread.
+  metrics::Snapshot snapshot() const;
+  std::vector<metrics::PrefixStats> activity() const;
 
   // Called on worker 0's loop every tick: publishes $SYS when due.
   void on_main_tick(SessionHost& w, fanout::Clock::time_point now);

@@ -226,6 +226,7 @@ void SessionHost::handle_arrive(ArriveTask& t) {
 // ---- routing ----
 
 void SessionHost::publish(const fanout::MessageRef& msg) {
+  activity_.record(msg->topic(), msg->payload().size(), now_, std::chrono::system_clock::now());
   if (msg->retain()) broker_.router().retain(msg);
   match_scratch_.clear();
   broker_.router().match(msg->topic(), msg->origin_session(), match_scratch_);

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/topic_activity.hpp"
 #include "net/tasks.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
@@ -35,6 +36,7 @@ class SessionHost : public session::Services {
 
   uint32_t index() const { return index_; }
   const metrics::Counters& counters_view() const { return counters_; }
+  const metrics::TopicActivity& activity() const { return activity_; }
 
   // ---- session::Services (wants_write is the transport's) ----
   const session::Limits& limits() const override { return limits_; }
@@ -66,6 +68,7 @@ class SessionHost : public session::Services {
   const uint32_t index_;
   session::Limits limits_;
   metrics::Counters counters_;
+  metrics::TopicActivity activity_;  // publishes accepted on this host, per topic prefix
   fanout::Clock::time_point now_;
 
  private:

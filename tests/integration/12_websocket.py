@@ -180,3 +180,42 @@ def viewer_files_are_served_at_root(t):
         assert status == 200, (path, status)
         assert ctype in headers.get("content-type", ""), headers
         assert needle in body, body[:200]
+
+
+def http_get(port, path, method="GET"):
+    s = socket.create_connection((HOST, port), timeout=5)
+    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+    status, headers, body = read_http_head(s)
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    s.close()
+    return status, headers, body
+
+
+@case(versions=None, **WS)
+def http_api_through_the_bridge(t):
+    status, headers, body = http_get(t.broker.http_port, "/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok"}, (status, body)
+    t.mosquitto_pub("exchange/it-owner/builds/push.try", '{"rev":"abc"}', qos=1)
+    t.mosquitto_pub("exchange/it-owner/builds/push.try", '{"rev":"def"}', qos=1)
+    status, headers, body = http_get(t.broker.http_port, "/api/v1/exchanges?kind=exchange")
+    assert status == 200 and headers["content-type"] == "application/json", headers
+    rows = json.loads(body)["exchanges"]
+    assert rows and rows[0]["prefix"] == "exchange/it-owner/builds", rows
+    assert rows[0]["messages"] == 2 and rows[0]["messages_per_s"] > 0, rows
+    stats = json.loads(http_get(t.broker.http_port, "/api/v1/stats")[2])
+    assert stats["messages_received"] >= 2, stats
+    info = json.loads(http_get(t.broker.http_port, "/api/v1/info")[2])
+    assert info["name"] == "hydrant" and {"kind": "mqtt", "address": f"{HOST}:{t.port}"} in \
+        info["listeners"], info
+    status, headers, body = http_get(t.broker.http_port, "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert b'hydrant_topic_messages_total{prefix="exchange/it-owner/builds",kind="exchange"} 2' \
+        in body, body[-500:]
+    status, _, body = http_get(t.broker.http_port, "/api/v1/missing")
+    assert status == 404 and json.loads(body)["status"] == 404, body
+    status, headers, _ = http_get(t.broker.http_port, "/api/v1/stats", method="DELETE")
+    assert status == 405 and headers.get("allow") == "GET, HEAD", headers

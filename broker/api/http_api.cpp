@@ -1,0 +1,219 @@
+#include "api/http_api.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/chrono.h>
+
+#include "api/json_writer.hpp"
+
+namespace hydrant::api {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+HttpResponse json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::string(kJson);
+  r.body = std::move(body);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse error(int status, std::string_view what, std::string_view message) {
+  JsonWriter w;
+  w.begin_object().member("status", status).member("error", what).member("message", message).end_object();
+  return json(status, w.take());
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", ms);
+}
+
+// The value of `name` in an application/x-www-form-urlencoded query (no decoding needed for the
+// parameters we take), or nullopt.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+HttpResponse info(const ApiSources& s, std::chrono::system_clock::time_point now) {
+  JsonWriter w;
+  w.begin_object()
+      .member("name", "hydrant")
+      .member("version", s.info.version)
+      .member("started", iso8601(s.info.started))
+      .member("uptime_s", static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(now - s.info.started).count()))
+      .member("threads", s.info.threads);
+  w.key("listeners").begin_array();
+  for (const auto& l : s.info.listeners) {
+    w.begin_object().member("kind", l.kind).member("address", l.address).end_object();
+  }
+  w.end_array().end_object();
+  return json(200, w.take());
+}
+
+HttpResponse stats(const ApiSources& s) {
+  const metrics::Snapshot m = s.stats();
+  JsonWriter w;
+  w.begin_object()
+      .member("uptime_s", m.uptime_seconds)
+      .member("clients_connected", m.clients_connected)
+      .member("sessions", m.clients_total)
+      .member("connections_total", m.connections_total)
+      .member("messages_received", m.messages_received)
+      .member("messages_sent", m.messages_sent)
+      .member("messages_dropped", m.messages_dropped)
+      .member("bytes_received", m.bytes_received)
+      .member("bytes_sent", m.bytes_sent)
+      .member("subscriptions", m.subscriptions)
+      .member("retained", m.retained)
+      .end_object();
+  return json(200, w.take());
+}
+
+HttpResponse exchanges(const ApiSources& s, std::string_view query) {
+  std::optional<bool> only_exchanges;
+  if (auto kind = query_param(query, "kind")) {
+    if (*kind == "exchange") {
+      only_exchanges = true;
+    } else if (*kind == "prefix") {
+      only_exchanges = false;
+    } else {
+      return error(400, "bad request", "kind must be exchange or prefix");
+    }
+  }
+  size_t limit = 1000;
+  if (auto text = query_param(query, "limit")) {
+    size_t n = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (text->empty() || ec != std::errc() || ptr != text->data() + text->size() || n == 0 ||
+        n > 10000) {
+      return error(400, "bad request", "limit must be a whole number from 1 to 10000");
+    }
+    limit = n;
+  }
+  auto all = s.activity();
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.last_publish > b.last_publish;
+  });
+  JsonWriter w;
+  w.begin_object().key("exchanges").begin_array();
+  size_t n = 0;
+  for (const auto& p : all) {
+    if (only_exchanges && p.exchange != *only_exchanges) continue;
+    if (n++ == limit) break;
+    w.begin_object()
+        .member("prefix", p.prefix)
+        .member("kind", p.exchange ? "exchange" : "prefix")
+        .member("messages", p.messages)
+        .member("bytes", p.bytes)
+        .member("messages_per_s", p.messages_per_s)
+        .member("bytes_per_s", p.bytes_per_s)
+        .member("last_publish", iso8601(p.last_publish))
+        .end_object();
+  }
+  w.end_array().end_object();
+  return json(200, w.take());
+}
+
+// Prometheus label values escape backslash, double quote and newline.
+std::string label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+HttpResponse prometheus(const ApiSources& s) {
+  const metrics::Snapshot m = s.stats();
+  std::string out;
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto value) {
+    out += fmt::format("# HELP hydrant_{} {}\n# TYPE hydrant_{} {}\nhydrant_{} {}\n", name, help,
+                       name, type, name, value);
+  };
+  metric("uptime_seconds", "gauge", "Seconds since the broker started.", m.uptime_seconds);
+  metric("clients_connected", "gauge", "Client connections open now.", m.clients_connected);
+  metric("sessions", "gauge", "Sessions known, connected or not.", m.clients_total);
+  metric("connections_total", "counter", "Client connections accepted.", m.connections_total);
+  metric("messages_received_total", "counter", "PUBLISH packets received from clients.",
+         m.messages_received);
+  metric("messages_sent_total", "counter", "PUBLISH packets sent to clients.", m.messages_sent);
+  metric("messages_dropped_total", "counter",
+         "Deliveries dropped (outbound budget, queue limit, packet size, expiry).",
+         m.messages_dropped);
+  metric("bytes_received_total", "counter", "Bytes received from clients.", m.bytes_received);
+  metric("bytes_sent_total", "counter", "Bytes sent to clients.", m.bytes_sent);
+  metric("subscriptions", "gauge", "Subscriptions.", m.subscriptions);
+  metric("retained_messages", "gauge", "Retained messages.", m.retained);
+  const auto activity = s.activity();
+  out += "# HELP hydrant_topic_messages_total Messages published per exchange or topic prefix.\n"
+         "# TYPE hydrant_topic_messages_total counter\n";
+  for (const auto& p : activity) {
+    out += fmt::format("hydrant_topic_messages_total{{prefix=\"{}\",kind=\"{}\"}} {}\n",
+                       label(p.prefix), p.exchange ? "exchange" : "prefix", p.messages);
+  }
+  out += "# HELP hydrant_topic_bytes_total Payload bytes published per exchange or topic prefix.\n"
+         "# TYPE hydrant_topic_bytes_total counter\n";
+  for (const auto& p : activity) {
+    out += fmt::format("hydrant_topic_bytes_total{{prefix=\"{}\",kind=\"{}\"}} {}\n",
+                       label(p.prefix), p.exchange ? "exchange" : "prefix", p.bytes);
+  }
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = std::move(out);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSources& sources,
+                                       std::chrono::system_clock::time_point now) {
+  const std::string_view path = request.path;
+  const bool api = path == "/api" || path.starts_with("/api/");
+  const bool known = path == "/api/v1/info" || path == "/api/v1/stats" ||
+                     path == "/api/v1/exchanges" || path == "/metrics" || path == "/healthz";
+  if (!api && !known) return std::nullopt;
+  if (!known) return error(404, "not found", fmt::format("no API at {}", path));
+  const bool head = request.method == "HEAD";
+  if (request.method != "GET" && !head) {
+    auto r = error(405, "method not allowed", fmt::format("{} takes GET or HEAD", path));
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  HttpResponse r;
+  if (path == "/api/v1/info") {
+    r = info(sources, now);
+  } else if (path == "/api/v1/stats") {
+    r = stats(sources);
+  } else if (path == "/api/v1/exchanges") {
+    r = exchanges(sources, request.query);
+  } else if (path == "/metrics") {
+    r = prometheus(sources);
+  } else {
+    r = json(200, R"({"status":"ok"})");
+  }
+  if (head) r.body.clear();
+  return r;
+}
+
+}  // namespace hydrant::api

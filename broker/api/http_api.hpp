@@ -1,0 +1,55 @@
+// The HTTP API, as pure functions: a request (method, path, query) and the broker's figures in,
+// a response (status, content type, body, headers) out. The bridge serves it; nothing here
+// touches a socket. Versioned under /api/v1/; /metrics is Prometheus text; /healthz says ok.
+// Errors are JSON: {"status":404,"error":"not found","message":"..."}.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "metrics/sys_topics.hpp"
+#include "metrics/topic_activity.hpp"
+
+namespace hydrant::api {
+
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;   // without the query string
+  std::string_view query;  // "kind=exchange&limit=10", without '?'
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Listener {
+  std::string kind;  // mqtt, mqtts, http, https
+  std::string address;
+};
+
+struct BrokerInfo {
+  std::string version;
+  std::chrono::system_clock::time_point started{};
+  unsigned threads = 0;
+  std::vector<Listener> listeners;
+};
+
+struct ApiSources {
+  BrokerInfo info;
+  std::function<metrics::Snapshot()> stats;
+  std::function<std::vector<metrics::PrefixStats>()> activity;
+};
+
+// The answer for an API path, or nullopt for a path the API does not own (a file of the viewer).
+std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSources& sources,
+                                       std::chrono::system_clock::time_point now);
+
+}  // namespace hydrant::api

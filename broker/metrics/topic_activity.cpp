@@ -1,0 +1,112 @@
+#include "metrics/topic_activity.hpp"
+
+#include <algorithm>
+
+namespace hydrant::metrics {
+
+namespace {
+
+int64_t second_of(TopicActivity::Steady t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string_view TopicActivity::prefix_of(std::string_view topic, bool& exchange) {
+  exchange = false;
+  if (topic.empty() || topic.front() == '$') return {};
+  const size_t first = topic.find('/');
+  if (topic.substr(0, first) == "exchange" && first != std::string_view::npos) {
+    const size_t second = topic.find('/', first + 1);
+    if (second != std::string_view::npos) {
+      const size_t third = topic.find('/', second + 1);
+      exchange = third != second + 1 && second != first + 1;
+      if (exchange) return topic.substr(0, third);
+    }
+  }
+  return topic.substr(0, first);
+}
+
+TopicActivity::Entry* TopicActivity::find_or_add(std::string_view prefix, bool exchange) {
+  if (auto it = entries_.find(prefix); it != entries_.end()) return &it->second;
+  if (entries_.size() >= max_prefixes_) {
+    // Full: everything new is counted together, so the table stays bounded.
+    prefix = kOther;
+    exchange = false;
+    if (auto it = entries_.find(prefix); it != entries_.end()) return &it->second;
+  }
+  auto [it, added] = entries_.try_emplace(std::string(prefix));
+  it->second.exchange = exchange;
+  return &it->second;
+}
+
+void TopicActivity::record(std::string_view topic, size_t payload_bytes, Steady now, Wall wall) {
+  bool exchange = false;
+  const std::string_view prefix = prefix_of(topic, exchange);
+  if (prefix.empty() && (topic.empty() || topic.front() == '$')) return;
+  const int64_t sec = second_of(now);
+  std::lock_guard lock(mutex_);
+  Entry* e = find_or_add(prefix, exchange);
+  e->messages += 1;
+  e->bytes += payload_bytes;
+  e->last_publish = wall;
+  const size_t slot = static_cast<size_t>(sec % kWindow);
+  if (e->second[slot] != sec) {
+    e->second[slot] = sec;
+    e->bucket_messages[slot] = 0;
+    e->bucket_bytes[slot] = 0;
+  }
+  e->bucket_messages[slot] += 1;
+  e->bucket_bytes[slot] += payload_bytes;
+}
+
+std::vector<PrefixStats> TopicActivity::snapshot(Steady now) const {
+  const int64_t sec = second_of(now);
+  std::vector<PrefixStats> out;
+  std::lock_guard lock(mutex_);
+  out.reserve(entries_.size());
+  for (const auto& [prefix, e] : entries_) {
+    PrefixStats s;
+    s.prefix = prefix;
+    s.exchange = e.exchange;
+    s.messages = e.messages;
+    s.bytes = e.bytes;
+    s.last_publish = e.last_publish;
+    uint64_t m = 0;
+    uint64_t b = 0;
+    for (int i = 0; i < kWindow; ++i) {
+      if (sec - e.second[i] < kWindow && e.second[i] <= sec) {
+        m += e.bucket_messages[i];
+        b += e.bucket_bytes[i];
+      }
+    }
+    s.messages_per_s = static_cast<double>(m) / kWindow;
+    s.bytes_per_s = static_cast<double>(b) / kWindow;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<PrefixStats> TopicActivity::merge(const std::vector<std::vector<PrefixStats>>& parts) {
+  std::unordered_map<std::string, PrefixStats> by_prefix;
+  for (const auto& part : parts) {
+    for (const auto& s : part) {
+      auto [it, added] = by_prefix.try_emplace(s.prefix, s);
+      if (added) continue;
+      PrefixStats& t = it->second;
+      t.messages += s.messages;
+      t.bytes += s.bytes;
+      t.messages_per_s += s.messages_per_s;
+      t.bytes_per_s += s.bytes_per_s;
+      t.last_publish = std::max(t.last_publish, s.last_publish);
+    }
+  }
+  std::vector<PrefixStats> out;
+  out.reserve(by_prefix.size());
+  for (auto& [prefix, s] : by_prefix) out.push_back(std::move(s));
+  std::sort(out.begin(), out.end(),
+            [](const PrefixStats& a, const PrefixStats& b) { return a.last_publish > b.last_publish; });
+  return out;
+}
+
+}  // namespace hydrant::metrics

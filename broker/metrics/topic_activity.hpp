@@ -1,0 +1,67 @@
+// TopicActivity: messages and bytes per topic prefix, for the HTTP API's list of active
+// exchanges with their rates and last publish time. The prefix of `exchange/<owner>/<name>/...`
+// is `exchange/<owner>/<name>` (an exchange); of any other topic, its first level; `$` topics
+// are not counted. Each session host records its own publishes (one uncontended lock per
+// publish, no allocation for a known prefix); the API merges the hosts' snapshots.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace hydrant::metrics {
+
+struct PrefixStats {
+  std::string prefix;  // "exchange/hgpushes/v1" or "bench"
+  bool exchange = false;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;       // payload bytes
+  double messages_per_s = 0;  // over the last 60 s
+  double bytes_per_s = 0;
+  std::chrono::system_clock::time_point last_publish{};
+};
+
+class TopicActivity {
+ public:
+  using Steady = std::chrono::steady_clock::time_point;
+  using Wall = std::chrono::system_clock::time_point;
+  static constexpr const char* kOther = "(other)";
+
+  explicit TopicActivity(size_t max_prefixes = 10000) : max_prefixes_(max_prefixes) {}
+
+  void record(std::string_view topic, size_t payload_bytes, Steady now, Wall wall);
+  std::vector<PrefixStats> snapshot(Steady now) const;
+
+  // The prefix a topic counts under; empty for topics not counted ($...).
+  static std::string_view prefix_of(std::string_view topic, bool& exchange);
+  // Sums snapshots of several hosts by prefix.
+  static std::vector<PrefixStats> merge(const std::vector<std::vector<PrefixStats>>& parts);
+
+ private:
+  static constexpr int kWindow = 60;  // seconds of rate history
+  struct Entry {
+    bool exchange = false;
+    uint64_t messages = 0;
+    uint64_t bytes = 0;
+    Wall last_publish{};
+    std::array<int64_t, kWindow> second{};  // which second each bucket holds
+    std::array<uint32_t, kWindow> bucket_messages{};
+    std::array<uint64_t, kWindow> bucket_bytes{};
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  Entry* find_or_add(std::string_view prefix, bool exchange);
+
+  const size_t max_prefixes_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+};
+
+}  // namespace hydrant::metrics

@@ -1,0 +1,167 @@
+// The HTTP API's answers: every route, its errors, JSON that parses back (simdjson), and the
+// Prometheus text format line by line; the JSON writer's escaping.
+#include <doctest.h>
+#include <simdjson.h>
+
+#include <sstream>
+
+#include "api/http_api.hpp"
+#include "api/json_writer.hpp"
+
+using namespace hydrant;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+
+api::ApiSources sources() {
+  api::ApiSources s;
+  s.info.version = "9.9.9";
+  s.info.started = kNow - 90s;
+  s.info.threads = 4;
+  s.info.listeners = {{"mqtt", "0.0.0.0:1883"}, {"http", "0.0.0.0:8080"}};
+  s.stats = [] {
+    metrics::Snapshot m;
+    m.uptime_seconds = 90;
+    m.clients_connected = 3;
+    m.messages_received = 10;
+    m.subscriptions = 5;
+    return m;
+  };
+  s.activity = [] {
+    metrics::PrefixStats a{"exchange/hgpushes/v1", true, 7, 700, 0.5, 50, kNow - 5s};
+    metrics::PrefixStats b{"bench", false, 2, 20, 0, 0, kNow - 1s};
+    metrics::PrefixStats c{"weird\"label\\\n", false, 1, 1, 0, 0, kNow - 9s};
+    return std::vector<metrics::PrefixStats>{a, b, c};
+  };
+  return s;
+}
+
+api::HttpResponse get(std::string_view path, std::string_view query = {},
+                      std::string_view method = "GET") {
+  auto r = api::handle_api({method, path, query}, sources(), kNow);
+  REQUIRE(r.has_value());
+  return *r;
+}
+
+simdjson::dom::element parse(simdjson::dom::parser& parser, const std::string& body) {
+  auto doc = parser.parse(body);
+  REQUIRE_MESSAGE(doc.error() == simdjson::SUCCESS, body);
+  return doc.value();
+}
+
+bool has_header(const api::HttpResponse& r, std::string_view name, std::string_view value) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name && v == value) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("paths the API does not own are left to the file server") {
+  for (std::string_view path : {"/", "/index.html", "/app.js", "/mqtt", "/apix"}) {
+    CHECK_FALSE(api::handle_api({"GET", path, ""}, sources(), kNow).has_value());
+  }
+}
+
+TEST_CASE("/healthz and /api/v1/info") {
+  simdjson::dom::parser parser;
+  auto h = get("/healthz");
+  CHECK(h.status == 200);
+  CHECK(std::string_view(parse(parser, h.body)["status"]) == "ok");
+  auto r = get("/api/v1/info");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(has_header(r, "Cache-Control", "no-store"));
+  auto doc = parse(parser, r.body);
+  CHECK(std::string_view(doc["version"]) == "9.9.9");
+  CHECK(uint64_t(doc["uptime_s"]) == 90);
+  CHECK(uint64_t(doc["threads"]) == 4);
+  auto listeners = simdjson::dom::array(doc["listeners"]);
+  CHECK(listeners.size() == 2);
+  CHECK(std::string_view(listeners.at(1)["kind"]) == "http");
+}
+
+TEST_CASE("/api/v1/stats carries the snapshot") {
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, get("/api/v1/stats").body);
+  CHECK(int64_t(doc["clients_connected"]) == 3);
+  CHECK(uint64_t(doc["messages_received"]) == 10);
+  CHECK(uint64_t(doc["subscriptions"]) == 5);
+}
+
+TEST_CASE("/api/v1/exchanges: newest first, kind and limit filters, bad values are 400") {
+  simdjson::dom::parser parser;
+  auto all = simdjson::dom::array(parse(parser, get("/api/v1/exchanges").body)["exchanges"]);
+  REQUIRE(all.size() == 3);
+  CHECK(std::string_view(all.at(0)["prefix"]) == "bench");
+  CHECK(std::string_view(all.at(1)["prefix"]) == "exchange/hgpushes/v1");
+  CHECK(std::string_view(all.at(2)["prefix"]) == "weird\"label\\\n");  // escaped, parsed back
+  auto only = simdjson::dom::array(
+      parse(parser, get("/api/v1/exchanges", "kind=exchange").body)["exchanges"]);
+  REQUIRE(only.size() == 1);
+  CHECK(std::string_view(only.at(0)["kind"]) == "exchange");
+  CHECK(uint64_t(only.at(0)["messages"]) == 7);
+  CHECK(double(only.at(0)["messages_per_s"]) == doctest::Approx(0.5));
+  auto one = simdjson::dom::array(parse(parser, get("/api/v1/exchanges", "limit=1").body)["exchanges"]);
+  CHECK(one.size() == 1);
+  for (std::string_view bad : {"kind=queue", "limit=0", "limit=abc", "limit=", "limit=20000"}) {
+    auto r = get("/api/v1/exchanges", bad);
+    CHECK(r.status == 400);
+    auto doc = parse(parser, r.body);
+    CHECK(int64_t(doc["status"]) == 400);
+    CHECK(std::string_view(doc["error"]) == "bad request");
+  }
+}
+
+TEST_CASE("errors: unknown API path 404, other methods 405 with Allow, HEAD has no body") {
+  simdjson::dom::parser parser;
+  auto r = get("/api/v1/nothing");
+  CHECK(r.status == 404);
+  CHECK(std::string_view(parse(parser, r.body)["error"]) == "not found");
+  auto post = get("/api/v1/stats", "", "POST");
+  CHECK(post.status == 405);
+  CHECK(has_header(post, "Allow", "GET, HEAD"));
+  auto head = get("/api/v1/info", "", "HEAD");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+}
+
+TEST_CASE("/metrics is Prometheus text: HELP and TYPE before each family, escaped labels") {
+  auto r = get("/metrics");
+  CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  std::istringstream lines(r.body);
+  std::string line;
+  std::string family;
+  int samples = 0;
+  while (std::getline(lines, line)) {
+    if (line.starts_with("# HELP ")) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      continue;
+    }
+    if (line.starts_with("# TYPE ")) {
+      CHECK(line.starts_with("# TYPE " + family + " "));
+      CHECK((line.ends_with(" counter") || line.ends_with(" gauge")));
+      continue;
+    }
+    CHECK_MESSAGE(line.starts_with(family), line);  // a sample of the family just declared
+    if (family.ends_with("_total")) CHECK(line.find("_total") != std::string::npos);
+    ++samples;
+  }
+  CHECK(samples == 11 + 3 + 3);
+  CHECK(r.body.find("hydrant_clients_connected 3\n") != std::string::npos);
+  CHECK(r.body.find(R"(hydrant_topic_messages_total{prefix="exchange/hgpushes/v1",kind="exchange"} 7)") !=
+        std::string::npos);
+  CHECK(r.body.find(R"(prefix="weird\"label\\\n")") != std::string::npos);
+}
+
+TEST_CASE("JsonWriter escapes control characters and replaces invalid UTF-8") {
+  api::JsonWriter w;
+  w.begin_object().member("s", std::string_view("a\"b\\c\n\x01 \xC3\xA9 \xFF")).key("list");
+  w.begin_array().value(uint64_t{1}).value(true).null().end_array().end_object();
+  CHECK(w.str() == "{\"s\":\"a\\\"b\\\\c\\n\\u0001 \xC3\xA9 \xEF\xBF\xBD\",\"list\":[1,true,null]}");
+  simdjson::dom::parser parser;
+  CHECK(parser.parse(w.str()).error() == simdjson::SUCCESS);
+}

@@ -1,0 +1,84 @@
+// TopicActivity: prefixes, rates over the last minute, the bound, merging hosts.
+#include <doctest.h>
+
+#include "metrics/topic_activity.hpp"
+
+using hydrant::metrics::PrefixStats;
+using hydrant::metrics::TopicActivity;
+using namespace std::chrono_literals;
+
+namespace {
+const auto kT0 = TopicActivity::Steady(1000s);
+const auto kWall = TopicActivity::Wall(std::chrono::seconds(1'800'000'000));
+
+const PrefixStats* find(const std::vector<PrefixStats>& all, std::string_view prefix) {
+  for (const auto& s : all) {
+    if (s.prefix == prefix) return &s;
+  }
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("prefix_of: exchanges by their first three levels, others by the first, $ not at all") {
+  bool ex = false;
+  CHECK(TopicActivity::prefix_of("exchange/hgpushes/v1/integration%2Fautoland", ex) ==
+        "exchange/hgpushes/v1");
+  CHECK(ex);
+  CHECK(TopicActivity::prefix_of("exchange/a/b", ex) == "exchange/a/b");
+  CHECK(ex);
+  CHECK(TopicActivity::prefix_of("exchange/a", ex) == "exchange");
+  CHECK_FALSE(ex);
+  CHECK(TopicActivity::prefix_of("exchange//b/c", ex) == "exchange");
+  CHECK_FALSE(ex);
+  CHECK(TopicActivity::prefix_of("bench/fan", ex) == "bench");
+  CHECK(TopicActivity::prefix_of("$SYS/broker/uptime", ex).empty());
+}
+
+TEST_CASE("counts, rates over the last 60 s, last publish") {
+  TopicActivity a;
+  for (int s = 0; s < 30; ++s) {
+    a.record("exchange/o/n/k", 100, kT0 + std::chrono::seconds(s), kWall + std::chrono::seconds(s));
+    a.record("exchange/o/n/k", 100, kT0 + std::chrono::seconds(s), kWall + std::chrono::seconds(s));
+  }
+  a.record("$SYS/x", 5, kT0, kWall);
+  auto snap = a.snapshot(kT0 + 29s);
+  REQUIRE(snap.size() == 1);
+  CHECK(snap[0].exchange);
+  CHECK(snap[0].messages == 60);
+  CHECK(snap[0].bytes == 6000);
+  CHECK(snap[0].messages_per_s == doctest::Approx(1.0));
+  CHECK(snap[0].last_publish == kWall + 29s);
+  // A minute later the rate is gone, the totals stay.
+  auto later = a.snapshot(kT0 + 120s);
+  CHECK(later[0].messages_per_s == 0);
+  CHECK(later[0].messages == 60);
+}
+
+TEST_CASE("bounded: past max_prefixes new prefixes count as (other)") {
+  TopicActivity a(2);
+  a.record("one/x", 1, kT0, kWall);
+  a.record("two/x", 1, kT0, kWall);
+  a.record("three/x", 1, kT0, kWall);
+  a.record("four/x", 1, kT0, kWall);
+  a.record("one/y", 1, kT0, kWall);
+  auto snap = a.snapshot(kT0);
+  CHECK(snap.size() == 3);
+  CHECK(find(snap, "one")->messages == 2);
+  REQUIRE(find(snap, TopicActivity::kOther) != nullptr);
+  CHECK(find(snap, TopicActivity::kOther)->messages == 2);
+}
+
+TEST_CASE("merge sums hosts and keeps the latest publish, newest first") {
+  TopicActivity h1;
+  TopicActivity h2;
+  h1.record("exchange/o/n/a", 10, kT0, kWall);
+  h2.record("exchange/o/n/b", 30, kT0, kWall + 5s);
+  h2.record("other", 1, kT0, kWall + 1s);
+  auto merged = TopicActivity::merge({h1.snapshot(kT0), h2.snapshot(kT0)});
+  REQUIRE(merged.size() == 2);
+  CHECK(merged[0].prefix == "exchange/o/n");
+  CHECK(merged[0].messages == 2);
+  CHECK(merged[0].bytes == 40);
+  CHECK(merged[0].last_publish == kWall + 5s);
+  CHECK(merged[1].prefix == "other");
+}
