@@ -195,6 +195,11 @@ void Worker::read_tls(Connection& c) {
     link.on_transport_closed();
     break;
   } while (!link.closing() && c.tls->has_buffered_input());
+  // A read can leave a handshake record waiting for room while still returning data.
+  if (!link.closing() && c.tls->wants_writable() && !c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(link.conn_id());
+  }
   if (link.closing()) closing_.push_back(link.conn_id());
 }
 
@@ -241,9 +246,7 @@ void Worker::flush(Connection& c) {
     counters_.bytes_sent.add(static_cast<uint64_t>(n));
     c.link.on_write_progress(now_);
   }
-  const bool need_out = c.tls ? c.tls->wants_writable() || c.tls->has_pending_write() ||
-                                     (!out.empty() && c.tls->handshake_done())
-                               : !out.empty();
+  const bool need_out = c.tls ? c.tls->wants_writable() : !out.empty();
   if (need_out != c.want_out) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | (need_out ? uint32_t{EPOLLOUT} : 0u);

@@ -23,6 +23,11 @@ struct OpensslErrors {
 // Empties the calling thread's queue into the result.
 OpensslErrors take_openssl_errors();
 
+// Shorthand: take_openssl_errors().reason(fallback).
+inline std::string take_openssl_reason(const char* fallback) {
+  return take_openssl_errors().reason(fallback);
+}
+
 // Whether the calling thread's queue holds an error (the queue is left as it is).
 bool openssl_error_queued();
 

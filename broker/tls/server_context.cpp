@@ -24,6 +24,9 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// TLS 1.3 suites are all AEAD; named so that a system openssl.cnf cannot add others.
+constexpr const char* kTls13Suites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr const char* kGroups = "X25519:P-256:P-384";
 // ALPN wire format: length-prefixed names.
 constexpr unsigned char kAlpnMqtt[] = {4, 'm', 'q', 't', 't'};
@@ -33,7 +36,9 @@ std::string quoted(const std::string& path) { return "'" + path + "'"; }
 // Empty when `path` can be opened for reading, else "cannot read <what> '<path>': <errno text>".
 std::string check_readable(const char* what, const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return std::string("cannot read ") + what + " " + quoted(path) + ": " + std::strerror(errno);
+  if (f == nullptr) {
+    return std::string("cannot read ") + what + " " + quoted(path) + ": " + std::strerror(errno);
+  }
   std::fclose(f);
   return {};
 }
@@ -55,8 +60,9 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const u
 // The fixed policy (see the header). Returns an empty string or what failed.
 std::string apply_policy(SSL_CTX* ctx) {
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 || SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
-    return "cannot apply the TLS policy: " + take_openssl_errors().reason("unknown error");
+      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1 || SSL_CTX_set1_groups_list(ctx, kGroups) != 1) {
+    return "cannot apply the TLS policy: " + take_openssl_reason("unknown error");
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
@@ -81,12 +87,14 @@ std::string load_certificate_chain(SSL_CTX* ctx, const std::string& file) {
   if (SSL_CTX_use_certificate_chain_file(ctx, file.c_str()) == 1) return {};
   const OpensslErrors errors = take_openssl_errors();
   if (errors.has(ERR_LIB_PEM, PEM_R_NO_START_LINE)) {
-    return "certificate file " + quoted(file) + " holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)";
+    return "certificate file " + quoted(file) +
+           " holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)";
   }
   return "cannot load certificate file " + quoted(file) + ": " + errors.reason("unknown error");
 }
 
-std::string load_private_key(SSL_CTX* ctx, const std::string& key_file, const std::string& cert_file) {
+std::string load_private_key(SSL_CTX* ctx, const std::string& key_file,
+                             const std::string& cert_file) {
   if (std::string e = check_readable("key file", key_file); !e.empty()) return e;
   const std::string mismatch =
       "private key " + quoted(key_file) + " does not match certificate " + quoted(cert_file);
@@ -116,7 +124,9 @@ std::string load_private_key(SSL_CTX* ctx, const std::string& key_file, const st
 LoadResult ServerContext::load(const std::string& cert_chain_file, const std::string& key_file) {
   ERR_clear_error();
   SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
-  if (raw == nullptr) return {nullptr, "cannot create a TLS context: " + take_openssl_errors().reason("out of memory")};
+  if (raw == nullptr) {
+    return {nullptr, "cannot create a TLS context: " + take_openssl_reason("out of memory")};
+  }
   std::shared_ptr<const ServerContext> ctx(new ServerContext(raw));  // frees `raw` on every path
   std::string error = apply_policy(raw);
   if (error.empty()) error = load_certificate_chain(raw, cert_chain_file);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "tls/openssl_error.hpp"
@@ -42,6 +43,50 @@ const char* version_name(int version) {
     default: return "an unknown version";
   }
 }
+
+// Cuts a caller's iovec list into TLS records, in order: a slice of a large iovec goes out
+// without a copy; small pieces are gathered into one record, so that a queue of short MQTT
+// packets does not become one 22-byte-overhead record (and one syscall) per packet.
+class RecordCutter {
+ public:
+  RecordCutter(const iovec* iov, int count) : iov_(iov), count_(count) {}
+
+  // The next record (at most Stream::kMaxRecord bytes), pointing into the iovecs or into
+  // `staging`; empty when everything was handed out.
+  std::span<const uint8_t> next(uint8_t* staging) {
+    skip_empty();
+    if (index_ == count_) return {};
+    if (left() >= Stream::kMaxRecord) {
+      const uint8_t* at = here();
+      offset_ += Stream::kMaxRecord;
+      return {at, Stream::kMaxRecord};
+    }
+    size_t len = 0;
+    while (index_ < count_ && len < Stream::kMaxRecord) {
+      const size_t take = std::min(left(), Stream::kMaxRecord - len);
+      std::memcpy(staging + len, here(), take);
+      len += take;
+      offset_ += take;
+      skip_empty();
+    }
+    return {staging, len};
+  }
+
+ private:
+  size_t left() const { return iov_[index_].iov_len - offset_; }
+  const uint8_t* here() const { return static_cast<const uint8_t*>(iov_[index_].iov_base) + offset_; }
+  void skip_empty() {
+    while (index_ < count_ && offset_ == iov_[index_].iov_len) {
+      ++index_;
+      offset_ = 0;
+    }
+  }
+
+  const iovec* iov_;
+  int count_;
+  int index_ = 0;
+  size_t offset_ = 0;  // into iov_[index_]
+};
 
 }  // namespace
 
@@ -132,8 +177,8 @@ Io Stream::start() {
   if (first != kHandshakeRecord) return fail(describe_plaintext(first));
   ERR_clear_error();
   ssl_ = SSL_new(context_->native());
-  if (ssl_ == nullptr) return fail("tls: cannot create connection state: " + take_openssl_errors().reason("out of memory"));
-  if (SSL_set_fd(ssl_, fd_) != 1) return fail("tls: cannot attach the socket: " + take_openssl_errors().reason("unknown error"));
+  if (ssl_ == nullptr) return fail("tls: cannot create state: " + take_openssl_reason("no memory"));
+  if (SSL_set_fd(ssl_, fd_) != 1) return fail("tls: cannot use the socket: " + take_openssl_reason("?"));
   SSL_set_accept_state(ssl_);
   context_.reset();  // the SSL holds its own reference to the SSL_CTX
   state_ = State::Active;
@@ -168,7 +213,7 @@ Io Stream::status_after(int ret, int saved_errno) {
         return close_quietly();
       }
       return fail(std::string("tls: socket error: ") +
-                  (saved_errno != 0 ? std::strerror(saved_errno) : take_openssl_errors().reason("unknown error")));
+                  (saved_errno != 0 ? std::strerror(saved_errno) : take_openssl_reason("unknown")));
     case SSL_ERROR_SSL: return fail(describe_ssl_failure());
     default: return fail("tls: unexpected OpenSSL state");
   }
@@ -250,44 +295,19 @@ Io Stream::writev(const iovec* iov, int count, size_t& written) {
     return io;
   }
   uint8_t staging[kMaxRecord];
-  int index = 0;
-  size_t offset = 0;  // into iov[index]
+  RecordCutter cutter(iov, count);
   for (;;) {
-    while (index < count && offset == iov[index].iov_len) {
-      ++index;
-      offset = 0;
-    }
-    if (index == count) return Io::Ok;
-    const uint8_t* record;
-    size_t record_len;
-    const auto* base = static_cast<const uint8_t*>(iov[index].iov_base);
-    if (iov[index].iov_len - offset >= kMaxRecord) {
-      record = base + offset;  // a large piece goes out without a copy
-      record_len = kMaxRecord;
-      offset += kMaxRecord;
-    } else {
-      record = staging;  // small pieces share one record
-      record_len = 0;
-      while (index < count && record_len < kMaxRecord) {
-        const size_t take = std::min(iov[index].iov_len - offset, kMaxRecord - record_len);
-        std::memcpy(staging + record_len, static_cast<const uint8_t*>(iov[index].iov_base) + offset, take);
-        record_len += take;
-        offset += take;
-        if (offset == iov[index].iov_len) {
-          ++index;
-          offset = 0;
-        }
-      }
-    }
-    const Io io = write_record(record, record_len);
+    const std::span<const uint8_t> record = cutter.next(staging);
+    if (record.empty()) return Io::Ok;
+    const Io io = write_record(record.data(), record.size());
     if (io == Io::WantWrite || io == Io::WantRead) {
-      hold(record, record_len);  // now the Stream's to send: counted as taken
-      written += record_len;
+      hold(record.data(), record.size());  // now the Stream's to send: counted as taken
+      written += record.size();
       write_wants_write_ = io == Io::WantWrite;
       return io;
     }
     if (io != Io::Ok) return io;
-    written += record_len;
+    written += record.size();
   }
 }
 

@@ -49,6 +49,10 @@ class Stream {
   // Record payload limit of TLS (RFC 8446 5.1): the most plaintext one record carries.
   static constexpr size_t kMaxRecord = 16384;
 
+  // `context`: the one current when the connection was accepted (ContextHolder::current()); it
+  // serves this connection even if a reload replaces it. `fd`: a connected non-blocking socket,
+  // not owned. Allocates nothing from OpenSSL yet. The destructor frees the OpenSSL state
+  // without sending anything (call shutdown() first for a clean close).
   Stream(std::shared_ptr<const ServerContext> context, int fd);
   ~Stream();
   Stream(Stream&&) noexcept;
@@ -60,13 +64,16 @@ class Stream {
   // got > 0, or another status with got == 0. Reads until `cap` is full or the socket is empty,
   // so one call per EPOLLIN is enough unless has_buffered_input() says otherwise. Plain bytes
   // on the TLS port (an MQTT CONNECT, an HTTP request) give Error with a message saying so.
+  // Any status may leave wants_writable() set (a handshake message or session ticket the socket
+  // could not take): then arm EPOLLOUT and call read() again when writable.
   Io read(uint8_t* buf, size_t cap, size_t& got);
 
   // Encrypts and sends iov[0, count) in order, coalescing small iovecs into records. `written`
   // is how many input bytes were taken (some may wait inside the Stream, see the file comment):
   // pass it to OutboundQueue::consume(). Ok: all were taken. WantWrite: the socket is full; arm
-  // EPOLLOUT and call again (count may be 0 to send only what the Stream holds). WantRead: the
-  // handshake is not finished; nothing was taken, call again after read() made progress.
+  // EPOLLOUT and call again (count may be 0 to send only what the Stream holds). WantRead:
+  // nothing can go out before read() makes progress (the handshake is not finished): do not arm
+  // EPOLLOUT; call again after the next read().
   Io writev(const iovec* iov, int count, size_t& written);
 
   // Best effort, non-blocking: sends any held record and a close_notify if the handshake

@@ -53,6 +53,9 @@ TEST_CASE("TLS 1.3 handshake, then 1 MiB echoed through writev with many iovecs"
   REQUIRE(handshake(server, client) == Io::Ok);
   CHECK(server.handshake_done());
   CHECK(server.protocol() == "TLSv1.3");
+  CHECK(contains("TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256",
+                 std::string(server.cipher())));
+  CHECK_FALSE(server.cipher().empty());
   CHECK(server.alpn() == "mqtt");
   CHECK(client.peer_common_name() == "localhost");
 
