@@ -55,14 +55,14 @@ int lock_data_dir(const std::string& dir) {
   return fd;
 }
 
-// The viewer's files: web-root, else the build tree's web/dist next to this executable
-// (build/broker/hydrant -> build/web/dist), else the installed copy.
+// The viewer's files: web-root, else the build tree's web/ next to this executable
+// (build/broker/hydrant -> build/web), else the installed copy.
 std::string viewer_root(const config::Config& c) {
   if (!c.web_root.empty()) return c.web_root;
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const auto built = exe.parent_path().parent_path() / "web" / "dist";
+    const auto built = exe.parent_path().parent_path() / "web";
     if (std::filesystem::exists(built / "index.html", ec)) return built.string();
   }
   return HYDRANT_WEB_INSTALL_DIR;

@@ -278,7 +278,7 @@ const std::array kKeys{
     KeyInfo{"tls-key", "FILE", "PEM private key of tls-cert", set_path<&Config::tls_key>,
             show_string<&Config::tls_key>},
     KeyInfo{"web-root", "DIR",
-            "directory of the live viewer's files served at /; default: the build's web/dist "
+            "directory of the live viewer's files served at /; default: the build's web/ "
             "next to the executable, else the installed copy",
             set_web_root, show_string<&Config::web_root>},
     KeyInfo{"ws-origins", "ORIGIN",

@@ -1,0 +1,50 @@
+// Pulse on MQTT: exchange + AMQP routing key <-> MQTT topic. An exchange `exchange/<owner>/<name>`
+// and routing key `w1.w2.w3` are published on `exchange/<owner>/<name>/w1/w2/w3`. Keys split on
+// '.'; inside a word, '%', '/', '+' and '#' are percent-encoded so that a word (hgpushes'
+// `integration/autoland`) stays one topic level. Binding wildcards map `*` -> `+`, `#` -> `#`.
+
+const ENCODE = { "%": "%25", "/": "%2F", "+": "%2B", "#": "%23" };
+
+export function encodeWord(word) {
+  return word.replace(/[%/+#]/g, (c) => ENCODE[c]);
+}
+
+export function decodeWord(level) {
+  return level.replace(/%(25|2F|2B|23)/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+const EXCHANGE = /^exchange\/[^/+#]+\/[^/+#]+$/;
+
+export function isExchange(name) {
+  return EXCHANGE.test(name);
+}
+
+// The topic a message with this routing key is published on.
+export function topicFor(exchange, routingKey) {
+  const words = routingKey === "" ? [] : routingKey.split(".");
+  return [exchange, ...words.map(encodeWord)].join("/");
+}
+
+// The MQTT filter for an AMQP binding: exchange + routing-key pattern with * and #.
+export function filterForBinding(exchange, pattern) {
+  if (!isExchange(exchange)) throw new Error(`not an exchange name: ${exchange}`);
+  const words = pattern === "" ? [] : pattern.split(".");
+  const levels = words.map((w) => (w === "*" ? "+" : w === "#" ? "#" : encodeWord(w)));
+  if (levels.includes("#") && levels.indexOf("#") !== levels.length - 1) {
+    // MQTT allows '#' only last; a binding with '#' inside matches at least as much as this.
+    levels.length = levels.indexOf("#") + 1;
+  }
+  return [exchange, ...levels].join("/");
+}
+
+// What the viewer shows for a topic: the exchange and the routing key, or the raw topic.
+export function describeTopic(topic) {
+  const levels = topic.split("/");
+  if (levels.length >= 3 && levels[0] === "exchange" && levels[1] && levels[2]) {
+    return {
+      exchange: levels.slice(0, 3).join("/"),
+      routingKey: levels.slice(3).map(decodeWord).join("."),
+    };
+  }
+  return { exchange: "", routingKey: topic };
+}

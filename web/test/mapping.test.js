@@ -1,0 +1,50 @@
+// node --test web/test/: the exchange/routing-key mapping, with real keys from the samples.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { encodeWord, decodeWord, topicFor, filterForBinding, describeTopic, isExchange }
+  from "../src/mapping.js";
+
+test("plain keys become topic levels and back", () => {
+  const t = topicFor("exchange/taskcluster-queue/v1", "primary.fQ3.0.aws.builder.linux");
+  assert.equal(t, "exchange/taskcluster-queue/v1/primary/fQ3/0/aws/builder/linux");
+  assert.deepEqual(describeTopic(t), {
+    exchange: "exchange/taskcluster-queue/v1",
+    routingKey: "primary.fQ3.0.aws.builder.linux",
+  });
+});
+
+test("a word with a slash stays one level (hgpushes repository paths)", () => {
+  const t = topicFor("exchange/hgpushes/v2", "integration/autoland");
+  assert.equal(t, "exchange/hgpushes/v2/integration%2Fautoland");
+  assert.equal(describeTopic(t).routingKey, "integration/autoland");
+});
+
+test("percent, plus and hash inside words are encoded; colons and commas are not", () => {
+  for (const word of ["100%", "a+b", "c#", "bug:1234,5678", "%2F"]) {
+    assert.equal(decodeWord(encodeWord(word)), word);
+    assert.ok(!/[/+#]/.test(encodeWord(word)), encodeWord(word));
+  }
+  const t = topicFor("exchange/bmo/v1", "bug.changed:status,priority");
+  assert.equal(describeTopic(t).routingKey, "bug.changed:status,priority");
+});
+
+test("Taskcluster CC routes with dotted entries and _ for empty fields", () => {
+  const key = "route.index.project.mozci.classification._";
+  assert.equal(describeTopic(topicFor("exchange/taskcluster-queue/v1", key)).routingKey, key);
+});
+
+test("binding wildcards: * is one level, # the rest", () => {
+  assert.equal(filterForBinding("exchange/hgpushes/v2", "#"), "exchange/hgpushes/v2/#");
+  assert.equal(filterForBinding("exchange/hgpushes/v2", "integration/autoland"),
+    "exchange/hgpushes/v2/integration%2Fautoland");
+  assert.equal(filterForBinding("exchange/tc/v1", "route.index.*.#"), "exchange/tc/v1/route/index/+/#");
+  assert.equal(filterForBinding("exchange/tc/v1", "a.#.b"), "exchange/tc/v1/a/#");
+  assert.throws(() => filterForBinding("hgpushes", "#"));
+});
+
+test("other topics are shown raw", () => {
+  assert.deepEqual(describeTopic("bench/fan"), { exchange: "", routingKey: "bench/fan" });
+  assert.ok(isExchange("exchange/o/n"));
+  assert.ok(!isExchange("exchange/o"));
+  assert.ok(!isExchange("exchange/o/n/x"));
+});
