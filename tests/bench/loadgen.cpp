@@ -28,6 +28,7 @@
 #include "latency.hpp"
 #include "mqtt_wire.hpp"
 #include "options.hpp"
+#include "ws_frame.hpp"
 
 namespace loadgen {
 namespace {
@@ -48,7 +49,14 @@ struct Conn {
   uint32_t inflight_cap = 0;
   uint64_t last_tx = 0, last_seq = 0;
   bool any_seq = false;
+  bool ws = false, upgraded = false;  // MQTT over WebSocket
+  std::string mqtt_out;               // ws: MQTT bytes not yet framed
+  std::string ws_in;                  // ws: received bytes not yet unframed
 };
+
+// Where a connection's outgoing MQTT bytes go: straight to the socket buffer, or (WebSocket)
+// to be framed at the next flush.
+inline std::string& sink(Conn& c) { return c.ws ? c.mqtt_out : c.out; }
 
 class LoadGen {
  public:
@@ -97,7 +105,8 @@ class LoadGen {
       return fail(fmt::format("bind: {}", strerror(errno)));
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
-    dst.sin_port = htons(static_cast<uint16_t>(o_.port));
+    c.ws = !c.publisher && o_.ws_port > 0;
+    dst.sin_port = htons(static_cast<uint16_t>(c.ws ? o_.ws_port : o_.port));
     dst.sin_addr.s_addr = htonl(0x7F000001u);
     if (connect(c.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)
       return fail(fmt::format("connect: {}", strerror(errno)));
@@ -107,7 +116,8 @@ class LoadGen {
     c.want_out = true;
     epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
     const std::string id = fmt::format("lg-{}-{}", c.publisher ? "p" : "s", c.index);
-    wire::connect(c.out, o_.version, id, static_cast<uint16_t>(o_.keepalive));
+    if (c.ws) c.out = ws::upgrade_request("/mqtt", o_.ws_port);
+    wire::connect(sink(c), o_.version, id, static_cast<uint16_t>(o_.keepalive));
     return true;
   }
 
@@ -148,6 +158,10 @@ class LoadGen {
       Conn& c = conns_[i];
       c.dirty = false;
       if (!c.connected || c.closed) continue;
+      if (c.ws && c.upgraded && !c.mqtt_out.empty()) {
+        ws::append_binary_frame(c.out, c.mqtt_out);
+        c.mqtt_out.clear();
+      }
       while (c.out_off < c.out.size()) {
         const ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
         if (n < 0) {
@@ -215,6 +229,7 @@ class LoadGen {
 
   void readable(size_t i) {
     Conn& c = conns_[i];
+    if (c.ws) return readable_ws(i);
     const size_t have = c.in.size();
     if (have >= scratch_.size()) return lost_conn(i, "packet larger than the read buffer");
     std::memcpy(scratch_.data(), c.in.data(), have);
@@ -236,6 +251,47 @@ class LoadGen {
     c.in.assign(avail);
   }
 
+  // WebSocket: the upgrade response first, then frames unwrapped into the MQTT stream.
+  void readable_ws(size_t i) {
+    Conn& c = conns_[i];
+    const ssize_t n = recv(c.fd, scratch_.data(), scratch_.size(), 0);
+    if (n <= 0) {
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      return lost_conn(i, n == 0 ? "closed by the broker" : strerror(errno));
+    }
+    c.ws_in.append(scratch_.data(), static_cast<size_t>(n));
+    if (!c.upgraded) {
+      const int r = ws::take_upgrade_response(c.ws_in);
+      if (r < 0) {
+        failed_ = true;
+        return lost_conn(i, "WebSocket upgrade refused");
+      }
+      if (r == 0) return;
+      c.upgraded = true;
+      mark(i);  // the CONNECT waits to be framed
+    }
+    plain_.assign(c.in);
+    std::string reply;
+    const long used = ws::take_frames(c.ws_in, plain_, reply);
+    if (used < 0) return lost_conn(i, "WebSocket close or bad frame");
+    c.ws_in.erase(0, static_cast<size_t>(used));
+    if (!reply.empty()) {
+      c.out += reply;
+      mark(i);
+    }
+    std::string_view avail(plain_);
+    wire::Packet pk;
+    for (;;) {
+      const long cut = wire::cut(avail, pk);
+      if (cut < 0) return lost_conn(i, "malformed packet from the broker");
+      if (cut == 0) break;
+      packet(i, pk);
+      avail.remove_prefix(static_cast<size_t>(cut));
+      if (c.closed) return;
+    }
+    c.in.assign(avail);
+  }
+
   void packet(size_t i, const wire::Packet& pk) {
     Conn& c = conns_[i];
     switch (pk.type) {
@@ -251,7 +307,7 @@ class LoadGen {
           c.ready = true;
           ++ready_;
         } else {
-          wire::subscribe(c.out, o_.version, 1, c.topic, o_.qos);
+          wire::subscribe(sink(c), o_.version, 1, c.topic, o_.qos);
           mark(i);
         }
         return;
@@ -271,16 +327,16 @@ class LoadGen {
         wire::Publish p;
         if (!wire::parse_publish(pk, o_.version, p)) return lost_conn(i, "malformed PUBLISH");
         if (p.qos == 1) {
-          wire::ack(c.out, wire::kPuback, p.packet_id);
+          wire::ack(sink(c), wire::kPuback, p.packet_id);
           mark(i);
         } else if (p.qos == 2) {
-          wire::ack(c.out, wire::kPubrec, p.packet_id);
+          wire::ack(sink(c), wire::kPubrec, p.packet_id);
           mark(i);
         }
         return delivery(c, p.payload);
       }
       case wire::kPubrel:  // only if someone subscribes at QoS 2
-        if (pk.body.size() >= 2) wire::ack(c.out, wire::kPubcomp, wire::get_u16(pk.body.data()));
+        if (pk.body.size() >= 2) wire::ack(sink(c), wire::kPubcomp, wire::get_u16(pk.body.data()));
         mark(i);
         return;
       case wire::kPuback:
@@ -388,7 +444,7 @@ class LoadGen {
     for (size_t i = 0; i < conns_.size(); ++i) {
       Conn& c = conns_[i];
       if (c.connected && !c.closed && t - c.last_tx > idle) {
-        wire::pingreq(c.out);
+        wire::pingreq(sink(c));
         mark(i);
       }
     }
@@ -470,6 +526,7 @@ class LoadGen {
   size_t ready_ = 0, closed_ = 0, rr_ = 0;
   int turn_ = 0;  // messages the current publisher has sent in its turn
   bool failed_ = false, running_ = false;
+  std::string plain_;  // ws: the MQTT bytes of one read
   uint64_t start_ = 0, last_ping_check_ = 0;
   uint64_t sent_ = 0, outstanding_ = 0, received_ = 0, received_in_run_ = 0;
   uint64_t dups_ = 0, out_of_order_ = 0, written_off_count_ = 0, foreign_ = 0;

@@ -10,7 +10,7 @@ namespace loadgen {
 
 struct Options {
   std::string scenario = "fanout", label, ready_file;
-  int port = 1883, version = 4, qos = 0, size = 256;
+  int port = 1883, ws_port = 0, version = 4, qos = 0, size = 256;
   int subs = 100, pubs = 1, window = 64, burst = 16, pub_inflight = 100, connect_window = 100, sources = 64;
   double duration = 5, rate = 0, deliveries_rate = 10000, drain = 3, hold = 5, timeout_ms = 2000;
   double setup_timeout = 60;
@@ -20,6 +20,8 @@ struct Options {
 inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE]...
   --scenario S         fanout | fanin | latency | connections (fanout)
   --port N             broker port on 127.0.0.1 (1883)
+  --ws-port N          subscribers use MQTT over WebSocket (ws://127.0.0.1:N/mqtt); publishers
+                       stay on --port (0 = every client on TCP)
   --mqtt 4|5           protocol: 4 = 3.1.1, 5 = 5.0 (4)
   --subs N             subscribers (fanout, latency) or idle clients (connections) (100)
   --pubs N             publishers (fanin) (1)
@@ -56,6 +58,7 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--label") o.label = v;
     else if (k == "--ready-file") o.ready_file = v;
     else if (k == "--port") o.port = static_cast<int>(num());
+    else if (k == "--ws-port") o.ws_port = static_cast<int>(num());
     else if (k == "--mqtt") o.version = static_cast<int>(num());
     else if (k == "--qos") o.qos = static_cast<int>(num());
     else if (k == "--size") o.size = static_cast<int>(num());

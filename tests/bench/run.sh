@@ -53,6 +53,8 @@ sys_interval 0
 log_dest stderr
 log_type error
 log_type warning
+listener $2 127.0.0.1
+protocol websockets
 EOF
 }
 
@@ -101,14 +103,15 @@ status_kib() {  # a Vm* line of /proc/PID/status, in KiB
 }
 TICK=$(getconf CLK_TCK)
 
-start_broker() {  # $1 = hydrant | mosquitto; sets BROKER_PID and PORT
+start_broker() {  # $1 = hydrant | mosquitto; sets BROKER_PID, PORT and WS_PORT (MQTT over WebSocket)
   PORT=$(free_port)
+  WS_PORT=$(free_port)
   rm -rf "$TMP/data"
   if [[ $1 == hydrant ]]; then
-    taskset -c $BROKER_CORE "$HYDRANT" --mqtt "127.0.0.1:$PORT" --data "$TMP/data" "${HYDRANT_ARGS[@]}" \
-      2>>"$TMP/broker.log" &
+    taskset -c $BROKER_CORE "$HYDRANT" --mqtt "127.0.0.1:$PORT" --http "127.0.0.1:$WS_PORT" \
+      --data "$TMP/data" "${HYDRANT_ARGS[@]}" 2>>"$TMP/broker.log" &
   else
-    mosquitto_conf "$PORT" >"$TMP/mosquitto.conf"
+    mosquitto_conf "$PORT" "$WS_PORT" >"$TMP/mosquitto.conf"
     taskset -c $BROKER_CORE "$MOSQUITTO" -c "$TMP/mosquitto.conf" 2>>"$TMP/broker.log" &
   fi
   BROKER_PID=$!
@@ -149,7 +152,9 @@ run_load() {
   rss0=$(status_kib "$BROKER_PID" VmRSS)
   cpu0=$(cpu_ticks "$BROKER_PID")
   cores0=$(cores_ticks)
-  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" \
+  local ws=()
+  [[ $name == *-ws ]] && ws=(--ws-port "$WS_PORT")  # subscribers over WebSocket
+  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" "${ws[@]}" \
           --label "$broker" "$@" 2>>"$TMP/loadgen.log") || rc=$?
   if ! kill -0 "$BROKER_PID" 2>/dev/null; then
     echo "bench: $broker DIED during $name (loadgen rc=$rc)" >&2
@@ -169,13 +174,14 @@ run_load() {
 }
 
 # Idle connections: connects/s, then RSS while all are held (sampled 1 s after all are ready).
-run_conns() {
-  local broker=$1 rep=$2 rss0 rss1 out rc=0
+run_conns() {  # $3 = "-ws": the clients connect over WebSocket
+  local broker=$1 rep=$2 suffix=${3:-} rss0 rss1 out rc=0 ws=()
   start_broker "$broker"
   sleep 0.2
   rss0=$(status_kib "$BROKER_PID" VmRSS)
   rm -f "$TMP/ready"
-  timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" --label "$broker" \
+  [[ $suffix == -ws ]] && ws=(--ws-port "$WS_PORT")
+  timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" "${ws[@]}" --label "$broker" \
     --scenario connections --subs "$CONNS" --hold 3 --ready-file "$TMP/ready" \
     >"$TMP/conns.out" 2>>"$TMP/loadgen.log" &
   LOADGEN_PID=$!
@@ -196,7 +202,7 @@ run_conns() {
   out=${out%\}}$(printf ',"broker_rss0_kib":%s,"broker_rss_kib":%s,"rss_bytes_per_conn":%s,"loadgen_rc":%s}' \
     "$rss0" "$rss1" "$(( (rss1 - rss0) * 1024 / CONNS ))" "$rc")
   stop_broker
-  out="{\"name\":\"connections\",\"broker\":\"$broker\",\"rep\":$rep,${out#\{}"
+  out="{\"name\":\"connections$suffix\",\"broker\":\"$broker\",\"rep\":$rep,${out#\{}"
   echo "$out" >>"$RAW"
   echo "$out"
 }
@@ -228,6 +234,7 @@ want() { [[ -z $ONLY || ",$ONLY," == *",$1,"* ]]; }
 
 SCENARIOS=(
   "fanout-q0|--scenario fanout --subs 1000 --qos 0 --size 512 --window 64"
+  "fanout-q0-ws|--scenario fanout --subs 1000 --qos 0 --size 512 --window 64"
   "fanout-q1|--scenario fanout --subs 100 --qos 1 --size 512 --window 64"
   "fanin-q0|--scenario fanin --pubs 100 --qos 0 --size 512 --window 1000 --burst 10"
   "latency|--scenario latency --subs 10 --qos 0 --size 512 --deliveries-rate 10000"
@@ -247,14 +254,15 @@ for entry in "${SCENARIOS[@]}"; do
     done
   done
 done
-if want connections; then
+for suffix in "" -ws; do
+  want "connections$suffix" || continue
   for broker in $BROKERS; do
     for rep in $(seq "$REPEAT"); do
-      echo "bench: connections $broker $rep/$REPEAT ($CONNS)" >&2
-      run_conns "$broker" "$rep" >/dev/null
+      echo "bench: connections$suffix $broker $rep/$REPEAT ($CONNS)" >&2
+      run_conns "$broker" "$rep" "$suffix" >/dev/null
     done
   done
-fi
+done
 if want stepup; then
   for broker in $BROKERS; do
     echo "bench: stepup $broker" >&2

@@ -14,6 +14,11 @@ ROWS = [  # scenario, figure, key, format
     ("fanout-q0", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
     ("fanout-q0", "broker peak RSS MiB", "hwm_mib", "{:.1f}"),
     ("fanout-q0", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
+    ("fanout-q0-ws", "deliveries/s (subscribers on WebSocket)", "deliveries_per_s", "{:,.0f}"),
+    ("fanout-q0-ws", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("fanout-q0-ws", "p99 latency µs", "p99_us", "{:,.0f}"),
+    ("fanout-q0-ws", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanout-q0-ws", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
     ("fanout-q1", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
     ("fanout-q1", "loss (deliveries)", "loss", "{:,.0f}"),
     ("fanout-q1", "p50 latency µs", "p50_us", "{:,.0f}"),
@@ -38,6 +43,9 @@ ROWS = [  # scenario, figure, key, format
     ("connections", "broker RSS MiB, all held", "rss_mib", "{:.1f}"),
     ("connections", "RSS bytes per idle connection", "rss_bytes_per_conn", "{:,.0f}"),
     ("connections", "connections lost", "lost_conns", "{:,.0f}"),
+    ("connections-ws", "connects/s over WebSocket", "connects_per_s", "{:,.0f}"),
+    ("connections-ws", "RSS bytes per idle WebSocket connection", "rss_bytes_per_conn", "{:,.0f}"),
+    ("connections-ws", "connections lost", "lost_conns", "{:,.0f}"),
     ("stepup", "highest lossless msgs/s (to 1000 subs)", "highest_rate", "{:,.0f}"),
     ("stepup", "  = deliveries/s", "highest_deliveries", "{:,.0f}"),
     ("stepup", "  p99 latency µs at that rate", "p99_us", "{:,.0f}"),
@@ -83,6 +91,21 @@ def main():
         ratio = f"{h / m:.2f}" if h is not None and m else "—"
         show = lambda v: "—" if v is None else fmt.format(v)
         print(f"| {name} | {label} | {show(h)} | {show(m)} | {ratio} |")
+    # WebSocket against hydrant's own TCP (issue 4 targets: >= 0.8 fan-out, <= 2.0 memory).
+    def med(name, key):
+        xs = [r[key] for r in runs.get((name, "hydrant"), []) if key in r]
+        return statistics.median(xs) if xs else None
+    pairs = [("fan-out deliveries/s, WebSocket / TCP", "fanout-q0-ws", "fanout-q0", "deliveries_per_s"),
+             ("RSS per idle connection, WebSocket / TCP", "connections-ws", "connections",
+              "rss_bytes_per_conn")]
+    shown = [(label, med(a, k), med(b, k)) for label, a, b, k in pairs]
+    if any(w is not None and t for _, w, t in shown):
+        print("\nhydrant, WebSocket against its own TCP in the same run")
+        print("| figure | WebSocket | TCP | WS/TCP |")
+        print("| --- | ---: | ---: | ---: |")
+        for label, w, t in shown:
+            if w is not None and t:
+                print(f"| {label} | {w:,.0f} | {t:,.0f} | {w / t:.2f} |")
     # Interference: steal (the host ran something else on our vCPU) or core 0 busier than the
     # broker alone (another process, or interrupt work) during a pub/sub run.
     worst = []
