@@ -80,10 +80,14 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+// lws keeps a receive buffer of this size for every WebSocket connection and hands longer
+// messages over in pieces, which ClientLink reassembles anyway: small keeps idle readers cheap.
+constexpr size_t kRxBuffer = 512;
+
 const lws_protocols kProtocols[] = {
     {"http", http_callback, WebSocketBridge::kHttpSessionSize, 0, 0, nullptr, 0},
-    {"mqtt", mqtt_callback, sizeof(MqttSlot), 4096, 1, nullptr, 0},
-    {"mqttv3.1", mqtt_callback, sizeof(MqttSlot), 4096, 2, nullptr, 0},
+    {"mqtt", mqtt_callback, sizeof(MqttSlot), kRxBuffer, 1, nullptr, 0},
+    {"mqttv3.1", mqtt_callback, sizeof(MqttSlot), kRxBuffer, 2, nullptr, 0},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},  // end of list
 };
 
