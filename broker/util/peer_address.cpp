@@ -18,9 +18,15 @@ PeerAddress PeerAddress::from_sockaddr(const sockaddr_storage& ss) {
     std::memcpy(p.bytes.data(), &a->sin_addr, 4);
   } else if (ss.ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    p.family = Family::V6;
     p.port = ntohs(a->sin6_port);
-    std::memcpy(p.bytes.data(), &a->sin6_addr, 16);
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      // An IPv4 client on a dual-stack socket (libwebsockets listens so) is an IPv4 client.
+      p.family = Family::V4;
+      std::memcpy(p.bytes.data(), reinterpret_cast<const uint8_t*>(&a->sin6_addr) + 12, 4);
+    } else {
+      p.family = Family::V6;
+      std::memcpy(p.bytes.data(), &a->sin6_addr, 16);
+    }
   }
   return p;
 }

@@ -16,7 +16,8 @@ namespace hydrant::util {
 struct PeerAddress {
   enum class Family : uint8_t { Unknown, V4, V6 };
 
-  // From what accept() returned; any other family gives Unknown.
+  // From what accept() returned; an IPv4-mapped IPv6 address is IPv4; any other family gives
+  // Unknown.
   static PeerAddress from_sockaddr(const sockaddr_storage& ss);
   // An IPv4 or IPv6 literal without port (an X-Forwarded-For entry, a trusted-proxy setting).
   static std::optional<PeerAddress> parse_ip(std::string_view text);

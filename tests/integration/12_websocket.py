@@ -219,3 +219,36 @@ def http_api_through_the_bridge(t):
     assert status == 404 and json.loads(body)["status"] == 404, body
     status, headers, _ = http_get(t.broker.http_port, "/api/v1/stats", method="DELETE")
     assert status == 405 and headers.get("allow") == "GET, HEAD", headers
+
+
+@case(versions=None, broker_args={"http": "free", "ws-origins": "https://viewer.example.org"},
+      hydrant_only="the bridge is hydrant's")
+def only_configured_origins_may_open_mqtt(t):
+    ok = WsRaw(t.broker.http_port, V5, origin="https://viewer.example.org")
+    ok.connect(t.uid())
+    for origin in ("https://evil.example.com", None):
+        try:
+            WsRaw(t.broker.http_port, V5, origin=origin)
+            raise RuntimeError(f"origin {origin} was let in")
+        except AssertionError as e:
+            assert "upgrade refused" in str(e), e
+
+
+@case(versions=None, broker_args={"http": "free", "trusted-proxies": HOST},
+      hydrant_only="the bridge is hydrant's")
+def x_forwarded_for_names_the_client_behind_a_trusted_proxy(t):
+    """The log names the address the proxy vouches for (the last X-Forwarded-For entry)."""
+    ws = WsRaw(t.broker.http_port, V5, extra=["X-Forwarded-For: 198.51.100.1, 203.0.113.9"])
+    ws.send(b"\x20\x02\x00\x00")  # a CONNACK from a client: a protocol error, logged with the peer
+    ws.wait_closed()
+    wait_until(lambda: "peer=203.0.113.9:0" in t.broker.stderr_text(), 5,
+               what="the forwarded address in the close log line")
+
+
+@case(versions=None, broker_args={"http": "free"}, hydrant_only="the bridge is hydrant's")
+def x_forwarded_for_is_ignored_without_a_trusted_proxy(t):
+    ws = WsRaw(t.broker.http_port, V5, extra=["X-Forwarded-For: 203.0.113.9"])
+    ws.send(b"\x20\x02\x00\x00")
+    ws.wait_closed()
+    wait_until(lambda: "peer=127.0.0.1:" in t.broker.stderr_text(), 5, what="the socket's address")
+    assert "203.0.113.9" not in t.broker.stderr_text()

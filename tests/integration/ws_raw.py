@@ -72,9 +72,9 @@ class WsRaw(Raw):
     """harness.Raw over WebSocket: send() wraps bytes in one masked binary frame (or use
     send_frames for exact framing); received frames are unwrapped into Raw's byte buffer."""
 
-    def __init__(self, port, v, path="/mqtt", protocol="mqtt"):
+    def __init__(self, port, v, path="/mqtt", protocol="mqtt", origin=None, extra=()):
         sock = socket.create_connection((HOST, port), timeout=5)
-        req, key = upgrade_request(path, protocol)
+        req, key = upgrade_request(path, protocol, origin, extra)
         sock.sendall(req)
         status, headers, rest = read_http_head(sock)
         if status != 101:

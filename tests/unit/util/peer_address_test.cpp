@@ -56,3 +56,15 @@ TEST_CASE("PeerAddress::parse_ip takes IPv4 and IPv6 literals only") {
   CHECK_FALSE(PeerAddress::parse_ip("198.51.100.7:80").has_value());
   CHECK_FALSE(PeerAddress::parse_ip(std::string(200, '1')).has_value());
 }
+
+TEST_CASE("PeerAddress: an IPv4-mapped IPv6 peer (a dual-stack socket) is IPv4") {
+  sockaddr_storage ss{};
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(4242);
+  REQUIRE(inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr) == 1);
+  const PeerAddress p = PeerAddress::from_sockaddr(ss);
+  CHECK(p.family == PeerAddress::Family::V4);
+  CHECK(p.to_string() == "127.0.0.1:4242");
+  CHECK(p.bytes == PeerAddress::parse_ip("127.0.0.1")->bytes);
+}
