@@ -44,7 +44,6 @@ struct WebSocketBridge::Connection {
   session::ClientLink link;
   size_t message_bytes = 0;  // of the WebSocket message being received
   bool closing = false;      // flush what is queued, then close
-  uint16_t close_status = 1000;
 };
 
 struct WebSocketBridge::TickTimer {
@@ -256,7 +255,7 @@ int WebSocketBridge::on_message(Connection& c, const uint8_t* data, size_t len, 
     log::info("conn={} event=closed why=\"text frame on MQTT WebSocket\"", c.link.conn_id());
     c.link.on_transport_closed();
     c.closing = true;
-    c.close_status = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
+    lws_close_reason(c.wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, nullptr, 0);
     return -1;
   }
   if (c.message_bytes > options_.max_message) {
@@ -264,7 +263,7 @@ int WebSocketBridge::on_message(Connection& c, const uint8_t* data, size_t len, 
               options_.max_message);
     c.link.on_transport_closed();
     c.closing = true;
-    c.close_status = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+    lws_close_reason(c.wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
     return -1;
   }
   (void)final;
@@ -302,7 +301,7 @@ int WebSocketBridge::on_writeable(Connection& c) {
     return 0;
   }
   if (c.closing) {
-    lws_close_reason(c.wsi, static_cast<lws_close_status>(c.close_status), nullptr, 0);
+    lws_close_reason(c.wsi, LWS_CLOSE_STATUS_NORMAL, nullptr, 0);
     return -1;
   }
   return 0;
