@@ -83,11 +83,15 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
 // lws keeps a receive buffer of this size for every WebSocket connection and hands longer
 // messages over in pieces, which ClientLink reassembles anyway: small keeps idle readers cheap.
 constexpr size_t kRxBuffer = 512;
+// Without its own value lws also caps each write at the receive buffer's size: one 512-byte
+// frame per writeable callback would cut WebSocket fan-out by four. One frame per wake-up, up
+// to what on_writeable() hands over.
+constexpr size_t kTxPacket = 64 * 1024;
 
 const lws_protocols kProtocols[] = {
     {"http", http_callback, WebSocketBridge::kHttpSessionSize, 0, 0, nullptr, 0},
-    {"mqtt", mqtt_callback, sizeof(MqttSlot), kRxBuffer, 1, nullptr, 0},
-    {"mqttv3.1", mqtt_callback, sizeof(MqttSlot), kRxBuffer, 2, nullptr, 0},
+    {"mqtt", mqtt_callback, sizeof(MqttSlot), kRxBuffer, 1, nullptr, kTxPacket},
+    {"mqttv3.1", mqtt_callback, sizeof(MqttSlot), kRxBuffer, 2, nullptr, kTxPacket},
     {nullptr, nullptr, 0, 0, 0, nullptr, 0},  // end of list
 };
 
