@@ -35,8 +35,7 @@ int mqtt_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
       auto& bridge = bridge_of(wsi);
       bridge.touch_clock();
       return bridge.on_message(*slot->conn, static_cast<const uint8_t*>(in), len,
-                               lws_frame_is_binary(wsi), lws_is_first_fragment(wsi),
-                               lws_is_final_fragment(wsi));
+                               lws_frame_is_binary(wsi), lws_is_first_fragment(wsi));
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       if (!slot->conn) return -1;

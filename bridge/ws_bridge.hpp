@@ -76,8 +76,7 @@ class WebSocketBridge final : public net::SessionHost {
   bool accept_upgrade(lws* wsi);  // FILTER_PROTOCOL_CONNECTION: path, Origin
   Connection* open_connection(lws* wsi);
   // Nonzero: close the connection now (a text frame, a message over max_message).
-  int on_message(Connection& c, const uint8_t* data, size_t len, bool binary, bool first,
-                 bool final);
+  int on_message(Connection& c, const uint8_t* data, size_t len, bool binary, bool first);
   int on_writeable(Connection& c);  // nonzero: close the connection now
   void on_closed(Connection& c);
   void on_wake() { drain_inbox(); }
