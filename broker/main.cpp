@@ -125,6 +125,52 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
   log::info("event=reloaded config=\"{}\"", config::describe(current));
 }
 
+// The certificate for mqtts and https, or null when neither is configured. Throws ConfigError.
+std::shared_ptr<tls::ContextHolder> load_tls(const config::Config& cfg) {
+  if (cfg.mqtts.empty() && cfg.https.empty()) return nullptr;
+  auto loaded = tls::ServerContext::load(cfg.tls_cert, cfg.tls_key);
+  if (!loaded) throw config::ConfigError(loaded.error);
+  if (loaded.context->expired()) {
+    log::warn("event=tls-certificate-expired {}", loaded.context->describe());
+  }
+  log::info("event=tls {}", loaded.context->describe());
+  return std::make_shared<tls::ContextHolder>(loaded.context);
+}
+
+// Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host.
+bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::BrokerOptions& opts,
+                                    net::Broker& broker) {
+  auto options = bridge_options_from(cfg);
+  api::ApiSources sources;
+  sources.info.version = kVersion;
+  sources.info.started = std::chrono::system_clock::now();
+  sources.info.threads = opts.threads;
+  for (const auto& ep : cfg.mqtt) sources.info.listeners.push_back({"mqtt", ep.to_string()});
+  for (const auto& ep : cfg.mqtts) sources.info.listeners.push_back({"mqtts", ep.to_string()});
+  for (const auto& ep : cfg.http) sources.info.listeners.push_back({"http", ep.to_string()});
+  for (const auto& ep : cfg.https) sources.info.listeners.push_back({"https", ep.to_string()});
+  sources.stats = [&broker] { return broker.snapshot(); };
+  sources.activity = [&broker] { return broker.activity(); };
+  options.api = [sources](std::string_view method, std::string_view path,
+                          std::string_view query) -> std::optional<bridge::HttpAnswer> {
+    auto r = api::handle_api({method, path, query}, sources, std::chrono::system_clock::now());
+    if (!r) return std::nullopt;
+    return bridge::HttpAnswer{r->status, std::move(r->content_type), std::move(r->body),
+                              std::move(r->headers)};
+  };
+  auto bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(),
+                                                          opts.limits, options);
+  for (size_t i = 0; i < options.listeners.size(); ++i) {
+    const auto& l = options.listeners[i];
+    log::info("event=listening proto={} address={} port={}", l.tls ? "https" : "http", l.host,
+              bridge->ports()[i]);
+  }
+  log::info("event=viewer root=\"{}\"", options.web_root);
+  auto* raw = bridge.get();
+  broker.add_host(std::move(bridge));
+  return raw;
+}
+
 int run(int argc, char** argv) {
   const auto cli = config::parse_command_line(argc, argv);
   if (cli.help) {
@@ -155,44 +201,11 @@ int run(int argc, char** argv) {
   opts.max_connections = cfg.max_connections;
   opts.version = kVersion;
   net::Broker broker(opts);
+  // TLS first: a certificate that does not load stops start-up with its own message.
+  std::shared_ptr<tls::ContextHolder> tls_contexts = load_tls(cfg);
   bridge::WebSocketBridge* bridge_host = nullptr;
-  if (!cfg.http.empty() || !cfg.https.empty()) {
-    auto options = bridge_options_from(cfg);
-    api::ApiSources sources;
-    sources.info.version = kVersion;
-    sources.info.started = std::chrono::system_clock::now();
-    sources.info.threads = opts.threads;
-    for (const auto& ep : cfg.mqtt) sources.info.listeners.push_back({"mqtt", ep.to_string()});
-    for (const auto& ep : cfg.mqtts) sources.info.listeners.push_back({"mqtts", ep.to_string()});
-    for (const auto& ep : cfg.http) sources.info.listeners.push_back({"http", ep.to_string()});
-    for (const auto& ep : cfg.https) sources.info.listeners.push_back({"https", ep.to_string()});
-    sources.stats = [&broker] { return broker.snapshot(); };
-    sources.activity = [&broker] { return broker.activity(); };
-    options.api = [sources](std::string_view method, std::string_view path,
-                            std::string_view query) -> std::optional<bridge::HttpAnswer> {
-      auto r = api::handle_api({method, path, query}, sources, std::chrono::system_clock::now());
-      if (!r) return std::nullopt;
-      return bridge::HttpAnswer{r->status, std::move(r->content_type), std::move(r->body),
-                                std::move(r->headers)};
-    };
-    auto bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(),
-                                                            opts.limits, options);
-    for (size_t i = 0; i < options.listeners.size(); ++i) {
-      const auto& l = options.listeners[i];
-      log::info("event=listening proto={} address={} port={}", l.tls ? "https" : "http", l.host,
-                bridge->ports()[i]);
-    }
-    log::info("event=viewer root=\"{}\"", options.web_root);
-    bridge_host = bridge.get();
-    broker.add_host(std::move(bridge));
-  }
-  std::shared_ptr<tls::ContextHolder> tls_contexts;
+  if (!cfg.http.empty() || !cfg.https.empty()) bridge_host = add_bridge(cfg, opts, broker);
   if (!cfg.mqtts.empty()) {
-    auto loaded = tls::ServerContext::load(cfg.tls_cert, cfg.tls_key);
-    if (!loaded) throw config::ConfigError(loaded.error);
-    if (loaded.context->expired()) log::warn("event=tls-certificate-expired {}", loaded.context->describe());
-    log::info("event=tls {}", loaded.context->describe());
-    tls_contexts = std::make_shared<tls::ContextHolder>(loaded.context);
     broker.set_tls(tls_contexts);
     for (const auto& ep : cfg.mqtts) {
       const uint16_t port = broker.listen({ep.host, ep.port}, /*tls=*/true);
