@@ -158,30 +158,6 @@ def _ws_connects(t):
         return False
 
 
-@case(versions=None, start_broker=False, hydrant_only="the bridge is hydrant's")
-def viewer_files_are_served_at_root(t):
-    root = tempfile.mkdtemp(prefix="hydrant-web-")
-    with open(os.path.join(root, "index.html"), "w") as f:
-        f.write("<!doctype html><title>hydrant viewer</title>")
-    with open(os.path.join(root, "app.js"), "w") as f:
-        f.write("console.log('viewer');")
-    b = t.start_broker({"http": "free", "web-root": root})
-    for path, ctype, needle in [("/", "text/html", b"hydrant viewer"),
-                                ("/app.js", "javascript", b"viewer")]:
-        s = socket.create_connection((HOST, b.http_port), timeout=5)
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
-        status, headers, body = read_http_head(s)
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        s.close()
-        assert status == 200, (path, status)
-        assert ctype in headers.get("content-type", ""), headers
-        assert needle in body, body[:200]
-
-
 def http_get(port, path, method="GET"):
     s = socket.create_connection((HOST, port), timeout=5)
     s.sendall(f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
@@ -193,6 +169,22 @@ def http_get(port, path, method="GET"):
         body += chunk
     s.close()
     return status, headers, body
+
+
+@case(versions=None, start_broker=False, hydrant_only="the bridge is hydrant's")
+def viewer_files_are_served_at_root(t):
+    root = tempfile.mkdtemp(prefix="hydrant-web-")
+    with open(os.path.join(root, "index.html"), "w") as f:
+        f.write("<!doctype html><title>hydrant viewer</title>")
+    with open(os.path.join(root, "app.js"), "w") as f:
+        f.write("console.log('viewer');")
+    b = t.start_broker({"http": "free", "web-root": root})
+    for path, ctype, needle in [("/", "text/html", b"hydrant viewer"),
+                                ("/app.js", "javascript", b"viewer")]:
+        status, headers, body = http_get(b.http_port, path)
+        assert status == 200, (path, status)
+        assert ctype in headers.get("content-type", ""), headers
+        assert needle in body, body[:200]
 
 
 @case(versions=None, **WS)

@@ -609,6 +609,10 @@ class Raw:
             return False
 
     def _fill(self, deadline):
+        self.buf += self._recv_chunk(deadline)
+
+    def _recv_chunk(self, deadline):
+        """The next bytes from the socket; TimeoutError at the deadline, Closed at EOF/reset."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("no data before deadline")
@@ -622,7 +626,7 @@ class Raw:
         if not chunk:
             self.closed = True
             raise Closed("connection closed by peer")
-        self.buf += chunk
+        return chunk
 
     def _try_parse(self):
         if len(self.buf) < 2:

@@ -7,7 +7,6 @@ import hashlib
 import os
 import socket
 import struct
-import time
 
 from harness import HOST, Raw, Closed
 
@@ -113,20 +112,7 @@ class WsRaw(Raw):
                 if opcode == OP_PING:
                     self.sock.sendall(frame(OP_PONG, payload))
                 continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no data before deadline")
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                raise TimeoutError("no data before deadline")
-            except (ConnectionResetError, BrokenPipeError):
-                chunk = b""
-            if not chunk:
-                self.closed = True
-                raise Closed("connection closed by peer")
-            self.wsbuf += chunk
+            self.wsbuf += self._recv_chunk(deadline)
 
     def _parse_frame(self):
         b = self.wsbuf
