@@ -68,14 +68,20 @@ constexpr std::string_view kTail =
     "  One `KEY = VALUE` per line, with the keys above written without the leading dashes.\n"
     "  A line whose first non-blank character is # is a comment (there are no end-of-line\n"
     "  comments); blank lines are ignored; spaces around key and value are trimmed; values are\n"
-    "  not quoted. mqtt may be repeated; any other key may appear once per file. Sizes take a\n"
-    "  K, M or G suffix (1024-based); durations are whole seconds. The first mqtt of a source\n"
-    "  (file or command line) replaces the listeners set before it; later ones add to them.\n"
+    "  not quoted. mqtt, mqtts, http, https, deny-subscribe, ws-origins and trusted-proxies may\n"
+    "  be repeated; any other key may appear once per file. The first value of a repeatable key\n"
+    "  in a source (file or command line) replaces the list set before it; later ones add to it.\n"
+    "  http, https or mqtts = off (the key's only value in that source) means no listener of\n"
+    "  that kind. No two listeners may share an address. Sizes take a K, M or G suffix\n"
+    "  (1024-based); durations are whole seconds.\n"
     "  Example:\n"
     "      mqtt = 127.0.0.1:1883\n"
     "      mqtt = [::1]:1883\n"
     "      data = /var/lib/hydrant\n"
     "      max-packet-size = 256K\n"
+    "      tls-cert = /etc/hydrant/fullchain.pem\n"
+    "      tls-key = /etc/hydrant/privkey.pem\n"
+    "      http = off\n"
     "\n"
     "Signals:\n"
     "  SIGTERM, SIGINT             stop cleanly and exit with status 0\n"
@@ -139,7 +145,9 @@ std::string help_text() {
   for (const KeyInfo& key : detail::keys()) {
     const std::string left = key.flag ? fmt::format("  --{}[={}]", key.name, key.metavar)
                                       : fmt::format("  --{} {}", key.name, key.metavar);
-    append_entry(out, left, key.meaning, fmt::format("(default: {})", key.show(defaults)));
+    const std::string shown =
+        key.default_help.empty() ? key.show(defaults) : std::string(key.default_help);
+    append_entry(out, left, key.meaning, fmt::format("(default: {})", shown));
   }
   out += kTail;
   return out;

@@ -1,7 +1,8 @@
 // The config file reader, the layering of defaults <- file <- command line, and describe().
 // File syntax: one `key = value` per line; `#` starts a comment only as the first non-blank
 // character of a line (a value may contain `#`); blank lines are ignored; whitespace around the
-// key and the value is trimmed; no quoting. A key other than mqtt may appear once per file.
+// key and the value is trimmed; no quoting. A key that is not repeatable (keys.cpp) may appear
+// once per file.
 // Reading the file is the only I/O in config/.
 #include <algorithm>
 #include <cerrno>
@@ -123,7 +124,7 @@ std::string describe(const Config& config) {
   std::string out;
   for (const KeyInfo& key : detail::keys()) {
     if (!out.empty()) out += ' ';
-    if (key.name == "data") {
+    if (key.metavar == "DIR" || key.metavar == "FILE") {  // a path may hold spaces
       fmt::format_to(std::back_inserter(out), "{}={:?}", key.name, key.show(config));
     } else {
       fmt::format_to(std::back_inserter(out), "{}={}", key.name, key.show(config));

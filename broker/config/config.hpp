@@ -58,10 +58,12 @@ struct Config {
   bool mqtts_given = false;
   std::string tls_cert;                     // PEM certificate chain
   std::string tls_key;                      // PEM private key
-  std::string web_root;                     // viewer files; empty = the build's web/dist
+  std::string web_root;                     // viewer files; empty = main.cpp finds web/
   std::vector<std::string> ws_origins;      // allowed Origins for /mqtt; empty = any
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is honoured
   uint64_t max_ws_frame = 1048576;          // bytes of one WebSocket message
+  // ws_origins are stored as browsers serialize an Origin ("https://example.org", no default
+  // port) and trusted_proxies as canonical IP literals, so the bridge may compare them exactly.
 };
 
 struct ConfigError : std::runtime_error {

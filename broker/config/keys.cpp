@@ -6,11 +6,15 @@
 #include "topics/topic.hpp"
 #include "util/peer_address.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 namespace hydrant::config {
@@ -88,7 +92,9 @@ std::string show_mqtt(const Config& config) {
 
 void clear_mqtt(Config& config) { config.mqtt.clear(); }
 
-// http, https, mqtts: repeatable endpoints where "off" names an empty list.
+// http, https, mqtts: repeatable endpoints where "off" names an empty list (the Layer refuses
+// `off` beside an address in one source). Given: set once a source names the key at all, so that
+// validate() knows not to put in the TLS default.
 template <auto Member, auto Given = nullptr>
 void set_listeners(Config& config, std::string_view text) {
   if constexpr (Given != nullptr) config.*Given = true;
@@ -132,24 +138,80 @@ void clear_list(Config& config) {
   (config.*Member).clear();
 }
 
+// Empty (only possible as --web-root= on the command line) brings back the default, which
+// main.cpp resolves: the build tree's web/, else the installed copy.
 void set_web_root(Config& config, std::string_view text) { config.web_root = std::string(text); }
 
-// scheme://host[:port], as browsers send it in Origin.
-void set_ws_origin(Config& config, std::string_view text) {
-  const bool scheme_ok = text.starts_with("http://") || text.starts_with("https://");
-  const auto rest = text.substr(text.find("://") + 3);
-  if (!scheme_ok || rest.empty() || rest.find('/') != std::string_view::npos ||
-      std::any_of(rest.begin(), rest.end(), [](char c) { return c <= ' '; })) {
-    throw ConfigError(fmt::format("expected an origin like https://example.org, got '{}'", text));
-  }
-  config.ws_origins.emplace_back(text);
+// An IPv6 literal in the form inet_ntop() writes ("2001:db8::1"), or nullopt.
+std::optional<std::string> canonical_ipv6(std::string_view text) {
+  const auto addr = util::PeerAddress::parse_ip(text);
+  if (!addr || addr->family != util::PeerAddress::Family::V6) return std::nullopt;
+  return addr->ip_string();
 }
 
-void set_trusted_proxy(Config& config, std::string_view text) {
-  if (!util::PeerAddress::parse_ip(text)) {
-    throw ConfigError(fmt::format("expected an IPv4 or IPv6 address, got '{}'", text));
+// scheme://host[:port]. The bridge compares the Origin header byte for byte, so the value is
+// stored the way browsers serialize an origin (RFC 6454 section 6.1): host in lower case, IPv6
+// in inet_ntop form, no default port (80 for http, 443 for https). A path (even a lone "/"),
+// query, fragment or user name never appears in an Origin header, so it is refused, not dropped.
+void set_ws_origin(Config& config, std::string_view text) {
+  const auto fail = [&] {
+    return ConfigError(fmt::format("expected an origin like https://example.org, got '{}'", text));
+  };
+  std::string_view scheme;
+  if (text.starts_with("http://")) {
+    scheme = "http";
+  } else if (text.starts_with("https://")) {
+    scheme = "https";
+  } else {
+    throw fail();
   }
-  config.trusted_proxies.emplace_back(text);
+  const std::string_view rest = text.substr(scheme.size() + 3);
+  std::string host;
+  std::string_view port;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) throw fail();
+    const auto v6 = canonical_ipv6(rest.substr(1, close - 1));
+    if (!v6) throw fail();
+    host = fmt::format("[{}]", *v6);
+    const std::string_view after = rest.substr(close + 1);
+    if (!after.empty() && (after.front() != ':' || after.size() == 1)) throw fail();
+    if (!after.empty()) port = after.substr(1);
+  } else {
+    const auto colon = rest.find(':');
+    const std::string_view name = rest.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = rest.substr(colon + 1);
+      if (port.empty()) throw fail();
+    }
+    const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+    });
+    if (!name_ok) throw fail();
+    for (char c : name) host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  std::string origin = fmt::format("{}://{}", scheme, host);
+  if (!port.empty()) {
+    uint64_t number = 0;
+    try {
+      number = parse_number(port);
+    } catch (const ConfigError&) {
+      throw fail();
+    }
+    if (number == 0 || number > kU16) throw fail();
+    const uint64_t default_port = scheme == "http" ? 80 : 443;
+    if (number != default_port) origin += fmt::format(":{}", number);
+  }
+  config.ws_origins.push_back(std::move(origin));
+}
+
+// An IPv4 or IPv6 literal, stored in canonical form; an IPv4-mapped one (::ffff:10.0.0.1) as
+// IPv4, since that is how the bridge sees such a peer (util::PeerAddress). Networks (10.0.0.0/8) are not supported yet: the bridge
+// matches single addresses only.
+void set_trusted_proxy(Config& config, std::string_view text) {
+  const auto addr = util::PeerAddress::parse_ip(text);
+  if (!addr) throw ConfigError(fmt::format("expected an IPv4 or IPv6 address, got '{}'", text));
+  config.trusted_proxies.push_back(addr->ip_string());
 }
 
 void set_deny_subscribe(Config& config, std::string_view text) {
@@ -255,45 +317,49 @@ const std::array kKeys{
             set_number<&Config::max_connections, 0, kU32>, show_number<&Config::max_connections>},
     KeyInfo{"deny-subscribe", "FILTER",
             "refuse SUBSCRIBE to this filter and to every filter it covers (SUBACK 0x87 in MQTT 5, "
-            "0x80 in 3.1.1); repeat for several; default none",
-            set_deny_subscribe, show_deny_subscribe, true, false, clear_deny_subscribe},
+            "0x80 in 3.1.1); repeat for several",
+            set_deny_subscribe, show_deny_subscribe, true, false, clear_deny_subscribe, "none"},
     KeyInfo{"http", "HOST:PORT",
             "HTTP listener of the bridge: the live viewer at /, the JSON API, MQTT over "
-            "WebSocket at /mqtt; repeat for several; off = none",
+            "WebSocket at /mqtt; repeat for several; off = none; port 0 picks a free port",
             set_listeners<&Config::http>, show_listeners<&Config::http>, true, false,
-            clear_listeners<&Config::http>},
+            clear_listeners<&Config::http>, {}, true},
     KeyInfo{"https", "HOST:PORT",
-            "HTTPS and WSS listener of the bridge; repeat for several; off = none. Default: "
-            "0.0.0.0:8443 when tls-cert is set, else none",
+            "HTTPS and WSS listener of the bridge (same paths as http); repeat for several; off = "
+            "none; needs tls-cert",
             set_listeners<&Config::https, &Config::https_given>, show_listeners<&Config::https>,
-            true, false, clear_listeners<&Config::https, &Config::https_given>},
+            true, false, clear_listeners<&Config::https, &Config::https_given>,
+            "0.0.0.0:8443 with tls-cert, else off", true},
     KeyInfo{"mqtts", "HOST:PORT",
-            "MQTT over TLS listener; repeat for several; off = none. Default: 0.0.0.0:8883 when "
-            "tls-cert is set, else none",
+            "MQTT over TLS listener; repeat for several; off = none; needs tls-cert",
             set_listeners<&Config::mqtts, &Config::mqtts_given>, show_listeners<&Config::mqtts>,
-            true, false, clear_listeners<&Config::mqtts, &Config::mqtts_given>},
+            true, false, clear_listeners<&Config::mqtts, &Config::mqtts_given>,
+            "0.0.0.0:8883 with tls-cert, else off", true},
     KeyInfo{"tls-cert", "FILE",
             "PEM certificate chain for mqtts and https (re-read on SIGHUP); needs tls-key",
-            set_path<&Config::tls_cert>, show_string<&Config::tls_cert>},
-    KeyInfo{"tls-key", "FILE", "PEM private key of tls-cert", set_path<&Config::tls_key>,
-            show_string<&Config::tls_key>},
+            set_path<&Config::tls_cert>, show_string<&Config::tls_cert>, false, false, nullptr,
+            "none"},
+    KeyInfo{"tls-key", "FILE", "PEM private key of tls-cert; needs tls-cert",
+            set_path<&Config::tls_key>, show_string<&Config::tls_key>, false, false, nullptr,
+            "none"},
     KeyInfo{"web-root", "DIR",
-            "directory of the live viewer's files served at /; default: the build's web/ "
-            "next to the executable, else the installed copy",
-            set_web_root, show_string<&Config::web_root>},
+            "directory of the live viewer's built files, served at /; by default the web/ "
+            "directory of the build tree the executable runs from",
+            set_web_root, show_string<&Config::web_root>, false, false, nullptr,
+            "the build tree's web/, else the installed copy"},
     KeyInfo{"ws-origins", "ORIGIN",
-            "browser Origin allowed to open MQTT over WebSocket, e.g. https://example.org; repeat "
-            "for several; default any",
+            "browser Origin allowed to open MQTT over WebSocket, as scheme://host[:port] with "
+            "http or https and no path, e.g. https://example.org; repeat for several",
             set_ws_origin, show_list<&Config::ws_origins>, true, false,
-            clear_list<&Config::ws_origins>},
+            clear_list<&Config::ws_origins>, "any"},
     KeyInfo{"trusted-proxies", "ADDRESS",
-            "address of a reverse proxy whose X-Forwarded-For header names the client; repeat "
-            "for several; default none",
+            "IPv4 or IPv6 address of a reverse proxy whose X-Forwarded-For header names the "
+            "client (its last entry); repeat for several",
             set_trusted_proxy, show_list<&Config::trusted_proxies>, true, false,
-            clear_list<&Config::trusted_proxies>},
+            clear_list<&Config::trusted_proxies>, "none"},
     KeyInfo{"max-ws-frame", "BYTES",
-            "largest WebSocket message the bridge accepts before closing with status 1009, "
-            "64..268435460, suffix K/M/G allowed",
+            "largest WebSocket message the bridge accepts before closing the connection with "
+            "status 1009, 64..268435460, suffix K/M/G allowed",
             set_number<&Config::max_ws_frame, 64, kMqttMaxPacket, true>,
             show_number<&Config::max_ws_frame>},
 };
@@ -352,12 +418,26 @@ void Layer::apply(const KeyInfo& key, std::string_view value) {
     key.clear(config_);
     repeatable_seen_.push_back(key.name);
   }
+  // `http = off` beside `http = 127.0.0.1:8080` in one source is a slip either way: refuse it
+  // rather than let the order of the lines decide.
+  if (key.off_means_none) {
+    const bool off = value == "off";
+    const auto it = std::find_if(off_seen_.begin(), off_seen_.end(),
+                                 [&](const auto& seen) { return seen.first == key.name; });
+    if (it == off_seen_.end()) {
+      off_seen_.emplace_back(key.name, off);
+    } else if (it->second != off) {
+      throw ConfigError("off cannot be combined with a listen address");
+    }
+  }
   key.apply(config_, value);
 }
 
 void validate(Config& config) {
   if (config.tls_cert.empty() != config.tls_key.empty())
-    throw ConfigError("tls-cert and tls-key go together");
+    throw ConfigError(config.tls_key.empty() ? "tls-cert needs tls-key" : "tls-key needs tls-cert");
+  // https and mqtts listen by default only once there is a certificate to serve; a source that
+  // names them (even as off) has the last word.
   const bool tls = !config.tls_cert.empty();
   if (tls && !config.https_given) config.https = {{"0.0.0.0", 8443}};
   if (tls && !config.mqtts_given) config.mqtts = {{"0.0.0.0", 8883}};
@@ -365,25 +445,24 @@ void validate(Config& config) {
     throw ConfigError(fmt::format("{} needs tls-cert and tls-key",
                                   config.https.empty() ? "mqtts" : "https"));
   if (config.mqtt.empty()) throw ConfigError("mqtt: at least one listener is needed");
-  for (size_t i = 0; i < config.mqtt.size(); ++i) {
-    const Endpoint& e = config.mqtt[i];
-    const bool repeated = std::find(config.mqtt.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                                    config.mqtt.end(), e) != config.mqtt.end();
-    if (repeated && e.port != 0) throw ConfigError(fmt::format("mqtt: {} is given twice", e));
-  }
   if (config.outbound_budget < config.max_packet_size)
     throw ConfigError(fmt::format("outbound-budget ({}) must be at least max-packet-size ({})",
                                   config.outbound_budget, config.max_packet_size));
-  // No two listeners on one address, whatever their kind.
-  const std::pair<const char*, const std::vector<Endpoint>*> kinds[] = {
+  // No two listeners on one address, whatever their kind (with SO_REUSEPORT two mqtt listeners
+  // on one address would both bind and split the clients). Port 0 is a fresh port each time.
+  // Overlaps that are not equal (0.0.0.0:P beside 127.0.0.1:P) are left to bind(), which
+  // refuses them at startup.
+  const std::pair<std::string_view, const std::vector<Endpoint>*> kinds[] = {
       {"mqtt", &config.mqtt}, {"mqtts", &config.mqtts}, {"http", &config.http},
       {"https", &config.https}};
-  std::vector<std::pair<const char*, Endpoint>> seen;
+  std::vector<std::pair<std::string_view, Endpoint>> seen;
   for (const auto& [name, list] : kinds) {
     for (const Endpoint& e : *list) {
       if (e.port == 0) continue;
       for (const auto& [other, o] : seen) {
-        if (o == e) throw ConfigError(fmt::format("{} and {} both listen on {}", other, name, e));
+        if (o != e) continue;
+        if (other == name) throw ConfigError(fmt::format("{}: {} is given twice", name, e));
+        throw ConfigError(fmt::format("{} and {} both listen on {}", other, name, e));
       }
       seen.emplace_back(name, e);
     }

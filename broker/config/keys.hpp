@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -22,14 +23,21 @@ struct KeyInfo {
   bool repeatable = false;             // appends; the first one in a source clears the list
   bool flag = false;                   // only open: `--open` takes no value on the command line
   void (*clear)(Config&) = nullptr;    // repeatable keys: empties the list
+  // What --help shows as the default when show(Config{}) would mislead: an empty value ("none",
+  // "any") or one decided by another key (https and mqtts follow tls-cert). Empty: show().
+  std::string_view default_help = {};
+  // Listener kinds (http, https, mqtts): the value `off` means none of this kind, and it must be
+  // the key's only value in its source.
+  bool off_means_none = false;
 };
 
 std::span<const KeyInfo> keys();
 const KeyInfo* find_key(std::string_view name);  // nullptr when unknown
 
 // Applies settings from one source (the file, or the command line) in order. It remembers
-// which repeatable keys (mqtt, deny-subscribe) this source already gave, so that the first one
-// replaces the earlier list and later ones append to it.
+// which repeatable keys (mqtt, http, deny-subscribe, ...) this source already gave, so that the
+// first one replaces the earlier list and later ones append to it, and whether a listener kind
+// was turned `off` there, so that `off` beside an address in one source is refused.
 class Layer {
  public:
   explicit Layer(Config& config) : config_(config) {}
@@ -38,6 +46,7 @@ class Layer {
  private:
   Config& config_;
   std::vector<std::string_view> repeatable_seen_;
+  std::vector<std::pair<std::string_view, bool>> off_seen_;  // listener key -> its value was off
 };
 
 // Cross-field checks and derived defaults (the TLS listeners), run once after every source is

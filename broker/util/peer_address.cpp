@@ -41,22 +41,30 @@ std::optional<PeerAddress> PeerAddress::parse_ip(std::string_view text) {
     p.family = Family::V4;
     return p;
   }
-  if (inet_pton(AF_INET6, buf, p.bytes.data()) == 1) {
-    p.family = Family::V6;
-    return p;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, buf, &v6) == 1) {
+    sockaddr_storage ss{};
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = v6;
+    return from_sockaddr(ss);  // the same IPv4-mapped rule as for a peer
   }
   return std::nullopt;
 }
 
-std::string PeerAddress::to_string() const {
+std::string PeerAddress::ip_string() const {
   char buf[INET6_ADDRSTRLEN] = "?";
+  if (family == Family::V4) inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
+  if (family == Family::V6) inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string PeerAddress::to_string() const {
   switch (family) {
     case Family::V4:
-      inet_ntop(AF_INET, bytes.data(), buf, sizeof buf);
-      return fmt::format("{}:{}", buf, port);
+      return fmt::format("{}:{}", ip_string(), port);
     case Family::V6:
-      inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
-      return fmt::format("[{}]:{}", buf, port);
+      return fmt::format("[{}]:{}", ip_string(), port);
     case Family::Unknown:
       break;
   }

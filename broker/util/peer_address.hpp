@@ -19,8 +19,11 @@ struct PeerAddress {
   // From what accept() returned; an IPv4-mapped IPv6 address is IPv4; any other family gives
   // Unknown.
   static PeerAddress from_sockaddr(const sockaddr_storage& ss);
-  // An IPv4 or IPv6 literal without port (an X-Forwarded-For entry, a trusted-proxy setting).
+  // An IPv4 or IPv6 literal without port (an X-Forwarded-For entry, a trusted-proxy setting);
+  // an IPv4-mapped IPv6 literal is IPv4, as for a peer.
   static std::optional<PeerAddress> parse_ip(std::string_view text);
+  // The address alone, in inet_ntop's canonical form: "203.0.113.45", "2001:db8::1"; "?".
+  std::string ip_string() const;
   // "203.0.113.45:51234", "[2001:db8::1]:51234", or "?" when unknown.
   std::string to_string() const;
 

@@ -68,3 +68,11 @@ TEST_CASE("PeerAddress: an IPv4-mapped IPv6 peer (a dual-stack socket) is IPv4")
   CHECK(p.to_string() == "127.0.0.1:4242");
   CHECK(p.bytes == PeerAddress::parse_ip("127.0.0.1")->bytes);
 }
+
+TEST_CASE("PeerAddress::parse_ip: an IPv4-mapped literal is IPv4; ip_string is canonical") {
+  auto mapped = PeerAddress::parse_ip("::ffff:10.0.0.1");
+  REQUIRE(mapped.has_value());
+  CHECK(mapped->family == PeerAddress::Family::V4);
+  CHECK(mapped->ip_string() == "10.0.0.1");
+  CHECK(PeerAddress::parse_ip("2001:DB8:0:0::1")->ip_string() == "2001:db8::1");
+}
