@@ -1,5 +1,6 @@
 // hydrant-loadgen: the benchmark's load generator. One thread, level-triggered epoll, raw MQTT
-// 3.1.1 or 5.0 over loopback TCP (mqtt_wire.hpp). Scenarios (--scenario, see --help):
+// 3.1.1 or 5.0 over loopback TCP or WebSocket (mqtt_wire.hpp; ws_handshake.hpp and ws_frame.hpp,
+// chosen per role with --pub-transport / --sub-transport). Scenarios (--scenario, see --help):
 //   fanout       --pubs 1 publisher -> --subs subscribers on one topic, QoS --qos;
 //   fanin        --pubs publishers (one topic each) -> 1 subscriber on a `+` wildcard;
 //   latency      fanout in open loop at --deliveries-rate deliveries/s in total;
@@ -14,12 +15,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -29,10 +32,10 @@
 #include "mqtt_wire.hpp"
 #include "options.hpp"
 #include "ws_frame.hpp"
+#include "ws_handshake.hpp"
 
 namespace loadgen {
 namespace {
-
 
 struct Conn {
   int fd = -1;
@@ -49,19 +52,26 @@ struct Conn {
   uint32_t inflight_cap = 0;
   uint64_t last_tx = 0, last_seq = 0;
   bool any_seq = false;
-  bool ws = false, upgraded = false;  // MQTT over WebSocket
-  std::string mqtt_out;               // ws: MQTT bytes not yet framed
-  std::string ws_in;                  // ws: received bytes not yet unframed
+  // MQTT over WebSocket: `out` holds the upgrade request, then only whole frames; `in` collects
+  // the server's HTTP answer until the upgrade is done, then is unused.
+  bool ws = false, upgraded = false;
+  std::string ws_key;          // our Sec-WebSocket-Key, until the answer came
+  std::string mqtt_out;        // MQTT bytes not yet framed: one frame per flush
+  ws::FrameReader frames;      // the server's frames ...
+  wire::Reassembler packets;   // ... and the MQTT packets in their payloads
 };
 
 // Where a connection's outgoing MQTT bytes go: straight to the socket buffer, or (WebSocket)
 // to be framed at the next flush.
 inline std::string& sink(Conn& c) { return c.ws ? c.mqtt_out : c.out; }
+// Outgoing bytes not yet sent, framed or not.
+inline size_t unsent(const Conn& c) { return c.out.size() - c.out_off + c.mqtt_out.size(); }
 
 class LoadGen {
  public:
   explicit LoadGen(Options o) : o_(std::move(o)), scratch_(4u << 20) {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
+    rng_ = (static_cast<uint64_t>(std::random_device{}()) << 32 | std::random_device{}()) | 1;
   }
 
   int run() {
@@ -105,8 +115,9 @@ class LoadGen {
       return fail(fmt::format("bind: {}", strerror(errno)));
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
-    c.ws = !c.publisher && o_.ws_port > 0;
-    dst.sin_port = htons(static_cast<uint16_t>(c.ws ? o_.ws_port : o_.port));
+    c.ws = (c.publisher ? o_.pub_transport : o_.sub_transport) == "ws";
+    const int port = c.ws && o_.ws_port > 0 ? o_.ws_port : o_.port;
+    dst.sin_port = htons(static_cast<uint16_t>(port));
     dst.sin_addr.s_addr = htonl(0x7F000001u);
     if (connect(c.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)
       return fail(fmt::format("connect: {}", strerror(errno)));
@@ -116,7 +127,15 @@ class LoadGen {
     c.want_out = true;
     epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
     const std::string id = fmt::format("lg-{}-{}", c.publisher ? "p" : "s", c.index);
-    if (c.ws) c.out = ws::upgrade_request("/mqtt", o_.ws_port);
+    if (c.ws) {
+      std::array<uint8_t, 16> nonce;
+      for (size_t k = 0; k < nonce.size(); k += 8) {
+        const uint64_t r = random64();
+        std::memcpy(nonce.data() + k, &r, 8);
+      }
+      c.ws_key = ws::make_key(nonce);
+      c.out = ws::upgrade_request(fmt::format("127.0.0.1:{}", port), o_.ws_path, c.ws_key);
+    }
     wire::connect(sink(c), o_.version, id, static_cast<uint16_t>(o_.keepalive));
     return true;
   }
@@ -136,7 +155,11 @@ class LoadGen {
       while (opened < conns_.size() && opened - ready_ < static_cast<size_t>(o_.connect_window)) {
         if (!open(opened++)) return false;
       }
-      if (now_us() > deadline || failed_) {
+      if (failed_ || closed_ > 0) {  // a lost client never becomes ready: no use waiting
+        return fail(fmt::format("{} of {} clients ready; first failure: {}", ready_, conns_.size(),
+                                first_failure_));
+      }
+      if (now_us() > deadline) {
         return fail(fmt::format("{} of {} clients ready after {} s", ready_, conns_.size(), o_.setup_timeout));
       }
       poll(10000);
@@ -159,7 +182,7 @@ class LoadGen {
       c.dirty = false;
       if (!c.connected || c.closed) continue;
       if (c.ws && c.upgraded && !c.mqtt_out.empty()) {
-        ws::append_binary_frame(c.out, c.mqtt_out);
+        ws::append_frame(c.out, ws::kBinary, c.mqtt_out, mask_key());
         c.mqtt_out.clear();
       }
       while (c.out_off < c.out.size()) {
@@ -191,9 +214,10 @@ class LoadGen {
     c.want_out = want;
   }
 
-  void lost_conn(size_t i, const char* why) {
+  void lost_conn(size_t i, std::string_view why) {
     Conn& c = conns_[i];
     if (c.closed) return;
+    if (first_failure_.empty()) first_failure_ = fmt::format("client {}: {}", i, why);
     if (closed_++ < 5) fmt::print(stderr, "loadgen: client {} lost: {}\n", i, why);
     c.closed = true;
     epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -251,45 +275,84 @@ class LoadGen {
     c.in.assign(avail);
   }
 
-  // WebSocket: the upgrade response first, then frames unwrapped into the MQTT stream.
+  // WebSocket: the server's HTTP answer first, then frames whose payloads carry the MQTT
+  // stream. Straight from the read buffer: only a packet that spans frames or reads is copied.
   void readable_ws(size_t i) {
     Conn& c = conns_[i];
     const ssize_t n = recv(c.fd, scratch_.data(), scratch_.size(), 0);
     if (n <= 0) {
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-      return lost_conn(i, n == 0 ? "closed by the broker" : strerror(errno));
+      if (n < 0) return lost_conn(i, strerror(errno));
+      return lost_conn(i, c.upgraded ? "closed by the broker"
+                                     : "closed by the broker during the WebSocket upgrade");
     }
-    c.ws_in.append(scratch_.data(), static_cast<size_t>(n));
-    if (!c.upgraded) {
-      const int r = ws::take_upgrade_response(c.ws_in);
-      if (r < 0) {
-        failed_ = true;
-        return lost_conn(i, "WebSocket upgrade refused");
+    const std::string_view got(scratch_.data(), static_cast<size_t>(n));
+    if (c.upgraded) return frames(i, got);
+    c.in.append(got);
+    const ws::Answer answer = ws::check_answer(c.in, c.ws_key);
+    if (answer.kind == ws::Answer::kIncomplete) return;
+    if (answer.kind == ws::Answer::kRefused) {
+      failed_ = true;
+      return lost_conn(i, "WebSocket upgrade refused: " + answer.why);
+    }
+    c.upgraded = true;
+    c.ws_key = std::string();
+    mark(i);  // the CONNECT waits to be framed
+    const std::string early = c.in.substr(answer.head_size);  // frames right behind the head
+    c.in = std::string();
+    if (!early.empty()) frames(i, early);
+  }
+
+  // Feeds bytes of the server's frame stream to connection i's reader: data to the MQTT
+  // reassembler, pings answered with pongs, a close answered and the connection dropped.
+  void frames(size_t i, std::string_view bytes) {
+    Conn& c = conns_[i];
+    struct Sink {
+      LoadGen& gen;
+      size_t i;
+      Conn& c;
+      bool on_data(std::string_view piece) {
+        const int r = c.packets.feed(piece, [this](const wire::Packet& pk) {
+          gen.packet(i, pk);
+          return !c.closed;
+        });
+        if (r < 0) gen.lost_conn(i, "malformed packet from the broker");
+        return r > 0;
       }
-      if (r == 0) return;
-      c.upgraded = true;
-      mark(i);  // the CONNECT waits to be framed
+      void on_ping(std::string_view body) {
+        ws::append_frame(c.out, ws::kPong, body, gen.mask_key());
+        gen.mark(i);
+      }
+    } sink{*this, i, c};
+    switch (c.frames.feed(bytes, sink)) {
+      case ws::FrameReader::Result::kMore:
+      case ws::FrameReader::Result::kStopped:  // the connection is already gone
+        return;
+      case ws::FrameReader::Result::kError:
+        return lost_conn(i, fmt::format("bad WebSocket frame: {}", c.frames.error()));
+      case ws::FrameReader::Result::kClosed: {
+        // Answer the close (best effort, RFC 6455 5.5.1), then drop the connection.
+        std::string reply;
+        ws::append_frame(reply, ws::kClose, ws::close_body(c.frames.close_code()), mask_key());
+        send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL);  // whatever it returns, we close
+        return lost_conn(i, fmt::format("WebSocket closed by the broker, status {}",
+                                        c.frames.close_code()));
+      }
     }
-    plain_.assign(c.in);
-    std::string reply;
-    const long used = ws::take_frames(c.ws_in, plain_, reply);
-    if (used < 0) return lost_conn(i, "WebSocket close or bad frame");
-    c.ws_in.erase(0, static_cast<size_t>(used));
-    if (!reply.empty()) {
-      c.out += reply;
-      mark(i);
-    }
-    std::string_view avail(plain_);
-    wire::Packet pk;
-    for (;;) {
-      const long cut = wire::cut(avail, pk);
-      if (cut < 0) return lost_conn(i, "malformed packet from the broker");
-      if (cut == 0) break;
-      packet(i, pk);
-      avail.remove_prefix(static_cast<size_t>(cut));
-      if (c.closed) return;
-    }
-    c.in.assign(avail);
+  }
+
+  // A fresh masking key per frame (RFC 6455 5.3 asks for unpredictable ones; xorshift will do
+  // for a benchmark on loopback).
+  ws::MaskKey mask_key() {
+    const uint64_t r = random64();
+    return {static_cast<uint8_t>(r), static_cast<uint8_t>(r >> 8), static_cast<uint8_t>(r >> 16),
+            static_cast<uint8_t>(r >> 24)};
+  }
+  uint64_t random64() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return rng_;
   }
 
   void packet(size_t i, const wire::Packet& pk) {
@@ -372,7 +435,7 @@ class LoadGen {
 
   // Publishes one message on publisher p, stamped with ts; false if p cannot take it now.
   bool publish(Conn& c, size_t i, uint64_t ts) {
-    if (!c.ready || c.closed || c.out.size() - c.out_off > (1u << 20)) return false;
+    if (!c.ready || c.closed || unsent(c) > (1u << 20)) return false;
     if (o_.qos && c.inflight >= c.inflight_cap) return false;
     const uint64_t seq = sent_;
     Payload::stamp(c.payload, seq, ts);
@@ -382,7 +445,7 @@ class LoadGen {
       pid = c.next_pid;
       ++c.inflight;
     }
-    wire::publish(c.out, o_.version, c.topic, o_.qos, pid, c.payload);
+    wire::publish(sink(c), o_.version, c.topic, o_.qos, pid, c.payload);
     mark(i);
     remaining_.push_back(nsubs_);
     written_off_.push_back(0);
@@ -484,13 +547,15 @@ class LoadGen {
     }
     fmt::print(
         "{{\"scenario\":\"{}\",\"label\":\"{}\",\"mqtt\":{},\"qos\":{},\"subs\":{},\"pubs\":{},"
-        "\"size\":{},\"mode\":\"{}\",\"window\":{},\"rate\":{:.1f},\"setup_s\":{:.3f},"
+        "\"size\":{},\"pub_transport\":\"{}\",\"sub_transport\":\"{}\",\"mode\":\"{}\","
+        "\"window\":{},\"rate\":{:.1f},\"setup_s\":{:.3f},"
         "\"duration_s\":{:.3f},\"sent\":{},\"msgs_per_s\":{:.1f},\"expected\":{},\"received\":{},"
         "\"received_in_run\":{},\"loss\":{},\"dups\":{},\"out_of_order\":{},\"written_off\":{},"
         "\"foreign\":{},\"lost_conns\":{},\"deliveries_per_s\":{:.1f},\"p50_us\":{},\"p99_us\":{},"
         "\"p999_us\":{},\"max_us\":{},\"loadgen_cpu\":{:.3f}}}\n",
         o_.scenario, o_.label, o_.version == 5 ? "\"5\"" : "\"3.1.1\"", o_.qos, nsubs_, npubs_,
-        o_.size, closed_loop() ? "closed" : "open", o_.window, o_.rate, setup_s, run_s, sent_,
+        o_.size, o_.pub_transport, o_.sub_transport, closed_loop() ? "closed" : "open", o_.window,
+        o_.rate, setup_s, run_s, sent_,
         static_cast<double>(sent_) / run_s, expected, received_, received_in_run_,
         static_cast<int64_t>(expected - received_), dups_, out_of_order_, written_off_count_,
         foreign_, closed_, static_cast<double>(received_in_run_) / run_s, hist_.quantile(0.5),
@@ -508,10 +573,12 @@ class LoadGen {
       poll(std::min<uint64_t>(end - t, 200000));
     }
     fmt::print(
-        "{{\"scenario\":\"connections\",\"label\":\"{}\",\"mqtt\":{},\"conns\":{},\"sources\":{},"
+        "{{\"scenario\":\"connections\",\"label\":\"{}\",\"mqtt\":{},\"transport\":\"{}\","
+        "\"conns\":{},\"sources\":{},"
         "\"connect_window\":{},\"setup_s\":{:.3f},\"connects_per_s\":{:.1f},\"held_s\":{:.1f},"
         "\"lost_conns\":{}}}\n",
-        o_.label, o_.version == 5 ? "\"5\"" : "\"3.1.1\"", conns_.size(), o_.sources,
+        o_.label, o_.version == 5 ? "\"5\"" : "\"3.1.1\"", o_.sub_transport, conns_.size(),
+        o_.sources,
         o_.connect_window, setup_s, static_cast<double>(conns_.size()) / setup_s, o_.hold, closed_);
     std::fflush(stdout);
     return closed_ ? 3 : 0;
@@ -526,7 +593,8 @@ class LoadGen {
   size_t ready_ = 0, closed_ = 0, rr_ = 0;
   int turn_ = 0;  // messages the current publisher has sent in its turn
   bool failed_ = false, running_ = false;
-  std::string plain_;  // ws: the MQTT bytes of one read
+  std::string first_failure_;  // the first lost connection, for the final message
+  uint64_t rng_ = 1;           // xorshift64 state: WebSocket keys and masks
   uint64_t start_ = 0, last_ping_check_ = 0;
   uint64_t sent_ = 0, outstanding_ = 0, received_ = 0, received_in_run_ = 0;
   uint64_t dups_ = 0, out_of_order_ = 0, written_off_count_ = 0, foreign_ = 0;

@@ -1,9 +1,10 @@
 // hydrant-loadgen: the few MQTT 3.1.1 / 5.0 packets the load generator speaks, encoded by hand,
-// and a framer that cuts a byte stream (arriving in arbitrary pieces) into whole packets.
+// and framers that cut a byte stream (arriving in arbitrary pieces) into whole packets.
 // Deliberately independent of broker/codec so that the benchmark does not trust the code it
 // measures.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -120,6 +121,57 @@ inline long cut(std::string_view avail, Packet& out) {
   out.body = avail.substr(1 + static_cast<size_t>(used), rl);
   return static_cast<long>(total);
 }
+
+// Cuts whole packets out of a stream that arrives as a sequence of pieces (the payloads of
+// WebSocket frames, cut anywhere). A packet lying whole inside a piece is handed on as a view of
+// that piece, without a copy; only a packet spanning pieces is gathered in `pending_`.
+class Reassembler {
+ public:
+  // Calls on_packet(const Packet&) -> bool (false = stop) for each whole packet; its views live
+  // until on_packet returns. Returns 1, 0 when stopped, -1 on a malformed packet.
+  template <class OnPacket>
+  int feed(std::string_view piece, OnPacket&& on_packet) {
+    Packet pk;
+    if (!pending_.empty()) {
+      long used = 0;
+      while ((used = cut(pending_, pk)) == 0 && !piece.empty()) {
+        // Take exactly what the pending packet lacks, a byte at a time while its length is
+        // still unknown (at most the 4 bytes of the remaining-length varint).
+        const long total = size_of(pending_);
+        if (total < 0) return -1;
+        const size_t need = total > 0 ? static_cast<size_t>(total) - pending_.size() : 1;
+        const size_t take = std::min(need, piece.size());
+        pending_.append(piece.substr(0, take));
+        piece.remove_prefix(take);
+      }
+      if (used < 0) return -1;
+      if (used == 0) return 1;  // the piece is used up and the packet still incomplete
+      const bool go_on = on_packet(pk);
+      pending_.clear();
+      if (!go_on) return 0;
+    }
+    for (;;) {
+      const long used = cut(piece, pk);
+      if (used < 0) return -1;
+      if (used == 0) break;
+      if (!on_packet(pk)) return 0;
+      piece.remove_prefix(static_cast<size_t>(used));
+    }
+    pending_.assign(piece);
+    return 1;
+  }
+
+  // Bytes of the packet starting `avail`: 0 while its fixed header is incomplete, -1 if malformed.
+  static long size_of(std::string_view avail) {
+    if (avail.size() < 2) return 0;
+    uint32_t rl = 0;
+    const int used = get_varint(reinterpret_cast<const uint8_t*>(avail.data()) + 1, avail.size() - 1, rl);
+    return used <= 0 ? used : static_cast<long>(1 + static_cast<size_t>(used) + rl);
+  }
+
+ private:
+  std::string pending_;
+};
 
 // The parts of an incoming PUBLISH the load generator needs.
 struct Publish {

@@ -10,6 +10,7 @@ namespace loadgen {
 
 struct Options {
   std::string scenario = "fanout", label, ready_file;
+  std::string pub_transport = "tcp", sub_transport = "tcp", ws_path = "/mqtt";  // tcp | ws
   int port = 1883, ws_port = 0, version = 4, qos = 0, size = 256;
   int subs = 100, pubs = 1, window = 64, burst = 16, pub_inflight = 100, connect_window = 100, sources = 64;
   double duration = 5, rate = 0, deliveries_rate = 10000, drain = 3, hold = 5, timeout_ms = 2000;
@@ -19,9 +20,13 @@ struct Options {
 
 inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE]...
   --scenario S         fanout | fanin | latency | connections (fanout)
-  --port N             broker port on 127.0.0.1 (1883)
-  --ws-port N          subscribers use MQTT over WebSocket (ws://127.0.0.1:N/mqtt); publishers
-                       stay on --port (0 = every client on TCP)
+  --port N             broker's MQTT (TCP) port on 127.0.0.1 (1883)
+  --transport tcp|ws   how every client connects: MQTT over TCP, or over WebSocket at
+                       ws://127.0.0.1:<ws-port><ws-path> (tcp)
+  --pub-transport T    the same for the publishers only (later options win)
+  --sub-transport T    the same for the subscribers (and idle clients) only
+  --ws-port N          broker's WebSocket port (0 = --port)
+  --ws-path P          upgrade path, subprotocol mqtt (/mqtt)
   --mqtt 4|5           protocol: 4 = 3.1.1, 5 = 5.0 (4)
   --subs N             subscribers (fanout, latency) or idle clients (connections) (100)
   --pubs N             publishers (fanin) (1)
@@ -59,6 +64,10 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--ready-file") o.ready_file = v;
     else if (k == "--port") o.port = static_cast<int>(num());
     else if (k == "--ws-port") o.ws_port = static_cast<int>(num());
+    else if (k == "--ws-path") o.ws_path = v;
+    else if (k == "--transport") o.pub_transport = o.sub_transport = v;
+    else if (k == "--pub-transport") o.pub_transport = v;
+    else if (k == "--sub-transport") o.sub_transport = v;
     else if (k == "--mqtt") o.version = static_cast<int>(num());
     else if (k == "--qos") o.qos = static_cast<int>(num());
     else if (k == "--size") o.size = static_cast<int>(num());
@@ -84,6 +93,12 @@ inline Options parse_options(int argc, char** argv) {
   }
   const bool known = o.scenario == "fanout" || o.scenario == "fanin" || o.scenario == "latency" ||
                      o.scenario == "connections";
+  auto transport_ok = [](const std::string& t) { return t == "tcp" || t == "ws"; };
+  if (!transport_ok(o.pub_transport) || !transport_ok(o.sub_transport) || o.ws_path.empty() ||
+      o.ws_path[0] != '/') {
+    fmt::print(stderr, "loadgen: a transport is tcp or ws, and --ws-path starts with /\n");
+    std::exit(64);
+  }
   if (!known || (o.version != 4 && o.version != 5) || o.qos < 0 || o.qos > 1 || o.subs < 1 ||
       o.pubs < 1 || o.window < 1 || o.burst < 1 || o.sources < 1 || o.sources > 254 || o.connect_window < 1) {
     fmt::print(stderr, "loadgen: bad option value\n{}", kHelp);

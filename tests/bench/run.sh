@@ -10,11 +10,14 @@
 #   tests/bench/run.sh            full run, about 8 minutes
 #   QUICK=1 tests/bench/run.sh    1 repeat, shorter runs, under 2 minutes
 # Other knobs (environment): REPEAT, DURATION (s), CONNS, MQTT (4 = 3.1.1, 5), ONLY (scenario
-# names, comma-separated), BROKERS ("hydrant mosquitto"). Raw JSON lines: build-bench/bench-*.jsonl.
+# names, comma-separated), BROKERS ("hydrant mosquitto"), BENCH_BUILD (the build directory,
+# build-bench). Raw JSON lines: $BENCH_BUILD/bench-*.jsonl. A broker that does not start, or
+# refuses the WebSocket upgrade, gives an error row for that run; the script goes on.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$ROOT/build-bench
+BUILD=${BENCH_BUILD:-build-bench}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
 HYDRANT=$BUILD/broker/hydrant
 LOADGEN=$BUILD/tests/bench/hydrant-loadgen
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
@@ -62,13 +65,16 @@ EOF
 if [[ ! -f $BUILD/build.ninja ]]; then
   meson setup "$BUILD" "$ROOT" --buildtype=release -Dtests=false >/dev/null
 fi
-ninja -C "$BUILD" broker/hydrant tests/bench/hydrant-loadgen >/dev/null
+TARGETS=(tests/bench/hydrant-loadgen)
+[[ " $BROKERS " == *" hydrant "* ]] && TARGETS+=(broker/hydrant)
+ninja -C "$BUILD" "${TARGETS[@]}" >/dev/null
 
 ulimit -n "$(ulimit -Hn)"  # connections: both the broker and the generator need many files
 if (( CONNS > $(ulimit -n) - 500 )); then CONNS=$(( $(ulimit -n) - 500 )); fi
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 RAW=$BUILD/bench-$STAMP.jsonl
+for n in $(seq 9); do [[ -e $RAW ]] && RAW=$BUILD/bench-$STAMP-$n.jsonl; done
 TMP=$(mktemp -d /tmp/hydrant-bench.XXXXXX)
 BROKER_PID=
 LOADGEN_PID=
@@ -80,6 +86,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+json_string() {  # $1 as a JSON string literal
+  python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"
+}
+# The line run_load/run_conns record for a run that could not be measured.
+error_row() {  # $1 name, $2 broker, $3 rep, $4 why
+  local out
+  out="{\"name\":\"$1\",\"broker\":\"$2\",\"rep\":$3,\"error\":$(json_string "$4")}"
+  echo "bench: ERROR: $1 $2: $4" >&2
+  echo "$out" >>"$RAW"
+  echo "$out"
+}
+# The last loadgen run's last line on stderr (why it printed no result, if it did not); its
+# whole stderr goes on to loadgen.log.
+loadgen_error() {
+  local why
+  why=$(tail -n 1 "$TMP/loadgen.err" 2>/dev/null || true)
+  cat "$TMP/loadgen.err" >>"$TMP/loadgen.log" 2>/dev/null || true
+  echo "${why:-no message}"
+}
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -98,14 +123,18 @@ cores_json() {  # $1 = cores_ticks before, $2 = after: what the two cores did me
     printf ",\"core0_busy_s\":%.2f,\"core0_steal_s\":%.2f,\"core1_busy_s\":%.2f,\"core1_steal_s\":%.2f",
       (y[1] - x[1]) / t, (y[2] - x[2]) / t, (y[3] - x[3]) / t, (y[4] - x[4]) / t }'
 }
-status_kib() {  # a Vm* line of /proc/PID/status, in KiB
-  awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+status_kib() {  # a Vm* line of /proc/PID/status, in KiB (0 if the process is gone)
+  awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 TICK=$(getconf CLK_TCK)
 
-start_broker() {  # $1 = hydrant | mosquitto; sets BROKER_PID, PORT and WS_PORT (MQTT over WebSocket)
+# Starts broker $1 (hydrant | mosquitto) with MQTT on PORT and MQTT over WebSocket on WS_PORT;
+# sets BROKER_PID. Returns 1, with START_ERROR set, when it exits or does not listen within 5 s
+# on PORT (and on WS_PORT if $2 = ws).
+start_broker() {
   PORT=$(free_port)
   WS_PORT=$(free_port)
+  START_ERROR=
   rm -rf "$TMP/data"
   if [[ $1 == hydrant ]]; then
     taskset -c $BROKER_CORE "$HYDRANT" --mqtt "127.0.0.1:$PORT" --http "127.0.0.1:$WS_PORT" \
@@ -115,15 +144,24 @@ start_broker() {  # $1 = hydrant | mosquitto; sets BROKER_PID, PORT and WS_PORT 
     taskset -c $BROKER_CORE "$MOSQUITTO" -c "$TMP/mosquitto.conf" 2>>"$TMP/broker.log" &
   fi
   BROKER_PID=$!
-  for _ in $(seq 100); do
-    if ! kill -0 "$BROKER_PID" 2>/dev/null; then
-      echo "bench: $1 exited at start:" >&2; tail -5 "$TMP/broker.log" >&2; exit 1
-    fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-    sleep 0.05
+  local want=("$PORT") port
+  [[ ${2:-} == ws ]] && want+=("$WS_PORT")
+  for port in "${want[@]}"; do
+    for _ in $(seq 100); do
+      if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+        wait "$BROKER_PID" 2>/dev/null || true
+        BROKER_PID=
+        START_ERROR="$1 exited at start: $(tail -n 1 "$TMP/broker.log")"
+        return 1
+      fi
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue 2; fi
+      sleep 0.05
+    done
+    START_ERROR="$1 did not listen on $port within 5 s"
+    [[ $port == "$WS_PORT" ]] && START_ERROR+=" (no WebSocket listener)"
+    stop_broker
+    return 1
   done
-  echo "bench: $1 did not listen on $PORT within 5 s" >&2
-  exit 1
 }
 
 stop_broker() {
@@ -145,28 +183,36 @@ stop_broker() {
 # One pub/sub run: $1 broker, $2 scenario name, $3 repetition, then loadgen arguments.
 # Appends one JSON line (loadgen's figures + broker CPU/RSS) to $RAW and prints it.
 run_load() {
-  local broker=$1 name=$2 rep=$3
+  local broker=$1 name=$2 rep=$3 ws=() transport=tcp
   shift 3
-  start_broker "$broker"
+  if [[ $name == *-ws ]]; then  # the publisher on TCP, the subscribers over WebSocket
+    transport=ws
+    ws=(--sub-transport ws)
+  fi
+  start_broker "$broker" "$transport" || { error_row "$name" "$broker" "$rep" "$START_ERROR"; return 0; }
   local cpu0 cpu1 rss0 out rc=0 cores0 cores1
   rss0=$(status_kib "$BROKER_PID" VmRSS)
   cpu0=$(cpu_ticks "$BROKER_PID")
   cores0=$(cores_ticks)
-  local ws=()
-  [[ $name == *-ws ]] && ws=(--ws-port "$WS_PORT")  # subscribers over WebSocket
-  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" "${ws[@]}" \
-          --label "$broker" "$@" 2>>"$TMP/loadgen.log") || rc=$?
+  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --ws-port "$WS_PORT" "${ws[@]}" \
+          --mqtt "$MQTT" --label "$broker" "$@" 2>"$TMP/loadgen.err") || rc=$?
+  local why
+  why=$(loadgen_error)
   if ! kill -0 "$BROKER_PID" 2>/dev/null; then
-    echo "bench: $broker DIED during $name (loadgen rc=$rc)" >&2
-    out='{"error":"broker died"}'
-  else
-    cpu1=$(cpu_ticks "$BROKER_PID")
-    cores1=$(cores_ticks)
-    out=${out%\}}$(cores_json "$cores0" "$cores1")$(printf ',"broker_cpu_s":%s,"broker_rss0_kib":%s,"broker_rss_kib":%s,"broker_hwm_kib":%s,"loadgen_rc":%s}' \
-      "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')" \
-      "$rss0" "$(status_kib "$BROKER_PID" VmRSS)" "$(status_kib "$BROKER_PID" VmHWM)" "$rc")
+    stop_broker
+    error_row "$name" "$broker" "$rep" "broker died during the run (loadgen rc=$rc: $why)"
+    return 0
   fi
-  [[ $out == \{* ]] || out='{"error":"loadgen printed nothing"}'
+  if [[ $out != \{* ]]; then
+    stop_broker
+    error_row "$name" "$broker" "$rep" "loadgen rc=$rc: $why"
+    return 0
+  fi
+  cpu1=$(cpu_ticks "$BROKER_PID")
+  cores1=$(cores_ticks)
+  out=${out%\}}$(cores_json "$cores0" "$cores1")$(printf ',"broker_cpu_s":%s,"broker_rss0_kib":%s,"broker_rss_kib":%s,"broker_hwm_kib":%s,"loadgen_rc":%s}' \
+    "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')" \
+    "$rss0" "$(status_kib "$BROKER_PID" VmRSS)" "$(status_kib "$BROKER_PID" VmHWM)" "$rc")
   stop_broker
   out="{\"name\":\"$name\",\"broker\":\"$broker\",\"rep\":$rep,${out#\{}"
   echo "$out" >>"$RAW"
@@ -175,15 +221,17 @@ run_load() {
 
 # Idle connections: connects/s, then RSS while all are held (sampled 1 s after all are ready).
 run_conns() {  # $3 = "-ws": the clients connect over WebSocket
-  local broker=$1 rep=$2 suffix=${3:-} rss0 rss1 out rc=0 ws=()
-  start_broker "$broker"
+  local broker=$1 rep=$2 suffix=${3:-} rss0 rss1 out rc=0 transport=tcp
+  [[ $suffix == -ws ]] && transport=ws
+  start_broker "$broker" "$transport" || {
+    error_row "connections$suffix" "$broker" "$rep" "$START_ERROR"; return 0; }
   sleep 0.2
   rss0=$(status_kib "$BROKER_PID" VmRSS)
   rm -f "$TMP/ready"
-  [[ $suffix == -ws ]] && ws=(--ws-port "$WS_PORT")
-  timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" "${ws[@]}" --label "$broker" \
+  timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --ws-port "$WS_PORT" \
+    --transport "$transport" --mqtt "$MQTT" --label "$broker" \
     --scenario connections --subs "$CONNS" --hold 3 --ready-file "$TMP/ready" \
-    >"$TMP/conns.out" 2>>"$TMP/loadgen.log" &
+    >"$TMP/conns.out" 2>"$TMP/loadgen.err" &
   LOADGEN_PID=$!
   rss1=0
   for _ in $(seq 600); do
@@ -194,10 +242,17 @@ run_conns() {  # $3 = "-ws": the clients connect over WebSocket
   wait "$LOADGEN_PID" || rc=$?
   LOADGEN_PID=
   out=$(<"$TMP/conns.out")
-  [[ $out == \{* ]] || out='{"error":"loadgen printed nothing"}'
+  local why
+  why=$(loadgen_error)
   if ! kill -0 "$BROKER_PID" 2>/dev/null; then
-    echo "bench: $broker DIED during connections" >&2
-    out='{"error":"broker died"}'
+    stop_broker
+    error_row "connections$suffix" "$broker" "$rep" "broker died during the run (loadgen rc=$rc: $why)"
+    return 0
+  fi
+  if [[ $out != \{* ]]; then
+    stop_broker
+    error_row "connections$suffix" "$broker" "$rep" "loadgen rc=$rc: $why"
+    return 0
   fi
   out=${out%\}}$(printf ',"broker_rss0_kib":%s,"broker_rss_kib":%s,"rss_bytes_per_conn":%s,"loadgen_rc":%s}' \
     "$rss0" "$rss1" "$(( (rss1 - rss0) * 1024 / CONNS ))" "$rc")

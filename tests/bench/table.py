@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Prints run.sh's comparison table from its raw JSON lines: for each scenario and figure, the
-median over the repetitions for hydrant and for mosquitto, and the ratio hydrant/mosquitto.
+median over the repetitions for hydrant and for mosquitto, and the ratio hydrant/mosquitto; the
+WebSocket rows follow their TCP counterparts. Then hydrant's WebSocket figures against its own
+TCP ones, with issue 4's targets. A run that failed shows as "error" and is listed at the end.
 Usage: table.py RAW.jsonl"""
 import json
 import statistics
@@ -16,8 +18,10 @@ ROWS = [  # scenario, figure, key, format
     ("fanout-q0", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
     ("fanout-q0-ws", "deliveries/s (subscribers on WebSocket)", "deliveries_per_s", "{:,.0f}"),
     ("fanout-q0-ws", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("fanout-q0-ws", "p50 latency µs", "p50_us", "{:,.0f}"),
     ("fanout-q0-ws", "p99 latency µs", "p99_us", "{:,.0f}"),
     ("fanout-q0-ws", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanout-q0-ws", "broker peak RSS MiB", "hwm_mib", "{:.1f}"),
     ("fanout-q0-ws", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
     ("fanout-q1", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
     ("fanout-q1", "loss (deliveries)", "loss", "{:,.0f}"),
@@ -43,7 +47,8 @@ ROWS = [  # scenario, figure, key, format
     ("connections", "broker RSS MiB, all held", "rss_mib", "{:.1f}"),
     ("connections", "RSS bytes per idle connection", "rss_bytes_per_conn", "{:,.0f}"),
     ("connections", "connections lost", "lost_conns", "{:,.0f}"),
-    ("connections-ws", "connects/s over WebSocket", "connects_per_s", "{:,.0f}"),
+    ("connections-ws", "connects/s over WebSocket (upgrade+CONNACK+SUBACK)", "connects_per_s", "{:,.0f}"),
+    ("connections-ws", "broker RSS MiB, all held", "rss_mib", "{:.1f}"),
     ("connections-ws", "RSS bytes per idle WebSocket connection", "rss_bytes_per_conn", "{:,.0f}"),
     ("connections-ws", "connections lost", "lost_conns", "{:,.0f}"),
     ("stepup", "highest lossless msgs/s (to 1000 subs)", "highest_rate", "{:,.0f}"),
@@ -67,6 +72,38 @@ def derive(r):
     return r
 
 
+# hydrant over WebSocket against hydrant over TCP, with issue 4's targets.
+WS_PAIRS = [  # figure, WebSocket scenario, TCP scenario, key, target (ratio, "min" or "max")
+    ("fan-out deliveries/s", "fanout-q0-ws", "fanout-q0", "deliveries_per_s", 0.8, "min"),
+    ("RSS bytes per idle connection", "connections-ws", "connections", "rss_bytes_per_conn", 2.0, "max"),
+]
+
+
+def websocket_vs_tcp(runs, failed):
+    def med(name, key):
+        xs = [r[key] for r in runs.get((name, "hydrant"), []) if key in r]
+        return statistics.median(xs) if xs else None
+    lines = []
+    for label, ws, tcp, key, target, kind in WS_PAIRS:
+        w, t = med(ws, key), med(tcp, key)
+        if w is None and t is None and not failed(ws, "hydrant"):
+            continue
+        show = lambda v, name: ("error" if failed(name, "hydrant") else "—") if v is None else f"{v:,.0f}"
+        if w is not None and t:
+            ratio = w / t
+            met = ratio >= target if kind == "min" else ratio <= target
+            verdict = f"{ratio:.2f} ({'met' if met else 'MISSED'})"
+        else:
+            verdict = "—"
+        bound = "≥" if kind == "min" else "≤"
+        lines.append(f"| {label} | {show(w, ws)} | {show(t, tcp)} | {verdict} | {bound} {target} |")
+    if lines:
+        print("\nhydrant over WebSocket against its own TCP, same run")
+        print("| figure | WebSocket | TCP | WS/TCP | target |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        print("\n".join(lines))
+
+
 def main():
     runs = {}
     with open(sys.argv[1]) as f:
@@ -80,32 +117,22 @@ def main():
           f"median of {reps} run(s)")
     print("| scenario | figure | hydrant | mosquitto | hydrant/mosquitto |")
     print("| --- | --- | ---: | ---: | ---: |")
+    def failed(name, broker):  # every run of it failed
+        rs = runs.get((name, broker), [])
+        return bool(rs) and all("error" in r for r in rs)
+
     for name, label, key, fmt in ROWS:
         vals = {}
         for broker in ("hydrant", "mosquitto"):
             xs = [r[key] for r in runs.get((name, broker), []) if key in r]
             vals[broker] = statistics.median(xs) if xs else None
-        if vals["hydrant"] is None and vals["mosquitto"] is None:
+        if all(vals[b] is None and not failed(name, b) for b in vals):
             continue
         h, m = vals["hydrant"], vals["mosquitto"]
         ratio = f"{h / m:.2f}" if h is not None and m else "—"
-        show = lambda v: "—" if v is None else fmt.format(v)
-        print(f"| {name} | {label} | {show(h)} | {show(m)} | {ratio} |")
-    # WebSocket against hydrant's own TCP (issue 4 targets: >= 0.8 fan-out, <= 2.0 memory).
-    def med(name, key):
-        xs = [r[key] for r in runs.get((name, "hydrant"), []) if key in r]
-        return statistics.median(xs) if xs else None
-    pairs = [("fan-out deliveries/s, WebSocket / TCP", "fanout-q0-ws", "fanout-q0", "deliveries_per_s"),
-             ("RSS per idle connection, WebSocket / TCP", "connections-ws", "connections",
-              "rss_bytes_per_conn")]
-    shown = [(label, med(a, k), med(b, k)) for label, a, b, k in pairs]
-    if any(w is not None and t for _, w, t in shown):
-        print("\nhydrant, WebSocket against its own TCP in the same run")
-        print("| figure | WebSocket | TCP | WS/TCP |")
-        print("| --- | ---: | ---: | ---: |")
-        for label, w, t in shown:
-            if w is not None and t:
-                print(f"| {label} | {w:,.0f} | {t:,.0f} | {w / t:.2f} |")
+        show = lambda v, b: ("error" if failed(name, b) else "—") if v is None else fmt.format(v)
+        print(f"| {name} | {label} | {show(h, 'hydrant')} | {show(m, 'mosquitto')} | {ratio} |")
+    websocket_vs_tcp(runs, failed)
     # Interference: steal (the host ran something else on our vCPU) or core 0 busier than the
     # broker alone (another process, or interrupt work) during a pub/sub run.
     worst = []
