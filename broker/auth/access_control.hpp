@@ -1,0 +1,80 @@
+// AccessControl: the broker's runtime view of who may connect. It holds the current users table
+// (an immutable snapshot swapped on reload, so every worker reads it without a lock of its own
+// beyond taking the pointer), verifies access tokens and signed tokens, and counts anonymous
+// connections per IP address. Thread-safe: every worker calls it at CONNECT.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <array>
+#include <map>
+#include <vector>
+
+#include "auth/rules.hpp"
+#include "auth/user_db.hpp"
+#include "util/peer_address.hpp"
+
+namespace hydrant::auth {
+
+struct AccessOptions {
+  bool open = false;                     // no rules at all (development, conformance tests)
+  uint32_t anon_max_connections_per_ip = 64;  // 0 = unlimited
+  std::vector<uint8_t> token_secret;     // HS256 key of signed tokens; empty = none accepted
+  std::string users_file;                // reloaded by reload_users()
+
+  static AccessOptions open_mode() {
+    AccessOptions o;
+    o.open = true;
+    return o;
+  }
+};
+
+struct AuthResult {
+  enum class Outcome : uint8_t { Anonymous, User, Refused } outcome = Outcome::Anonymous;
+  std::unique_ptr<Principal> principal;  // for User
+  const char* log_reason = "";           // for Refused: for the log only, never the client
+};
+
+class AccessControl {
+ public:
+  explicit AccessControl(AccessOptions options);
+
+  bool open() const { return options_.open; }
+
+  // CONNECT credentials: no user name = anonymous; user name + access token or signed token
+  // (JWT with sub = user name) = that user. `now` in seconds since the epoch. Takes the same
+  // time whether the user exists or not.
+  AuthResult authenticate(std::optional<std::string_view> username,
+                          std::optional<std::string_view> password, int64_t now) const;
+
+  // False once the user is deleted or its access token rotated since `p` authenticated.
+  // Signed tokens stay valid until they expire: verifying them needs no lookup by design.
+  bool still_valid(const Principal& p) const;
+
+  // Re-reads the users file. A file that does not load leaves the current table in place and
+  // returns its error; std::nullopt on success.
+  std::optional<std::string> reload_users();
+  std::shared_ptr<const UserTable> users() const;
+  void set_users(UserTable table);
+
+  // Anonymous connections per IP address: acquire before accepting one (false = over the cap),
+  // release when it ends.
+  bool acquire_anonymous(const util::PeerAddress& peer);
+  void release_anonymous(const util::PeerAddress& peer);
+  uint32_t anonymous_from(const util::PeerAddress& peer) const;
+
+ private:
+  AccessOptions options_;
+  mutable std::mutex users_mutex_;
+  std::shared_ptr<const UserTable> users_;
+  mutable std::mutex anon_mutex_;
+  using IpKey = std::array<uint8_t, 17>;  // family + address; the port does not count
+  static IpKey key_of(const util::PeerAddress& peer);
+  std::map<IpKey, uint32_t> anon_per_ip_;
+};
+
+}  // namespace hydrant::auth

@@ -1,0 +1,134 @@
+// Signed tokens (HS256 JWT); see jwt.hpp.
+#include "auth/jwt.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "auth/token.hpp"
+
+namespace hydrant::auth {
+
+namespace {
+
+using Mac = std::array<uint8_t, 32>;
+
+Mac hmac_sha256(std::span<const uint8_t> key, std::string_view data) {
+  Mac mac{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &len);
+  return mac;
+}
+
+std::span<const uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// A JSON string literal: quote, backslash and control characters escaped.
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += fmt::format("\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
+}
+
+bool is_base64url_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+}  // namespace
+
+const char* scope_name(Scope s) { return s == Scope::Publish ? "publish" : "subscribe"; }
+
+bool parse_scope(std::string_view text, Scope& out) {
+  if (text == "publish") {
+    out = Scope::Publish;
+  } else if (text == "subscribe") {
+    out = Scope::Subscribe;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string sign_jwt(const Claims& claims, std::span<const uint8_t> secret) {
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+  const std::string payload =
+      fmt::format(R"({{"sub":{},"iat":{},"exp":{},"scope":"{}"}})", json_string(claims.subject),
+                  claims.issued_at, claims.expires_at, scope_name(claims.scope));
+  std::string signing_input = base64url_encode(bytes_of(header)) + '.' +
+                              base64url_encode(bytes_of(payload));
+  const Mac mac = hmac_sha256(secret, signing_input);
+  return signing_input + '.' + base64url_encode(mac);
+}
+
+bool looks_like_jwt(std::string_view text) {
+  const auto first = text.find('.');
+  if (first == std::string_view::npos || first == 0) return false;
+  const auto second = text.find('.', first + 1);
+  if (second == std::string_view::npos || second == first + 1 || second + 1 >= text.size()) {
+    return false;
+  }
+  if (text.find('.', second + 1) != std::string_view::npos) return false;
+  for (char c : text) {
+    if (c != '.' && !is_base64url_char(c)) return false;
+  }
+  return true;
+}
+
+std::variant<Claims, JwtError> verify_jwt(std::string_view token, std::span<const uint8_t> secret,
+                                          int64_t now) {
+  if (!looks_like_jwt(token)) return JwtError{"malformed"};
+  const auto second = token.rfind('.');
+  const std::string_view signing_input = token.substr(0, second);
+  const auto signature = base64url_decode(token.substr(second + 1));
+  // The signature first: nothing in an unverified token is looked at.
+  const Mac expected = hmac_sha256(secret, signing_input);
+  if (!signature || signature->size() != expected.size() ||
+      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
+    return JwtError{"bad signature"};
+  }
+  const auto first = token.find('.');
+  const auto header = base64url_decode(token.substr(0, first));
+  const auto payload = base64url_decode(signing_input.substr(first + 1));
+  if (!header || !payload) return JwtError{"malformed"};
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string header_text(header->begin(), header->end());
+  std::string_view alg;
+  if (parser.parse(header_text).get(doc) || doc["alg"].get(alg)) return JwtError{"malformed header"};
+  if (alg != "HS256") return JwtError{"unsupported algorithm"};
+
+  const std::string payload_text(payload->begin(), payload->end());
+  if (parser.parse(payload_text).get(doc) || !doc.is_object()) return JwtError{"malformed payload"};
+  Claims c;
+  std::string_view sub;
+  if (doc["sub"].get(sub) || sub.empty()) return JwtError{"missing subject"};
+  c.subject = sub;
+  if (doc["exp"].get(c.expires_at)) return JwtError{"missing expiry"};
+  if (c.expires_at <= now) return JwtError{"expired"};
+  if (auto iat = doc["iat"]; !iat.error() && iat.get(c.issued_at)) return JwtError{"bad iat"};
+  std::string_view scope;
+  if (doc["scope"].get(scope)) return JwtError{"missing scope"};
+  if (!parse_scope(scope, c.scope)) return JwtError{"unknown scope"};
+  return c;
+}
+
+}  // namespace hydrant::auth

@@ -1,0 +1,74 @@
+// The access rules (auth/rules.hpp) as a table: anonymous, a user, a subscribe-only token.
+#include <doctest.h>
+
+#include "auth/rules.hpp"
+
+using namespace hydrant;
+using namespace hydrant::auth;
+using codec::ReasonCode;
+
+namespace {
+const Principal kGerrit{"gerrit", true, 0, 1};
+const Principal kReader{"gerrit", false, 2000000000, 0};
+}  // namespace
+
+TEST_CASE("queue_owner parses queue/<clientId>/<name> only") {
+  CHECK(queue_owner("queue/gerrit/reviews") == "gerrit");
+  CHECK(queue_owner("queue/gerrit/a/b") == "gerrit");
+  CHECK(queue_owner("queue/gerrit/").empty());
+  CHECK(queue_owner("queue/gerrit").empty());
+  CHECK(queue_owner("queue//x").empty());
+  CHECK(queue_owner("queue/9bad/x").empty());
+  CHECK(queue_owner("gerrit").empty());
+}
+
+TEST_CASE("client identifiers: queues belong to their owner; only queues persist") {
+  bool keep = true;
+  CHECK(check_client_id(&kGerrit, "queue/gerrit/reviews", true, keep).ok());
+  CHECK(keep);
+  CHECK(check_client_id(&kGerrit, "queue/bugzilla/x", true, keep).code == ReasonCode::NotAuthorized);
+  CHECK(check_client_id(nullptr, "queue/gerrit/reviews", false, keep).code ==
+        ReasonCode::NotAuthorized);
+  CHECK(check_client_id(&kGerrit, "queue/gerrit", true, keep).code ==
+        ReasonCode::ClientIdentifierNotValid);
+  // Anything else may connect, but its session does not outlive the connection.
+  CHECK(check_client_id(nullptr, "viewer-1", true, keep).ok());
+  CHECK_FALSE(keep);
+  CHECK(check_client_id(&kGerrit, "gerrit-publisher", true, keep).ok());
+  CHECK_FALSE(keep);
+  CHECK(check_client_id(&kGerrit, "queue/gerrit/reviews", false, keep).ok());
+  CHECK_FALSE(keep);
+}
+
+TEST_CASE("publish: only a user, only under its own exchange") {
+  CHECK(check_publish_topic(&kGerrit, "exchange/gerrit/v1/change-merged").ok());
+  CHECK(check_publish_topic(&kGerrit, "exchange/gerrit/v1").ok());
+  CHECK(check_publish_topic(nullptr, "exchange/gerrit/v1").code == ReasonCode::NotAuthorized);
+  CHECK(check_publish_topic(&kReader, "exchange/gerrit/v1").code == ReasonCode::NotAuthorized);
+  CHECK(check_publish_topic(&kGerrit, "exchange/bugzilla/v1").code == ReasonCode::NotAuthorized);
+  CHECK(check_publish_topic(&kGerrit, "exchange/gerrit2/v1").code == ReasonCode::NotAuthorized);
+  CHECK(check_publish_topic(&kGerrit, "gerrit/v1").code == ReasonCode::NotAuthorized);
+  CHECK(check_publish_topic(&kGerrit, "$SYS/broker/x").code == ReasonCode::NotAuthorized);
+  CHECK(check_publish_topic(&kGerrit, "exchange/gerrit").code == ReasonCode::TopicNameInvalid);
+  CHECK(check_publish_topic(&kGerrit, "exchange/gerrit/").code == ReasonCode::TopicNameInvalid);
+  CHECK(check_publish_topic(&kGerrit, "exchange/gerrit//x").code == ReasonCode::TopicNameInvalid);
+}
+
+TEST_CASE("subscribe: exchanges, '#', public $SYS; notices for their owner") {
+  for (const char* f : {"exchange/#", "exchange/gerrit/v1/+/x", "#", "+/gerrit/#", "+",
+                        "$SYS/broker/#", "$SYS/broker/clients/connected"}) {
+    CAPTURE(f);
+    CHECK(check_subscribe(nullptr, f).ok());
+    CHECK(check_subscribe(&kGerrit, f).ok());
+  }
+  for (const char* f : {"$SYS/#", "$SYS/+/x", "$SYS", "other", "other/#", "queue/gerrit/x",
+                        "$SYS/hydrant/notices/gerrit", "$SYS/hydrant/#"}) {
+    CAPTURE(f);
+    CHECK(check_subscribe(nullptr, f).code == ReasonCode::NotAuthorized);
+  }
+  CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/gerrit").ok());
+  CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/gerrit/#").ok());
+  CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/bugzilla").code == ReasonCode::NotAuthorized);
+  CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/+").code == ReasonCode::NotAuthorized);
+  CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/#").code == ReasonCode::NotAuthorized);
+}
