@@ -67,6 +67,10 @@ int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
       return 1;  // a WebSocket without the mqtt subprotocol
     case LWS_CALLBACK_HTTP:
       return bridge_of(wsi).serve_api(wsi, user);
+    case LWS_CALLBACK_HTTP_BODY:
+      return bridge_of(wsi).api_body(user, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      return bridge_of(wsi).answer_api(wsi, user);
     case LWS_CALLBACK_HTTP_WRITEABLE:
       return bridge_of(wsi).write_api_body(wsi, user);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -336,18 +336,34 @@ void WebSocketBridge::close_link(uint64_t conn_id) {
 
 namespace {
 
-struct HttpReply {
+// One HTTP request on an API path and its answer: the request while its body arrives, then the
+// answer's body while it is written. Lives in the lws per-session slot.
+struct HttpExchange {
+  std::string method, path, query, authorization, peer;
   std::string body;
+  bool too_large = false;
+  std::string reply;
   size_t sent = 0;
 };
 
-HttpAnswer not_found(std::string_view path) {
+constexpr size_t kMaxRequestBody = 64 * 1024;  // admin requests are a few hundred bytes
+
+HttpAnswer json_error(int status, std::string_view error, std::string_view message) {
   HttpAnswer a;
-  a.status = 404;
+  a.status = status;
   a.content_type = "application/json";
-  a.body = fmt::format(R"({{"status":404,"error":"not found","message":"no such path: {}"}})",
-                       path.substr(0, path.find_first_of("\"\\")));
+  a.body = fmt::format(R"({{"status":{},"error":"{}","message":"{}"}})", status, error,
+                       message.substr(0, message.find_first_of("\"\\")));
   return a;
+}
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  const int len = lws_hdr_total_length(wsi, token);
+  if (len <= 0) return {};
+  std::string value(static_cast<size_t>(len) + 1, '\0');
+  if (lws_hdr_copy(wsi, value.data(), len + 1, token) < 0) return {};
+  value.resize(static_cast<size_t>(len));
+  return value;
 }
 
 }  // namespace
@@ -360,19 +376,48 @@ int WebSocketBridge::serve_api(lws* wsi, void* session) {
       {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_DELETE_URI, "DELETE"},
       {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
   };
-  char path[1024] = "";
-  std::string_view method = "UNKNOWN";
+  auto* x = new HttpExchange;
+  *static_cast<HttpExchange**>(session) = x;
+  x->method = "UNKNOWN";
   for (const auto& [token, name] : kMethods) {
-    if (lws_hdr_copy(wsi, path, sizeof path, token) > 0) {
-      method = name;
+    if (lws_hdr_total_length(wsi, token) > 0) {
+      x->method = name;
+      x->path = header(wsi, token);
       break;
     }
   }
-  char query[1024] = "";
-  lws_hdr_copy(wsi, query, sizeof query, WSI_TOKEN_HTTP_URI_ARGS);
+  x->query = header(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  x->authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  x->peer = client_address(wsi).ip_string();
+  // A request with a body is answered once the body is complete (HTTP_BODY_COMPLETION).
+  const bool has_body = x->method == "POST" || x->method == "PUT" || x->method == "PATCH" ||
+                        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+  if (has_body) return 0;
+  return answer_api(wsi, session);
+}
+
+int WebSocketBridge::api_body(void* session, const void* data, size_t len) {
+  auto* x = *static_cast<HttpExchange**>(session);
+  if (!x) return -1;
+  if (x->body.size() + len > kMaxRequestBody) {
+    x->too_large = true;
+    return 0;
+  }
+  x->body.append(static_cast<const char*>(data), len);
+  return 0;
+}
+
+int WebSocketBridge::answer_api(lws* wsi, void* session) {
+  auto* x = *static_cast<HttpExchange**>(session);
+  if (!x) return -1;
   std::optional<HttpAnswer> answer;
-  if (options_.api) answer = options_.api(method, path, query);
-  if (!answer) answer = not_found(path);
+  if (x->too_large) {
+    answer = json_error(413, "payload too large", "request bodies are 64 KiB at most");
+  } else if (options_.api) {
+    answer = options_.api(ApiRequest{x->method, x->path, x->query, x->authorization, x->body,
+                                     x->peer});
+  }
+  if (!answer) answer = json_error(404, "not found", "no such path: " + x->path);
 
   uint8_t headers[LWS_PRE + 4096];
   uint8_t* const start = headers + LWS_PRE;
@@ -393,22 +438,24 @@ int WebSocketBridge::serve_api(lws* wsi, void* session) {
     }
   }
   if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
-  if (answer->body.empty() || method == "HEAD") {
+  if (answer->body.empty() || x->method == "HEAD") {
+    release_api_body(session);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
   }
-  *static_cast<HttpReply**>(session) = new HttpReply{std::move(answer->body), 0};
+  x->reply = std::move(answer->body);
+  x->sent = 0;
   lws_callback_on_writable(wsi);
   return 0;
 }
 
 int WebSocketBridge::write_api_body(lws* wsi, void* session) {
-  auto* reply = *static_cast<HttpReply**>(session);
-  if (!reply) return 0;
-  const size_t chunk = std::min(reply->body.size() - reply->sent, kMaxFramePayload);
+  auto* x = *static_cast<HttpExchange**>(session);
+  if (!x || x->reply.empty()) return 0;
+  const size_t chunk = std::min(x->reply.size() - x->sent, kMaxFramePayload);
   uint8_t* const payload = write_buf_.data() + LWS_PRE;
-  std::memcpy(payload, reply->body.data() + reply->sent, chunk);
-  reply->sent += chunk;
-  const bool last = reply->sent == reply->body.size();
+  std::memcpy(payload, x->reply.data() + x->sent, chunk);
+  x->sent += chunk;
+  const bool last = x->sent == x->reply.size();
   if (lws_write(wsi, payload, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
       static_cast<int>(chunk)) {
     return -1;
@@ -423,7 +470,7 @@ int WebSocketBridge::write_api_body(lws* wsi, void* session) {
 
 void WebSocketBridge::release_api_body(void* session) {
   if (!session) return;
-  auto** slot = static_cast<HttpReply**>(session);
+  auto** slot = static_cast<HttpExchange**>(session);
   delete *slot;
   *slot = nullptr;
 }

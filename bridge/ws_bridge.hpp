@@ -41,8 +41,16 @@ struct HttpAnswer {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
-using ApiHandler = std::function<std::optional<HttpAnswer>(
-    std::string_view method, std::string_view path, std::string_view query)>;
+// One request on an API path; the views live as long as the call.
+struct ApiRequest {
+  std::string_view method;
+  std::string_view path;
+  std::string_view query;          // without '?'
+  std::string_view authorization;  // the Authorization header, or empty
+  std::string_view body;           // POST/PUT/PATCH, at most 64 KiB
+  std::string_view peer;           // the client's IP address (X-Forwarded-For from a trusted proxy)
+};
+using ApiHandler = std::function<std::optional<HttpAnswer>(const ApiRequest&)>;
 
 struct BridgeOptions {
   std::vector<HttpListener> listeners;
@@ -81,9 +89,12 @@ class WebSocketBridge final : public net::SessionHost {
   void on_closed(Connection& c);
   void on_wake() { drain_inbox(); }
   void on_tick();
-  // LWS_CALLBACK_HTTP on an API path: headers now, the body when writeable.
+  // LWS_CALLBACK_HTTP on an API path: the answer's headers once the request is complete, its
+  // body when writeable.
   static constexpr size_t kHttpSessionSize = sizeof(void*);
   int serve_api(lws* wsi, void* session);
+  int api_body(void* session, const void* data, size_t len);  // HTTP_BODY
+  int answer_api(lws* wsi, void* session);                     // HTTP_BODY_COMPLETION, or GET
   int write_api_body(lws* wsi, void* session);
   static void release_api_body(void* session);
   void touch_clock();

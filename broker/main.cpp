@@ -1,8 +1,11 @@
 // hydrant: parse arguments and configuration, build the broker, run until SIGTERM/SIGINT,
 // reload on SIGHUP. Nothing else lives here.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +15,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "admin/commands.hpp"
+#include "api/admin_api.hpp"
 #include "api/http_api.hpp"
+#include "auth/access_control.hpp"
 #include "bridge/ws_bridge.hpp"
 #include "config/config.hpp"
 #include "net/broker.hpp"
@@ -38,7 +44,41 @@ session::Limits limits_from(const config::Config& c) {
   l.max_keepalive = c.max_keepalive;
   l.max_session_expiry = c.max_session_expiry;
   l.deny_subscribe = c.deny_subscribe;
+  l.anon_max_subscriptions = c.anon_max_subscriptions;
+  l.anon_max_packet_size = c.anon_max_packet_size;
+  l.payload_soft_limit = c.payload_soft_limit;
+  l.payload_hard_limit = c.payload_hard_limit;
+  l.auth_failure_delay_ms = c.auth_failure_delay_ms;
+  l.queue_warning_percent = c.queue_warning_percent;
+  l.queue_overlimit_timeout = c.queue_overlimit_timeout;
   return l;
+}
+
+// The access model's state: the users file, the signing key of signed tokens and the admin
+// token, created on first start (mode 0600). A users file that does not load stops start-up:
+// the broker never runs with rules it could not read.
+std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::string& admin_token) {
+  auth::AccessOptions o;
+  o.open = c.open;
+  o.anon_max_connections_per_ip = c.anon_max_connections_per_ip;
+  o.users_file = auth::users_path(c.data_dir);
+  try {
+    bool created = false;
+    const std::string secret_file =
+        c.token_secret_file.empty() ? c.data_dir + "/token-secret" : c.token_secret_file;
+    const std::string secret = auth::read_or_create_secret(secret_file, 32, created);
+    o.token_secret.assign(secret.begin(), secret.end());
+    if (created) log::info("event=token-secret-created path={}", secret_file);
+    const std::string admin_file = c.data_dir + "/admin-token";
+    admin_token = auth::read_or_create_secret(admin_file, 32, created);
+    if (created) log::info("event=admin-token-created path={} (bearer token of /api/v1/admin/)", admin_file);
+  } catch (const auth::UserDbError& e) {
+    throw config::ConfigError(e.what());
+  }
+  auto access = std::make_shared<auth::AccessControl>(std::move(o));
+  if (auto error = access->reload_users()) throw config::ConfigError(*error);
+  log::info("event=access open={} users={}", c.open, access->users()->users.size());
+  return access;
 }
 
 // Creates the data directory and locks it, so that two brokers never share one.
@@ -139,7 +179,7 @@ std::shared_ptr<tls::ContextHolder> load_tls(const config::Config& cfg) {
 
 // Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host.
 bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::BrokerOptions& opts,
-                                    net::Broker& broker) {
+                                    net::Broker& broker, const std::string& admin_token) {
   auto options = bridge_options_from(cfg);
   api::ApiSources sources;
   sources.info.version = kVersion;
@@ -151,9 +191,18 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   for (const auto& ep : cfg.https) sources.info.listeners.push_back({"https", ep.to_string()});
   sources.stats = [&broker] { return broker.snapshot(); };
   sources.activity = [&broker] { return broker.activity(); };
-  options.api = [sources](std::string_view method, std::string_view path,
-                          std::string_view query) -> std::optional<bridge::HttpAnswer> {
-    auto r = api::handle_api({method, path, query}, sources, std::chrono::system_clock::now());
+  api::AdminSources admin;
+  admin.admin_token_hash = auth::hash_token(admin_token);
+  admin.store = admin::UserStore{cfg.data_dir, cfg.reserved_names, ""};
+  admin.queues = [&broker] { return broker.queues(); };
+  admin.connections = [&broker](uint32_t& anonymous) {
+    return broker.connections_per_user(anonymous);
+  };
+  admin.end_session = [&broker](const std::string& id) { return broker.end_session(id); };
+  admin.activity = [&broker] { return broker.activity(); };
+  options.api = [sources, admin](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
+    auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);
+    if (!r) r = api::handle_api({q.method, q.path, q.query}, sources, std::chrono::system_clock::now());
     if (!r) return std::nullopt;
     return bridge::HttpAnswer{r->status, std::move(r->content_type), std::move(r->body),
                               std::move(r->headers)};
@@ -171,7 +220,19 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   return raw;
 }
 
+// The users file changed (a subcommand or the admin API wrote it): load it and close the
+// connections whose credentials went away. A file that does not load keeps the running table.
+void reload_users(net::Broker& broker) {
+  if (auto error = broker.access().reload_users()) {
+    log::error("event=users-reload-refused error=\"{}\" (keeping the running users)", *error);
+    return;
+  }
+  log::info("event=users-reloaded users={}", broker.access().users()->users.size());
+  broker.revalidate_credentials();
+}
+
 int run(int argc, char** argv) {
+  if (admin::is_admin_command(argc, argv)) return admin::run_admin_command(argc, argv);
   const auto cli = config::parse_command_line(argc, argv);
   if (cli.help) {
     std::fputs(config::help_text().c_str(), stdout);
@@ -193,6 +254,7 @@ int run(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGCHLD, SIG_IGN);  // notify commands are reaped by the kernel
 
   net::BrokerOptions opts;
   opts.threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -200,11 +262,14 @@ int run(int argc, char** argv) {
   opts.sys_interval = cfg.sys_interval;
   opts.max_connections = cfg.max_connections;
   opts.version = kVersion;
+  std::string admin_token;
+  opts.access = load_access(cfg, admin_token);
+  opts.notify_command = cfg.notify_command;
   net::Broker broker(opts);
   // TLS first: a certificate that does not load stops start-up with its own message.
   std::shared_ptr<tls::ContextHolder> tls_contexts = load_tls(cfg);
   bridge::WebSocketBridge* bridge_host = nullptr;
-  if (!cfg.http.empty() || !cfg.https.empty()) bridge_host = add_bridge(cfg, opts, broker);
+  if (!cfg.http.empty() || !cfg.https.empty()) bridge_host = add_bridge(cfg, opts, broker, admin_token);
   if (!cfg.mqtts.empty()) {
     broker.set_tls(tls_contexts);
     for (const auto& ep : cfg.mqtts) {
@@ -221,16 +286,41 @@ int run(int argc, char** argv) {
   log::info("event=started version={} threads={} open={} config=\"{}\"", kVersion, opts.threads,
             cfg.open, config::describe(cfg));
 
-  for (;;) {
-    siginfo_t info{};
-    if (sigwaitinfo(&signals, &info) < 0) continue;
-    if (info.si_signo == SIGHUP) {
+  // The main thread waits for signals and for changes to the users file, nothing else.
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  const int watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (signal_fd < 0 || watch_fd < 0 ||
+      inotify_add_watch(watch_fd, cfg.data_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    throw std::runtime_error(fmt::format("cannot watch {}: {}", cfg.data_dir, strerror(errno)));
+  }
+  for (bool running = true; running;) {
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents & POLLIN) {
+      alignas(inotify_event) char buf[4096];
+      bool users_changed = false;
+      for (ssize_t n; (n = read(watch_fd, buf, sizeof buf)) > 0;) {
+        for (char* p = buf; p < buf + n;) {
+          const auto* ev = reinterpret_cast<const inotify_event*>(p);
+          if (ev->len && std::string_view(ev->name) == auth::kUsersFile) users_changed = true;
+          p += sizeof(inotify_event) + ev->len;
+        }
+      }
+      if (users_changed) reload_users(broker);
+    }
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo info{};
+    if (read(signal_fd, &info, sizeof info) != sizeof info) continue;
+    if (info.ssi_signo == SIGHUP) {
       reload(cli, cfg, broker, tls_contexts.get(), bridge_host);
+      reload_users(broker);
       continue;
     }
-    log::info("event=stopping signal={}", strsignal(info.si_signo));
-    break;
+    log::info("event=stopping signal={}", strsignal(static_cast<int>(info.ssi_signo)));
+    running = false;
   }
+  ::close(signal_fd);
+  ::close(watch_fd);
   broker.stop();
   ::close(lock_fd);
   log::info("event=stopped");

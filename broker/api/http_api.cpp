@@ -6,47 +6,15 @@
 #include <fmt/chrono.h>
 
 #include "api/json_writer.hpp"
+#include "api/responses.hpp"
 
 namespace hydrant::api {
 
 namespace {
 
-constexpr std::string_view kJson = "application/json";
-
-HttpResponse json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = std::string(kJson);
-  r.body = std::move(body);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
-
-HttpResponse error(int status, std::string_view what, std::string_view message) {
-  JsonWriter w;
-  w.begin_object().member("status", status).member("error", what).member("message", message).end_object();
-  return json(status, w.take());
-}
-
 std::string iso8601(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", ms);
-}
-
-// The value of `name` in an application/x-www-form-urlencoded query (no decoding needed for the
-// parameters we take), or nullopt.
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
 }
 
 HttpResponse info(const ApiSources& s, std::chrono::system_clock::time_point now) {

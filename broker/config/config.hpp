@@ -62,6 +62,20 @@ struct Config {
   std::vector<std::string> ws_origins;      // allowed Origins for /mqtt; empty = any
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is honoured
   uint64_t max_ws_frame = 1048576;          // bytes of one WebSocket message
+  // Access (issue 5; off with open).
+  uint32_t anon_max_connections_per_ip = 64;   // 0 = unlimited
+  uint32_t anon_max_subscriptions = 64;        // per anonymous connection; 0 = unlimited
+  uint32_t anon_max_packet_size = 16384;       // inbound, after an anonymous CONNECT
+  uint32_t payload_soft_limit = 8192;          // exchange payloads above are counted and logged
+  uint32_t payload_hard_limit = 262144;        // exchange payloads above are refused
+  uint32_t auth_failure_delay_ms = 1000;       // before CONNACK "bad user name or password"
+  std::vector<std::string> reserved_names{"admin", "root", "hydrant", "guest", "anonymous",
+                                          "exchange", "queue", "sys"};
+  std::string token_secret_file;               // HS256 key; empty = <data>/token-secret
+  // Queues (durable sessions) and their owners' notices.
+  uint32_t queue_warning_percent = 80;         // of max-queued-messages
+  uint32_t queue_overlimit_timeout = 3600;     // seconds over the limit before deletion; 0 = never
+  std::string notify_command;                  // run with the notice as arguments; empty = none
   // ws_origins are stored as browsers serialize an Origin ("https://example.org", no default
   // port) and trusted_proxies as canonical IP literals, so the bridge may compare them exactly.
 };

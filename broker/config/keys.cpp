@@ -227,6 +227,16 @@ std::string show_deny_subscribe(const Config& config) {
 
 void clear_deny_subscribe(Config& config) { config.deny_subscribe.clear(); }
 
+void set_reserved_name(Config& config, std::string_view text) {
+  const bool ok = !text.empty() && std::isalpha(static_cast<unsigned char>(text.front())) &&
+                  std::all_of(text.begin(), text.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                           c == '-';
+                  });
+  if (!ok) throw ConfigError(fmt::format("expected a clientId like 'admin', got '{}'", text));
+  config.reserved_names.emplace_back(text);
+}
+
 void set_data(Config& config, std::string_view text) {
   if (text.empty()) throw ConfigError("expected a directory, got an empty value");
   config.data_dir = std::string(text);
@@ -319,6 +329,55 @@ const std::array kKeys{
             "refuse SUBSCRIBE to this filter and to every filter it covers (SUBACK 0x87 in MQTT 5, "
             "0x80 in 3.1.1); repeat for several",
             set_deny_subscribe, show_deny_subscribe, true, false, clear_deny_subscribe, "none"},
+    KeyInfo{"anon-max-connections-per-ip", "N",
+            "anonymous connections one IP address may hold at once; 0 = unlimited",
+            set_number<&Config::anon_max_connections_per_ip, 0, kU32>,
+            show_number<&Config::anon_max_connections_per_ip>},
+    KeyInfo{"anon-max-subscriptions", "N",
+            "subscriptions one anonymous connection may hold; 0 = unlimited",
+            set_number<&Config::anon_max_subscriptions, 0, kU32>,
+            show_number<&Config::anon_max_subscriptions>},
+    KeyInfo{"anon-max-packet-size", "BYTES",
+            "largest packet an anonymous client may send after CONNECT, 64..268435460, suffix "
+            "K/M/G allowed; announced in its MQTT 5 CONNACK",
+            set_number<&Config::anon_max_packet_size, 64, kMqttMaxPacket, true>,
+            show_number<&Config::anon_max_packet_size>},
+    KeyInfo{"payload-soft-limit", "BYTES",
+            "payloads on exchanges above this size are accepted, counted and logged",
+            set_number<&Config::payload_soft_limit, 1, kMqttMaxPacket, true>,
+            show_number<&Config::payload_soft_limit>},
+    KeyInfo{"payload-hard-limit", "BYTES",
+            "payloads on exchanges above this size are refused (0x95 Packet too large)",
+            set_number<&Config::payload_hard_limit, 1, kMqttMaxPacket, true>,
+            show_number<&Config::payload_hard_limit>},
+    KeyInfo{"auth-failure-delay", "MILLISECONDS",
+            "wait before answering wrong credentials, 0..10000",
+            set_number<&Config::auth_failure_delay_ms, 0, 10000>,
+            show_number<&Config::auth_failure_delay_ms>},
+    KeyInfo{"reserved-names", "NAME",
+            "clientId that no user may be created with; repeat for several (a source that names "
+            "one replaces the built-in list)",
+            set_reserved_name, show_list<&Config::reserved_names>, true, false,
+            clear_list<&Config::reserved_names>},
+    KeyInfo{"token-secret-file", "FILE",
+            "HS256 key of signed tokens (hydrant token sign); share it between nodes; created "
+            "with 256 random bits if missing",
+            set_path<&Config::token_secret_file>, show_string<&Config::token_secret_file>, false,
+            false, nullptr, "DATA/token-secret"},
+    KeyInfo{"queue-warning-percent", "PERCENT",
+            "a queue's owner is notified when it fills past this share of max-queued-messages, "
+            "1..100",
+            set_number<&Config::queue_warning_percent, 1, 100>,
+            show_number<&Config::queue_warning_percent>},
+    KeyInfo{"queue-overlimit-timeout", "SECONDS",
+            "a queue at its limit for this long is deleted unless marked unbounded; 0 = never",
+            set_number<&Config::queue_overlimit_timeout, 0, kU32>,
+            show_number<&Config::queue_overlimit_timeout>},
+    KeyInfo{"notify-command", "COMMAND",
+            "program run for every notice to a queue's owner, with the owner's clientId, their "
+            "e-mail addresses (comma-separated), the notice kind and its text as arguments",
+            set_path<&Config::notify_command>, show_string<&Config::notify_command>, false, false,
+            nullptr, "none"},
     KeyInfo{"http", "HOST:PORT",
             "HTTP listener of the bridge: the live viewer at /, the JSON API, MQTT over "
             "WebSocket at /mqtt; repeat for several; off = none; port 0 picks a free port",
@@ -448,6 +507,9 @@ void validate(Config& config) {
   if (config.outbound_budget < config.max_packet_size)
     throw ConfigError(fmt::format("outbound-budget ({}) must be at least max-packet-size ({})",
                                   config.outbound_budget, config.max_packet_size));
+  if (config.payload_soft_limit > config.payload_hard_limit)
+    throw ConfigError(fmt::format("payload-soft-limit ({}) must not exceed payload-hard-limit ({})",
+                                  config.payload_soft_limit, config.payload_hard_limit));
   // No two listeners on one address, whatever their kind (with SO_REUSEPORT two mqtt listeners
   // on one address would both bind and split the clients). Port 0 is a fresh port each time.
   // Overlaps that are not equal (0.0.0.0:P beside 127.0.0.1:P) are left to bind(), which

@@ -35,6 +35,9 @@ struct Counters {
   Counter messages_dropped;   // deliveries dropped: budget, queue overflow, size, expiry
   Counter connections_total;  // accepted since start
   Counter protocol_errors;    // connections closed for bad input
+  Counter auth_failures;      // CONNECTs refused for wrong credentials
+  Counter publishes_refused;  // PUBLISHes refused by the access rules or payload checks
+  Counter payloads_over_soft_limit;  // exchange payloads above payload-soft-limit (accepted)
   Gauge clients_connected;
 };
 

@@ -1,7 +1,16 @@
 // Broker. See broker.hpp.
 #include "net/broker.hpp"
 
+#include <spawn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+#include <map>
 #include <stdexcept>
+
+#include <fmt/ranges.h>
 
 #include "metrics/sys_topics.hpp"
 #include "util/log.hpp"
@@ -11,6 +20,9 @@ namespace hydrant::net {
 Broker::Broker(BrokerOptions options)
     : options_(std::move(options)), max_connections_(options_.max_connections),
       sys_interval_(options_.sys_interval) {
+  if (!options_.access) {
+    options_.access = std::make_shared<auth::AccessControl>(auth::AccessOptions::open_mode());
+  }
   const unsigned n = options_.threads == 0 ? 1 : options_.threads;
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i, options_.limits));
@@ -53,6 +65,56 @@ void Broker::reconfigure(const session::Limits& limits, uint32_t sys_interval,
   max_connections_.store(max_connections);
   sys_interval_.store(sys_interval);
   for (auto* h : hosts_) h->post(LimitsTask{limits});
+}
+
+std::vector<QueueSummary> Broker::queues() const {
+  std::vector<QueueSummary> all;
+  for (auto* h : hosts_) {
+    auto dir = h->directory();
+    std::move(dir.queues.begin(), dir.queues.end(), std::back_inserter(all));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const QueueSummary& a, const QueueSummary& b) { return a.client_id < b.client_id; });
+  return all;
+}
+
+std::vector<std::pair<std::string, uint32_t>> Broker::connections_per_user(uint32_t& anonymous) const {
+  std::map<std::string, uint32_t> merged;
+  anonymous = 0;
+  for (auto* h : hosts_) {
+    const auto dir = h->directory();
+    anonymous += dir.anonymous_connections;
+    for (const auto& [user, n] : dir.connections_per_user) merged[user] += n;
+  }
+  return {merged.begin(), merged.end()};
+}
+
+bool Broker::end_session(const std::string& client_id) {
+  const auto handle = registry_.find(client_id);
+  if (!handle) return false;
+  host(handle->worker.load()).post(EndSessionTask{handle->id});
+  return true;
+}
+
+void Broker::notify_owner(const Notice& n) {
+  if (options_.notify_command.empty()) return;
+  const auto users = access().users();
+  const auth::UserRecord* user = users->find(n.owner);
+  const std::string emails = user ? fmt::format("{}", fmt::join(user->owners, ",")) : "";
+  const char* argv[] = {options_.notify_command.c_str(), n.owner.c_str(), emails.c_str(),
+                        n.kind.c_str(), n.text.c_str(), nullptr};
+  // posix_spawn, not fork: no copy of a large broker's page tables. SIGCHLD is ignored in
+  // main(), so finished commands are reaped by the kernel.
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], nullptr, nullptr, const_cast<char**>(argv), environ);
+  if (rc != 0) {
+    log::error("event=notify-failed command=\"{}\" error=\"{}\"", options_.notify_command,
+               std::strerror(rc));
+  }
+}
+
+void Broker::revalidate_credentials() {
+  for (auto* h : hosts_) h->post(RevalidateTask{});
 }
 
 bool Broker::admit_connection() {

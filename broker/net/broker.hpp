@@ -24,6 +24,10 @@ struct BrokerOptions {
   uint32_t sys_interval = 10;    // seconds; 0 = off
   uint32_t max_connections = 0;  // 0 = unlimited
   std::string version;
+  // Who may connect, publish, subscribe; null = open (no rules), as in the unit tests.
+  std::shared_ptr<auth::AccessControl> access;
+  // Run for every notice to a queue's owner (owner, e-mails, kind, text); empty = none.
+  std::string notify_command;
 };
 
 class Broker {
@@ -44,6 +48,21 @@ class Broker {
   void stop();
   // Applies new limits and intervals to running workers. Thread-safe, does not block.
   void reconfigure(const session::Limits& limits, uint32_t sys_interval, uint32_t max_connections);
+  auth::AccessControl& access() { return *options_.access; }
+  // The users table changed: every host closes the connections whose credentials are no longer
+  // valid (user deleted, access token rotated). Thread-safe, does not block.
+  void revalidate_credentials();
+
+  // ---- for the admin API (thread-safe; figures as of each host's last second) ----
+  std::vector<QueueSummary> queues() const;
+  // Connections per authenticated user, and the anonymous ones.
+  std::vector<std::pair<std::string, uint32_t>> connections_per_user(uint32_t& anonymous) const;
+  // Ends the session with this client id wherever it lives (its connection is closed); false
+  // when there is none.
+  bool end_session(const std::string& client_id);
+  // Runs the notify command for a notice, without waiting for it. Thread-safe.
+  void notify_owner(const Notice& notice);
+  QueueMonitor& queue_monitor() { return queue_monitor_; }
 
   router::Router& router() { return router_; }
   router::SessionRegistry& registry() { return registry_; }
@@ -65,6 +84,7 @@ class Broker {
 
  private:
   BrokerOptions options_;
+  QueueMonitor queue_monitor_;
   router::Router router_;
   router::SessionRegistry registry_;
   std::vector<std::unique_ptr<Worker>> workers_;

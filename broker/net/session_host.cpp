@@ -2,6 +2,10 @@
 // routing (the session::Services implementation) and the task inbox. See session_host.hpp.
 #include "net/session_host.hpp"
 
+#include <map>
+
+#include "api/json_writer.hpp"
+#include "auth/rules.hpp"
 #include "net/broker.hpp"
 #include "util/log.hpp"
 
@@ -50,11 +54,92 @@ void SessionHost::handle(Task&& task) {
           limits_ = t.limits;
         } else if constexpr (std::is_same_v<T, CallTask>) {
           t.fn();
+        } else if constexpr (std::is_same_v<T, RevalidateTask>) {
+          revalidate_credentials();
         } else {
           stopping_ = true;
         }
       },
       std::move(task));
+}
+
+auth::AccessControl& SessionHost::access() { return broker_.access(); }
+
+SessionHost::Directory SessionHost::directory() const {
+  std::lock_guard lock(directory_mutex_);
+  return directory_;
+}
+
+void SessionHost::sweep_queues() {
+  const QueuePolicy policy{limits_.max_queued_messages, limits_.queue_warning_percent,
+                           limits_.queue_overlimit_timeout};
+  const auto users = broker_.access().users();
+  std::vector<Notice> notices;
+  std::vector<router::SessionId> doomed;
+  Directory dir;
+  std::map<std::string_view, uint32_t> per_user;
+  for (auto& [id, s] : sessions_) {
+    if (s->link) {
+      if (const auth::Principal* p = s->link->principal()) {
+        ++per_user[p->user];
+      } else {
+        ++dir.anonymous_connections;
+      }
+    }
+    const std::string_view owner = auth::queue_owner(s->client_id());
+    if (owner.empty()) continue;
+    QueueSummary summary;
+    if (broker_.queue_monitor().check(*s, owner, policy, *users, now_, notices, summary)) {
+      doomed.push_back(id);
+    } else {
+      dir.queues.push_back(std::move(summary));
+    }
+  }
+  broker_.queue_monitor().sweep(now_);
+  for (const auto& [user, n] : per_user) dir.connections_per_user.emplace_back(user, n);
+  {
+    std::lock_guard lock(directory_mutex_);
+    directory_ = std::move(dir);
+  }
+  for (const Notice& n : notices) send_notice(n);
+  for (auto id : doomed) end_session(id);
+}
+
+// A notice for a queue's owner: a log line, a message on $SYS/hydrant/notices/<owner> (JSON, QoS
+// 1, so the owner's own queue keeps it), and the operator's notify command.
+void SessionHost::send_notice(const Notice& n) {
+  log::warn("event=notice kind={} owner=\"{}\" queue=\"{}\" queued={} limit={} text=\"{}\"", n.kind,
+            n.owner, n.queue, n.queued, n.limit, n.text);
+  api::JsonWriter w;
+  w.begin_object()
+      .member("kind", n.kind)
+      .member("queue", n.queue)
+      .member("queued", static_cast<uint64_t>(n.queued))
+      .member("limit", static_cast<uint64_t>(n.limit))
+      .member("text", n.text)
+      .end_object();
+  codec::Properties props;
+  props.content_type = "application/json";
+  publish(fanout::Message::create(std::string(auth::kNoticesPrefix) + n.owner, w.str(), 1, false,
+                                  props, 0, now_));
+  broker_.notify_owner(n);
+}
+
+void SessionHost::revalidate_credentials() {
+  auth::AccessControl& access = broker_.access();
+  std::vector<ClientLink*> revoked;
+  for (auto& [id, s] : sessions_) {
+    if (s->link && s->link->principal() && !access.still_valid(*s->link->principal())) {
+      revoked.push_back(s->link);
+    }
+  }
+  for (ClientLink* link : revoked) {
+    log::info("host={} client=\"{}\" user=\"{}\" event=credentials-revoked", index_,
+              link->client_id(), link->principal()->user);
+    const uint64_t conn = link->conn_id();
+    link->disconnect(codec::ReasonCode::NotAuthorized, "credentials revoked");
+    close_link(conn);
+  }
 }
 
 session::Session& SessionHost::new_session(const router::HandleRef& handle) {
@@ -158,6 +243,10 @@ void SessionHost::end_session(router::SessionId id) {
 }
 
 void SessionHost::expire_sessions() {
+  if (now_ >= next_queue_sweep_) {
+    next_queue_sweep_ = now_ + std::chrono::seconds(1);
+    sweep_queues();
+  }
   std::vector<router::SessionId> expired;
   for (auto& [id, s] : sessions_) {
     if (s->link) continue;

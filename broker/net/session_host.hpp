@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "metrics/topic_activity.hpp"
+#include "net/queue_monitor.hpp"
 #include "net/tasks.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
@@ -38,10 +39,19 @@ class SessionHost : public session::Services {
   const metrics::Counters& counters_view() const { return counters_; }
   const metrics::TopicActivity& activity() const { return activity_; }
 
+  // What the admin API lists, as of this host's last once-a-second sweep. Thread-safe.
+  struct Directory {
+    std::vector<QueueSummary> queues;
+    std::vector<std::pair<std::string, uint32_t>> connections_per_user;  // sorted by user
+    uint32_t anonymous_connections = 0;
+  };
+  Directory directory() const;
+
   // ---- session::Services (wants_write is the transport's) ----
   const session::Limits& limits() const override { return limits_; }
   fanout::Clock::time_point now() const override { return now_; }
   metrics::Counters& counters() override { return counters_; }
+  auth::AccessControl& access() override;
   void open_session(session::ClientLink& link, bool clean_start) override;
   void close_session(session::ClientLink& link, bool publish_will) override;
   void publish(const fanout::MessageRef& msg) override;
@@ -74,6 +84,9 @@ class SessionHost : public session::Services {
  private:
   void handle(Task&& task);
   void handle_deliver(DeliverTask& t);
+  void revalidate_credentials();
+  void sweep_queues();  // once a second: queue limits, notices, the directory
+  void send_notice(const Notice& n);
   void deliver_local(const fanout::MessageRef& msg, const router::Target& target);
   void handle_migrate(const MigrateTask& t);
   void handle_arrive(ArriveTask& t);
@@ -83,6 +96,9 @@ class SessionHost : public session::Services {
   session::Session& new_session(const router::HandleRef& handle);
 
   bool stopping_ = false;
+  fanout::Clock::time_point next_queue_sweep_{};
+  mutable std::mutex directory_mutex_;
+  Directory directory_;
   std::unordered_map<router::SessionId, std::unique_ptr<session::Session>> sessions_;
   // Sessions on their way here from another host: the connection waiting for each, and the
   // deliveries that arrived before it.

@@ -37,12 +37,14 @@ struct LimitsTask {
   session::Limits limits;
 };
 struct StopTask {};
+// The users table changed: close connections whose credentials were revoked.
+struct RevalidateTask {};
 // Control-plane work that must run on the receiving host's thread (a certificate reload).
 struct CallTask {
   std::function<void()> fn;
 };
 
 using Task = std::variant<DeliverTask, EndSessionTask, MigrateTask, ArriveTask, LimitsTask, StopTask,
-                          CallTask>;
+                          CallTask, RevalidateTask>;
 
 }  // namespace hydrant::net

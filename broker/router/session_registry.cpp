@@ -38,4 +38,10 @@ size_t SessionRegistry::size() const {
   return by_client_id_.size();
 }
 
+HandleRef SessionRegistry::find(std::string_view client_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_client_id_.find(client_id);
+  return it == by_client_id_.end() ? nullptr : it->second;
+}
+
 }  // namespace hydrant::router

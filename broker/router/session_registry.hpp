@@ -32,6 +32,8 @@ class SessionRegistry {
   bool release(const SessionHandle& handle, uint32_t worker);
 
   size_t size() const;
+  // The session that owns this client id now, or null (the admin API's delete).
+  HandleRef find(std::string_view client_id) const;
 
  private:
   mutable std::mutex mutex_;

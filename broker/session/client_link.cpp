@@ -17,7 +17,17 @@ ClientLink::ClientLink(Services& services, uint64_t conn_id, util::PeerAddress p
     : services_(services), conn_id_(conn_id), created_(now), last_received_(now),
       last_write_progress_(now), peer_(peer) {}
 
-ClientLink::~ClientLink() = default;
+ClientLink::~ClientLink() {
+  if (holds_anonymous_slot_) services_.access().release_anonymous(peer_);
+}
+
+uint32_t ClientLink::inbound_packet_limit() const {
+  const Limits& lim = services_.limits();
+  if (state_ == LinkState::Connected && restricted_anonymous()) {
+    return std::min(lim.anon_max_packet_size, lim.max_packet_size);
+  }
+  return lim.max_packet_size;
+}
 
 void ClientLink::on_bytes(codec::ByteView data) {
   services_.counters().bytes_received.add(data.size());
@@ -31,7 +41,7 @@ void ClientLink::on_bytes(codec::ByteView data) {
     drain_buffered();
   }
   // While a session is being fetched, bytes wait; bound what a client can pile up meanwhile.
-  if (state_ == LinkState::AwaitSession && rbuf_.size() > 2 * size_t{services_.limits().max_packet_size}) {
+  if ((state_ == LinkState::AwaitSession || refuse_at_ != Clock::time_point{}) && rbuf_.size() > 2 * size_t{services_.limits().max_packet_size}) {
     close_for(ReasonCode::PacketTooLarge, "too much input before CONNACK");
   }
 }
@@ -45,9 +55,11 @@ void ClientLink::drain_buffered() {
 size_t ClientLink::process(codec::ByteView input) {
   if (processing_) return 0;  // re-entered from attach_session() inside handle_connect()
   processing_ = true;
-  const uint32_t max_size = services_.limits().max_packet_size;
   size_t used = 0;
-  while (state_ == LinkState::AwaitConnect || state_ == LinkState::Connected) {
+  // A refused CONNECT waiting for its late CONNACK reads nothing more.
+  while ((state_ == LinkState::AwaitConnect && refuse_at_ == Clock::time_point{}) ||
+         state_ == LinkState::Connected) {
+    const uint32_t max_size = inbound_packet_limit();
     const codec::ByteView avail = input.subspan(used);
     auto frame = codec::parse_frame(avail, max_size);
     if (!frame) {
@@ -160,6 +172,10 @@ void ClientLink::close_taken_over() {
 void ClientLink::on_tick(Clock::time_point now) {
   using std::chrono::seconds;
   const Limits& lim = services_.limits();
+  if (refuse_at_ != Clock::time_point{} && state_ == LinkState::AwaitConnect) {
+    if (now >= refuse_at_) close_for(ReasonCode::BadUserNameOrPassword, "bad user name or password");
+    return;
+  }
   if (state_ == LinkState::AwaitConnect && now - created_ >= seconds(lim.connect_timeout)) {
     log::info("conn={} peer={} event=closed why=\"no CONNECT in time\"", conn_id_,
               peer_.to_string());
@@ -167,6 +183,11 @@ void ClientLink::on_tick(Clock::time_point now) {
     return;
   }
   if (state_ != LinkState::Connected) return;
+  if (principal_ && principal_->expires_at != 0 &&
+      std::chrono::system_clock::now() >= std::chrono::system_clock::time_point(
+                                              seconds(principal_->expires_at))) {
+    return close_for(ReasonCode::MaximumConnectTime, "the signed token expired");
+  }
   // Keep alive: one and a half times the interval without a packet [MQTT-3.1.2-22].
   if (keep_alive_ > 0 && now - last_received_ >= std::chrono::milliseconds(keep_alive_ * 1500)) {
     return close_for(ReasonCode::KeepAliveTimeout, "keep alive timeout");
@@ -284,7 +305,7 @@ void ClientLink::attach_session(Session* session, bool session_present) {
     if (server_keep_alive_sent_) p.server_keep_alive = keep_alive_;
     if (session_expiry_capped_) p.session_expiry_interval = session_expiry_;
     if (lim.receive_maximum != 65535) p.receive_maximum = lim.receive_maximum;
-    p.maximum_packet_size = lim.max_packet_size;
+    p.maximum_packet_size = inbound_packet_limit();
     if (lim.topic_alias_maximum) p.topic_alias_maximum = lim.topic_alias_maximum;
   }
   send(ack);

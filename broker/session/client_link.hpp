@@ -50,6 +50,9 @@ class ClientLink {
   void attach_session(Session* session, bool session_present);
   // The session was taken over by another connection [MQTT-3.1.4-3]: DISCONNECT 0x8E, close.
   void close_taken_over();
+  // The broker ends the connection (credentials revoked, an admin action): DISCONNECT with
+  // `code` in MQTT 5, then close. The session is ended or kept as on any abnormal close.
+  void disconnect(codec::ReasonCode code, const char* why) { close_for(code, why); }
 
   // ---- output ----
   fanout::OutboundQueue& out() { return out_; }
@@ -67,6 +70,8 @@ class ClientLink {
   LinkState state() const { return state_; }
   uint16_t client_receive_maximum() const { return client_receive_maximum_; }
   uint32_t session_expiry_requested() const { return session_expiry_; }
+  // The authenticated user, or null for an anonymous client (and for everyone when open).
+  const auth::Principal* principal() const { return principal_.get(); }
 
  private:
   size_t process(codec::ByteView input);  // handles whole packets; returns the bytes used
@@ -93,6 +98,13 @@ class ClientLink {
   Result<fanout::MessageRef> build_will(const codec::Connect& c);
   Result<std::string_view> resolve_topic_alias(codec::Publish& p);
   bool awaiting_pubrel_full() const;
+  Result<void> authorize_connect(const codec::Connect& c);
+  Error check_exchange_payload(const codec::Publish& p, std::string_view topic);
+  void refuse_publish(const codec::Publish& p, Error refusal);
+  Error check_subscribe_access(std::string_view filter) const;
+  // Anonymous clients live under tighter limits, unless the broker is open.
+  bool restricted_anonymous() const { return !principal_ && !services_.access().open(); }
+  uint32_t inbound_packet_limit() const;
   bool denied(std::string_view filter) const;
   uint16_t outbound_alias_for(std::string_view topic, bool& known);
 
@@ -111,6 +123,8 @@ class ClientLink {
 
   // Negotiated at CONNECT.
   std::string client_id_;
+  std::unique_ptr<auth::Principal> principal_;
+  Clock::time_point refuse_at_{};  // wrong credentials: CONNACK 0x86 is sent at this time
   fanout::MessageRef pending_will_;
   uint32_t pending_will_delay_ = 0;
   uint32_t session_expiry_ = 0;
@@ -127,6 +141,7 @@ class ClientLink {
   bool server_keep_alive_sent_ = false;
   bool session_expiry_capped_ = false;
   bool request_problem_information_ = true;
+  bool holds_anonymous_slot_ = false;  // counted in AccessControl's per-IP anonymous connections
   const util::PeerAddress peer_;
 
   // Topic aliases, MQTT 5 (3.3.2.3.4): inbound alias -> topic; outbound topic -> alias.

@@ -1,5 +1,6 @@
 // CONNECT: version, client identifier, keep alive, session expiry, limits, will; then the
 // session is opened by the services and CONNACK is sent by attach_session().
+#include <chrono>
 #include <random>
 
 #include "session/client_link.hpp"
@@ -81,6 +82,55 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
   return {};
 }
 
+// The access model at CONNECT (auth/rules.hpp): credentials, the per-IP cap on anonymous
+// connections, who may use the client identifier and whether the session may persist.
+Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
+  auth::AccessControl& access = services_.access();
+  if (access.open()) return {};
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  auto result = access.authenticate(c.username, c.password, now_s);
+  using Outcome = auth::AuthResult::Outcome;
+  if (result.outcome == Outcome::Refused) {
+    services_.counters().auth_failures.add();
+    log::warn("conn={} peer={} client=\"{}\" user=\"{}\" event=auth-failed why=\"{}\"", conn_id_,
+              peer_.to_string(), client_id_, c.username.value_or(""), result.log_reason);
+    return Error{ReasonCode::BadUserNameOrPassword, "bad user name or password"};
+  }
+  principal_ = std::move(result.principal);
+  if (!principal_) {
+    if (!access.acquire_anonymous(peer_)) {
+      return Error{ReasonCode::QuotaExceeded, "too many anonymous connections from this address"};
+    }
+    holds_anonymous_slot_ = true;
+  }
+  const bool persistent = session_expiry_ > 0;
+  bool keep = false;
+  const auto decision = auth::check_client_id(principal_.get(), client_id_, persistent, keep);
+  if (!decision.ok()) return Error{decision.code, decision.why};
+  if (persistent && !keep) {
+    // Only a user's queue/<clientId>/<name> outlives its connection. MQTT 5 is told in CONNACK
+    // (Session Expiry 0); 3.1.1 has no way to say it, so a clean-session-0 CONNECT is refused.
+    if (version_ != ProtocolVersion::V5) {
+      return Error{ReasonCode::NotAuthorized,
+                   "persistent sessions are named queue/<clientId>/<name> and need its token"};
+    }
+    session_expiry_ = 0;
+    session_expiry_capped_ = true;
+  }
+  if (pending_will_) {
+    const auto will = auth::check_publish_topic(principal_.get(), pending_will_->topic());
+    if (!will.ok()) return Error{will.code, will.why};
+  }
+  if (principal_) {
+    log::info("conn={} peer={} client=\"{}\" user=\"{}\" event=authenticated{}", conn_id_,
+              peer_.to_string(), client_id_, principal_->user,
+              principal_->expires_at ? " credential=signed" : "");
+  }
+  return {};
+}
+
 Result<fanout::MessageRef> ClientLink::build_will(const codec::Connect& c) {
   const codec::Will& w = *c.will;
   if (auto ok = topics::validate_topic_name(w.topic); !ok) return ok.error();
@@ -103,6 +153,15 @@ void ClientLink::handle_connect(codec::Connect& c) {
   version_ = c.protocol_version;
   connect_decoded_ = true;
   if (auto ok = check_connect(c); !ok) return close_for(ok.error().code, ok.error().context);
+  if (auto ok = authorize_connect(c); !ok) {
+    const auto delay = services_.limits().auth_failure_delay_ms;
+    if (ok.error().code == ReasonCode::BadUserNameOrPassword && delay > 0) {
+      // Answer wrong credentials late, so guessing tokens is slow; the tick sends the CONNACK.
+      refuse_at_ = services_.now() + std::chrono::milliseconds(delay);
+      return;
+    }
+    return close_for(ok.error().code, ok.error().context);
+  }
   state_ = LinkState::AwaitSession;
   services_.open_session(*this, clean_start_);
 }

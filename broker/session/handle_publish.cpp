@@ -2,8 +2,10 @@
 // an inbound QoS 2 flow. Inbound QoS 2 uses "method B" ordering: the message is routed when the
 // PUBLISH arrives and its packet id is remembered until PUBREL, so a re-sent PUBLISH with the
 // same id is acknowledged again but not routed twice [MQTT-4.3.3-10].
+#include "pulse/json_payload.hpp"
 #include "session/client_link.hpp"
 #include "topics/topic.hpp"
+#include "util/log.hpp"
 
 namespace hydrant::session {
 
@@ -33,6 +35,45 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
   return std::string_view(it->second);
 }
 
+// The access model and the exchange payload rules (DESIGN.md, "Names" and "Access"): where this
+// client may publish, and that what it publishes on an exchange is small enough, labelled as
+// JSON if labelled at all, and parses as UTF-8 JSON.
+Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_view topic) {
+  const auto where = auth::check_publish_topic(principal_.get(), topic);
+  if (!where.ok()) return Error{where.code, where.why};
+  const Limits& lim = services_.limits();
+  if (p.payload.size() > lim.payload_hard_limit) {
+    return Error{ReasonCode::PacketTooLarge, "payload above the exchange hard limit"};
+  }
+  if (p.properties.content_type && *p.properties.content_type != "application/json") {
+    return Error{ReasonCode::PayloadFormatInvalid, "content type on exchanges is application/json"};
+  }
+  const std::string_view payload(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+  if (const char* why = pulse::json_payload_error(payload)) {
+    return Error{ReasonCode::PayloadFormatInvalid, why};
+  }
+  if (p.payload.size() > lim.payload_soft_limit) {
+    services_.counters().payloads_over_soft_limit.add();
+    log::info("conn={} client=\"{}\" event=payload-over-soft-limit topic=\"{}\" bytes={}", conn_id_,
+              client_id_, topic, p.payload.size());
+  }
+  return Error{ReasonCode::Success, ""};
+}
+
+// A refused PUBLISH: MQTT 5 hears the reason in PUBACK/PUBREC (QoS 1/2) or, since QoS 0 has no
+// acknowledgement, in DISCONNECT; 3.1.1 has no way to tell a publisher, so it is disconnected
+// rather than left believing the message went out. Either way a log line names the reason.
+void ClientLink::refuse_publish(const codec::Publish& p, Error refusal) {
+  services_.counters().publishes_refused.add();
+  if (version_ != ProtocolVersion::V5 || p.qos == 0) return close_for(refusal.code, refusal.context);
+  log::info("conn={} peer={} client=\"{}\" event=publish-refused reason=0x{:02x}({}) why=\"{}\"",
+            conn_id_, peer_.to_string(), client_id_, static_cast<unsigned>(refusal.code),
+            codec::reason_name(refusal.code), refusal.context);
+  codec::Ack ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id, refusal.code, {}};
+  if (problem_info_allowed()) ack.properties.reason_string = refusal.context;
+  send(ack);
+}
+
 void ClientLink::handle_publish(codec::Publish& p) {
   // state: inbound window [MQTT-3.3.4-8]
   if (p.qos == 2 && !session_->awaiting_pubrel.contains(p.packet_id) && awaiting_pubrel_full()) {
@@ -46,6 +87,13 @@ void ClientLink::handle_publish(codec::Publish& p) {
   if (!topic) return close_for(topic.error().code, topic.error().context);
   if (auto ok = topics::validate_topic_name(*topic); !ok) {
     return close_for(ok.error().code, ok.error().context);
+  }
+  // access (off when open): who may publish where, and what an exchange accepts
+  if (!services_.access().open()) {
+    if (auto e = check_exchange_payload(p, *topic); e.code != ReasonCode::Success) {
+      services_.counters().messages_received.add();
+      return refuse_publish(p, e);
+    }
   }
   // validate
   ReasonCode refusal = ReasonCode::Success;

@@ -2,6 +2,7 @@
 // answer SUBACK/UNSUBACK, then send the retained messages the retain handling asks for.
 #include "session/client_link.hpp"
 #include "topics/topic.hpp"
+#include "util/log.hpp"
 
 namespace hydrant::session {
 
@@ -17,6 +18,21 @@ bool ClientLink::denied(std::string_view filter) const {
     if (topics::match_filter(deny, plain)) return true;
   }
   return false;
+}
+
+// The access model for one filter: what it may reach (auth/rules.hpp), and the cap on an
+// anonymous connection's subscriptions. Success when allowed.
+Error ClientLink::check_subscribe_access(std::string_view filter) const {
+  if (services_.access().open()) return Error{ReasonCode::Success, ""};
+  const auto shared = topics::parse_shared(filter);
+  const auto decision = auth::check_subscribe(principal_.get(), shared ? shared->filter : filter);
+  if (!decision.ok()) return Error{decision.code, decision.why};
+  const uint32_t cap = services_.limits().anon_max_subscriptions;
+  if (!principal_ && cap && session_->subscriptions.size() >= cap &&
+      session_->subscriptions.find(filter) == session_->subscriptions.end()) {
+    return Error{ReasonCode::QuotaExceeded, "subscription limit for anonymous clients"};
+  }
+  return Error{ReasonCode::Success, ""};
 }
 
 void ClientLink::handle_subscribe(const codec::Subscribe& s) {
@@ -40,6 +56,14 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     }
     if (denied(sub.filter)) {
       ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? ReasonCode::NotAuthorized
+                                                                 : ReasonCode::UnspecifiedError);
+      continue;
+    }
+    if (auto e = check_subscribe_access(sub.filter); e.code != ReasonCode::Success) {
+      log::info("conn={} peer={} client=\"{}\" event=subscribe-refused filter=\"{}\" reason=0x{:02x} "
+                "why=\"{}\"", conn_id_, peer_.to_string(), client_id_, sub.filter,
+                static_cast<unsigned>(e.code), e.context);
+      ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? e.code
                                                                  : ReasonCode::UnspecifiedError);
       continue;
     }

@@ -20,6 +20,14 @@ struct Limits {
   uint16_t max_keepalive = 65535;       // seconds
   uint32_t max_session_expiry = 604800; // seconds
   std::vector<std::string> deny_subscribe;  // filters refused to everyone
+  // Access (issue 5); ignored when the AccessControl is open.
+  uint32_t anon_max_subscriptions = 64;   // per anonymous connection; 0 = unlimited
+  uint32_t anon_max_packet_size = 16384;  // inbound after an anonymous CONNECT
+  uint32_t payload_soft_limit = 8192;     // exchange payloads above: counted and logged
+  uint32_t payload_hard_limit = 262144;   // exchange payloads above: refused
+  uint32_t auth_failure_delay_ms = 1000;  // before answering wrong credentials
+  uint32_t queue_warning_percent = 80;    // of max_queued_messages: the owner is told
+  uint32_t queue_overlimit_timeout = 3600;  // seconds at the limit before a queue is deleted
 };
 
 }  // namespace hydrant::session

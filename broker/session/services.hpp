@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/access_control.hpp"
 #include "codec/packet.hpp"
 #include "fanout/message.hpp"
 #include "metrics/counters.hpp"
@@ -22,6 +23,8 @@ class Services {
   virtual const Limits& limits() const = 0;
   virtual fanout::Clock::time_point now() const = 0;
   virtual metrics::Counters& counters() = 0;
+  // Who may connect, publish and subscribe (thread-safe, shared by every host).
+  virtual auth::AccessControl& access() = 0;
 
   // A CONNECT was accepted: find, create or take over the session for link.client_id(). Calls
   // link.attach_session() now, or later once the session arrives from another worker.

@@ -177,8 +177,11 @@ class Broker:
         if not binary or not os.path.exists(binary):
             raise Skip(f"hydrant binary not found (HYDRANT_BIN={os.environ.get('HYDRANT_BIN')}); "
                        "build it or run with BROKER=mosquitto")
-        argv = [binary, "--mqtt", f"{HOST}:{self.port}", "--data", self.data_dir, "--open",
+        # Cases run with --open (no access rules) unless they ask for the rules: "open": "false".
+        argv = [binary, "--mqtt", f"{HOST}:{self.port}", "--data", self.data_dir,
                 "--log-level", "info"]
+        if self.args.get("open", "true") != "false":
+            argv.append("--open")
         if self.config_file:
             argv += ["--config", self.config_file]
         # The bridge's HTTP listener defaults to 8080: off unless a case asks for it ("free":
@@ -186,6 +189,8 @@ class Broker:
         if "http" not in self.args:
             argv += ["--http", "off"]
         for k, v in self.args.items():
+            if k == "open":
+                continue
             if k in ("http", "https", "mqtts") and v == "free":
                 port = free_port()
                 setattr(self, f"{k}_port", port)
@@ -251,6 +256,20 @@ class Broker:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+    def admin(self, *args, check=True):
+        """Runs `hydrant ARGS --data <this broker's data dir>`; returns the CompletedProcess.
+        check: assert exit status 0."""
+        r = subprocess.run([hydrant_bin(), *args, "--data", self.data_dir], capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        if check:
+            assert r.returncode == 0, f"hydrant {' '.join(args)}: {r.returncode} {r.stderr}"
+        return r
+
+    def add_user(self, name, *extra):
+        """Creates a user with the admin command; returns its access token (stdout's last line)."""
+        r = self.admin("user", "add", name, *extra)
+        return r.stdout.strip().splitlines()[-1]
 
     def stop(self, timeout=15):
         """SIGTERM by PID, wait; returns a list of problems (empty when clean)."""

@@ -46,6 +46,9 @@ class TestServices final : public Services {
   const Limits& limits() const override { return lim; }
   Clock::time_point now() const override { return t; }
   metrics::Counters& counters() override { return ctr; }
+  // The protocol tests run without access rules; the rules have their own tests.
+  auth::AccessControl access_control{auth::AccessOptions::open_mode()};
+  auth::AccessControl& access() override { return access_control; }
 
   void open_session(ClientLink& link, bool clean_start) override {
     auto claim = registry.claim(link.client_id(), kWorker, clean_start);

@@ -1,0 +1,275 @@
+// `hydrant user ...` and `hydrant token ...`; see commands.hpp.
+#include "admin/commands.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "admin/audit.hpp"
+#include "admin/users.hpp"
+#include "api/json_writer.hpp"
+#include "auth/jwt.hpp"
+#include "config/config.hpp"
+
+namespace hydrant::admin {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hydrant user add NAME [--owner EMAIL]...    create a publisher; prints its token last\n"
+    "       hydrant user list                           users, owners, creation time\n"
+    "       hydrant user show NAME\n"
+    "       hydrant user owners NAME EMAIL...           replace the owners' addresses\n"
+    "       hydrant user delete NAME                    closes its connections at once\n"
+    "       hydrant token rotate NAME                   new token, last line; the old one stops\n"
+    "       hydrant token sign NAME [--ttl 5m] [--scope publish|subscribe]\n"
+    "                                                   a signed token (HS256 JWT)\n"
+    "options: --data DIR (default ./hydrant-data), --config FILE (for data, reserved-names,\n"
+    "         token-secret-file), --json (machine-readable output)\n";
+
+struct Args {
+  std::vector<std::string> words;   // positional: "user", "add", "NAME", ...
+  std::vector<std::string> owners;  // --owner, repeatable
+  std::optional<std::string> data, config_file, ttl, scope;
+  bool json = false;
+};
+
+struct UsageError : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+
+Args parse(int argc, const char* const* argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::optional<std::string>& out) {
+      if (i + 1 >= argc) throw UsageError(fmt::format("{} needs a value", arg));
+      out = argv[++i];
+    };
+    if (arg == "--json") {
+      a.json = true;
+    } else if (arg == "--owner") {
+      std::optional<std::string> o;
+      value(o);
+      a.owners.push_back(*o);
+    } else if (arg == "--data") {
+      value(a.data);
+    } else if (arg == "--config") {
+      value(a.config_file);
+    } else if (arg == "--ttl") {
+      value(a.ttl);
+    } else if (arg == "--scope") {
+      value(a.scope);
+    } else if (arg.starts_with("--")) {
+      throw UsageError(fmt::format("unknown option {}", arg));
+    } else {
+      a.words.emplace_back(arg);
+    }
+  }
+  return a;
+}
+
+config::Config load_config(const Args& a) {
+  config::CommandLine cli;
+  cli.config_file = a.config_file;
+  if (a.data) cli.overrides.emplace_back("data", *a.data);
+  return config::load(cli);
+}
+
+std::string actor() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return fmt::format("cli:{}", pw ? pw->pw_name : std::to_string(::geteuid()));
+}
+
+// "300", "90s", "5m", "2h", "1d" -> seconds.
+int64_t parse_ttl(const std::string& text) {
+  size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    throw UsageError(fmt::format("--ttl: expected 300, 90s, 5m, 2h or 1d, got '{}'", text));
+  }
+  const std::string_view unit = std::string_view(text).substr(used);
+  int64_t scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  if (unit == "m") scale = 60;
+  if (unit == "h") scale = 3600;
+  if (unit == "d") scale = 86400;
+  if (scale == 0 || n <= 0 || n > 366 * 86400 / scale) {
+    throw UsageError(fmt::format("--ttl: expected 300, 90s, 5m, 2h or 1d, got '{}'", text));
+  }
+  return n * scale;
+}
+
+std::string iso_time(int64_t unix_seconds) {
+  const std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_user(api::JsonWriter& w, const auth::UserRecord& u) {
+  w.begin_object().member("name", u.name).key("owners").begin_array();
+  for (const auto& o : u.owners) w.value(o);
+  w.end_array().member("created", iso_time(u.created)).member("token_generation", u.epoch);
+  w.key("unbounded_queues").begin_array();
+  for (const auto& q : u.unbounded_queues) w.value(q);
+  w.end_array().end_object();
+}
+
+void print_user(const auth::UserRecord& u) {
+  std::printf("%-24s owners=%s created=%s token_generation=%llu\n", u.name.c_str(),
+              fmt::format("{}", fmt::join(u.owners, ",")).c_str(), iso_time(u.created).c_str(),
+              static_cast<unsigned long long>(u.epoch));
+}
+
+const std::string& need(const Args& a, size_t index, const char* what) {
+  if (a.words.size() <= index) throw UsageError(fmt::format("missing {}", what));
+  return a.words[index];
+}
+
+int token_out(const Args& a, std::string_view name, const std::string& token,
+              std::string_view note) {
+  if (a.json) {
+    api::JsonWriter w;
+    w.begin_object().member("name", name).member("token", token).end_object();
+    std::printf("%s\n", w.str().c_str());
+  } else {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(note.size()), note.data());
+    std::printf("%s\n", token.c_str());
+  }
+  return 0;
+}
+
+int run(const Args& a) {
+  const std::string& group = need(a, 0, "command");
+  const std::string& verb = need(a, 1, "subcommand");
+  const config::Config cfg = load_config(a);
+  const UserStore store{cfg.data_dir, cfg.reserved_names, actor()};
+  std::filesystem::create_directories(cfg.data_dir);
+
+  if (group == "user" && verb == "add") {
+    const auto& name = need(a, 2, "NAME");
+    const auto token = add_user(store, name, a.owners);
+    return token_out(a, name, token,
+                     fmt::format("user {} created; its access token (the MQTT password), shown "
+                                 "only this once:", name));
+  }
+  if (group == "user" && verb == "list") {
+    const auto table = read_users(store);
+    if (a.json) {
+      api::JsonWriter w;
+      w.begin_object().key("users").begin_array();
+      for (const auto& u : table.users) write_user(w, u);
+      w.end_array().end_object();
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      for (const auto& u : table.users) print_user(u);
+      if (table.users.empty()) std::fprintf(stderr, "no users\n");
+    }
+    return 0;
+  }
+  if (group == "user" && verb == "show") {
+    const auto& name = need(a, 2, "NAME");
+    const auto table = read_users(store);
+    const auto* u = table.find(name);
+    if (!u) throw AdminError(fmt::format("no user '{}'", name), true);
+    if (a.json) {
+      api::JsonWriter w;
+      write_user(w, *u);
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      print_user(*u);
+    }
+    return 0;
+  }
+  if (group == "user" && verb == "owners") {
+    const auto& name = need(a, 2, "NAME");
+    std::vector<std::string> owners(a.words.begin() + 3, a.words.end());
+    owners.insert(owners.end(), a.owners.begin(), a.owners.end());
+    set_owners(store, name, owners);
+    std::fprintf(stderr, "owners of %s: %s\n", name.c_str(),
+                 fmt::format("{}", fmt::join(owners, ", ")).c_str());
+    return 0;
+  }
+  if (group == "user" && verb == "delete") {
+    const auto& name = need(a, 2, "NAME");
+    delete_user(store, name);
+    std::fprintf(stderr, "user %s deleted\n", name.c_str());
+    return 0;
+  }
+  if (group == "token" && verb == "rotate") {
+    const auto& name = need(a, 2, "NAME");
+    const auto token = rotate_token(store, name);
+    return token_out(a, name, token,
+                     fmt::format("new access token of {} (the old one no longer works):", name));
+  }
+  if (group == "token" && verb == "sign") {
+    const auto& name = need(a, 2, "NAME");
+    auth::Claims claims;
+    claims.subject = name;
+    claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    claims.expires_at = claims.issued_at + parse_ttl(a.ttl.value_or("5m"));
+    if (a.scope && !auth::parse_scope(*a.scope, claims.scope)) {
+      throw UsageError("--scope: expected publish or subscribe");
+    }
+    const auto table = read_users(store);
+    if (!table.find(name)) throw AdminError(fmt::format("no user '{}'", name), true);
+    bool created = false;
+    const std::string secret = auth::read_or_create_secret(
+        cfg.token_secret_file.empty() ? cfg.data_dir + "/token-secret" : cfg.token_secret_file, 32,
+        created);
+    const std::string jwt = auth::sign_jwt(
+        claims, {reinterpret_cast<const uint8_t*>(secret.data()), secret.size()});
+    audit(cfg.data_dir, store.actor, "token-sign", name,
+          fmt::format("scope={} expires={}", auth::scope_name(claims.scope),
+                      iso_time(claims.expires_at)));
+    return token_out(a, name, jwt,
+                     fmt::format("signed token for {}, scope {}, valid until {}:", name,
+                                 auth::scope_name(claims.scope), iso_time(claims.expires_at)));
+  }
+  throw UsageError(fmt::format("unknown command: {} {}", group, verb));
+}
+
+}  // namespace
+
+bool is_admin_command(int argc, const char* const* argv) {
+  if (argc < 2) return false;
+  const std::string_view first = argv[1];
+  return first == "user" || first == "token";
+}
+
+int run_admin_command(int argc, const char* const* argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "hydrant: %s\n%s", e.what(), kUsage);
+    return 2;
+  } catch (const AdminError& e) {
+    std::fprintf(stderr, "hydrant: %s\n", e.what());
+    return 1;
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "hydrant: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hydrant: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace hydrant::admin

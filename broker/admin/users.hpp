@@ -1,0 +1,42 @@
+// User administration on a data directory, shared by the subcommands and the admin API: each
+// operation takes users.lock, reads users.json, changes it, writes it back atomically and leaves
+// an audit line. A running broker picks the change up from the file.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "auth/user_db.hpp"
+
+namespace hydrant::admin {
+
+// A refused operation (unknown user, name taken or reserved, bad e-mail): the message is for
+// the person who asked. `not_found` lets the API answer 404 rather than 409.
+struct AdminError : std::runtime_error {
+  AdminError(const std::string& message, bool not_found = false)
+      : std::runtime_error(message), not_found(not_found) {}
+  bool not_found;
+};
+
+struct UserStore {
+  std::string data_dir;
+  std::vector<std::string> reserved_names;
+  std::string actor;  // who acts, for the audit trail: "cli:<unix user>" or "api:<peer>"
+};
+
+// Creates the user; returns its new access token (shown once, stored only as a hash).
+std::string add_user(const UserStore& store, const std::string& name,
+                     const std::vector<std::string>& owners);
+// Replaces the user's token; connections made with the old one are closed by the broker.
+std::string rotate_token(const UserStore& store, const std::string& name);
+void delete_user(const UserStore& store, const std::string& name);
+void set_owners(const UserStore& store, const std::string& name,
+                const std::vector<std::string>& owners);
+// Marks (or unmarks) one of the user's queues as exempt from deletion over its limit.
+void set_queue_unbounded(const UserStore& store, const std::string& queue_client_id, bool unbounded);
+auth::UserTable read_users(const UserStore& store);
+
+bool valid_email(const std::string& address);
+
+}  // namespace hydrant::admin

@@ -1,0 +1,208 @@
+"""15 admin: the admin API under /api/v1/admin/ (bearer admin token from <data>/admin-token) and
+the queue watch: warning, recovery and deletion notices on $SYS/hydrant/notices/<owner>, in the
+log and through the notify command (issue 5). Real broker, real HTTP, real MQTT clients.
+"""
+
+import http.client
+import json
+import os
+import stat
+import time
+
+from harness import (HOST, V5, Broker, case, PUBLISH, PUBACK, P_SESSION_EXPIRY, enc_ack,
+                     expect_violation, wait_until)
+
+WHY = "hydrant's admin API and queue watch (issue 5)"
+RULES = {"open": "false", "http": "free", "auth-failure-delay": "0"}
+
+
+def admin_token(b):
+    with open(os.path.join(b.data_dir, "admin-token")) as f:
+        return f.read().strip()
+
+
+def call(b, method, path, body=None, token=None):
+    """One HTTP request to the broker's API; returns (status, headers, parsed JSON body)."""
+    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
+    headers = {}
+    if token is not False:
+        headers["Authorization"] = f"Bearer {token or admin_token(b)}"
+    data = None
+    if body is not None:
+        data = json.dumps(body) if not isinstance(body, (bytes, str)) else body
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    resp = conn.getresponse()
+    raw = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), (json.loads(raw) if raw else None)
+
+
+def persistent(v):
+    return dict(clean=False, props=[(P_SESSION_EXPIRY, 3600)]) if v == V5 else dict(clean=False)
+
+
+@case(versions=None, broker_args=RULES, hydrant_only=WHY)
+def admin_api_needs_the_admin_token(t):
+    """No token or a wrong one: 401 with WWW-Authenticate, a log line, nothing changed. The
+    token file is created on first start with mode 0600."""
+    b = t.broker
+    mode = stat.S_IMODE(os.stat(os.path.join(b.data_dir, "admin-token")).st_mode)
+    assert mode == 0o600, oct(mode)
+    for token in (False, "wrong"):
+        status, headers, body = call(b, "POST", "/api/v1/admin/users", {"name": "x"}, token=token)
+        assert status == 401, (status, body)
+        assert headers.get("www-authenticate", headers.get("WWW-Authenticate", "")).startswith("Bearer")
+        assert body["error"] == "unauthorized"
+    assert call(b, "GET", "/api/v1/admin/users")[2] == {"users": []}
+    assert "event=admin-refused" in b.stderr_text()
+
+
+@case(broker_args=RULES, hydrant_only=WHY)
+def admin_api_manages_users(t):
+    """Create (201, the token once), list, show with its connections, rotate (the old
+    connection closes), replace owners, delete (the new connection closes); 404/409/400/405."""
+    b = t.broker
+    status, _, body = call(b, "POST", "/api/v1/admin/users",
+                           {"name": "gerrit", "owners": ["infra@example.org"]})
+    assert status == 201 and body["name"] == "gerrit" and len(body["token"]) == 43, body
+    token = body["token"]
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "gerrit"})[0] == 409
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "admin"})[0] == 409
+    assert call(b, "POST", "/api/v1/admin/users", "not json")[0] == 400
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "x", "owners": "a@b"})[0] == 400
+    assert call(b, "DELETE", "/api/v1/admin/users")[0] == 405
+    assert call(b, "GET", "/api/v1/admin/users/nobody")[0] == 404
+    r = t.raw(connect=False)
+    r.connect(t.uid(), username="gerrit", password=token)
+    r.publish("exchange/gerrit/v1/change-merged", b'{"change": 1}', qos=1, pid=1)
+    assert r.expect(PUBACK).f["rc"] == 0
+    def shown():
+        return call(b, "GET", "/api/v1/admin/users/gerrit")[2]
+    wait_until(lambda: shown()["connections"] == 1, 5, what="connection counted")
+    assert shown()["owners"] == ["infra@example.org"]
+    status, _, body = call(b, "POST", "/api/v1/admin/users/gerrit/token")
+    assert status == 200 and body["token"] != token
+    expect_violation(r, 0x87, timeout=10)
+    fresh = t.raw(connect=False)
+    fresh.connect(t.uid(), username="gerrit", password=body["token"])
+    status, _, body = call(b, "PUT", "/api/v1/admin/users/gerrit/owners",
+                           {"owners": ["a@example.org", "b@example.org"]})
+    assert status == 200 and body["owners"] == ["a@example.org", "b@example.org"], body
+    assert call(b, "PUT", "/api/v1/admin/users/gerrit/owners", {"owners": ["nope"]})[0] == 409
+    status, _, body = call(b, "GET", "/api/v1/admin/connections")
+    assert {"user": "gerrit", "connections": 1} in body["users"], body
+    assert [u["name"] for u in call(b, "GET", "/api/v1/admin/users")[2]["users"]] == ["gerrit"]
+    assert call(b, "DELETE", "/api/v1/admin/users/gerrit")[0] == 200
+    expect_violation(fresh, 0x87, timeout=10)
+    with open(os.path.join(b.data_dir, "audit.log")) as f:
+        actions = [(e["action"], e["by"].split(":")[0]) for e in map(json.loads, f)]
+    assert actions == [("user-add", "api"), ("token-rotate", "api"), ("user-owners", "api"),
+                       ("user-delete", "api")], actions
+
+
+NOTIFY_SCRIPT = """#!/bin/sh
+# The notify command of the queue-watch test: one line per notice, fields joined with '|'.
+echo "$1|$2|$3|$4" >> "$(dirname "$0")/notices.txt"
+"""
+
+
+def start_with_notify_script(t):
+    """Starts this case's broker with a notify command written into the broker's own temporary
+    directory (removed with it); returns the broker and the script's output file."""
+    b = Broker(dict(t.case.opts["broker_args"]))
+    script = os.path.join(b.tmp, "notify.sh")
+    with open(script, "w") as f:
+        f.write(NOTIFY_SCRIPT)
+    os.chmod(script, 0o755)
+    b.args["notify-command"] = script
+    t.brokers.append(b)
+    b.start()
+    t.broker = b
+    return b, os.path.join(b.tmp, "notices.txt")
+
+
+@case(broker_args=dict(RULES, **{"max-queued-messages": "10", "queue-overlimit-timeout": "2"}),
+      start_broker=False, hydrant_only=WHY, timeout=60)
+def queue_watch_warns_recovers_and_deletes(t):
+    """A queue past 80 % of its limit: a queue-warning notice (on $SYS/hydrant/notices/<owner>,
+    in the log, through the notify command with the owner's addresses); drained: queue-recovered;
+    at its limit for queue-overlimit-timeout: deleted with a queue-deleted notice, unless an
+    admin marked it unbounded. The admin API lists it with size, limit, warning and bindings."""
+    b, out = start_with_notify_script(t)
+    token = b.add_user("treeherder", "--owner", "th@example.org")
+    pub_token = b.add_user("ci")
+    kept, doomed = "queue/treeherder/kept", "queue/treeherder/jobs"
+    for qid in (kept, doomed):
+        q = t.raw(connect=False)
+        q.connect(qid, username="treeherder", password=token, **persistent(t.v))
+        q.subscribe([("exchange/ci/#", 1)])
+        q.disconnect()
+    assert call(b, "PATCH", f"/api/v1/admin/queues/{kept}", {"unbounded": True})[0] == 200
+    notices = t.raw(connect=False)
+    notices.connect(t.uid(), username="treeherder", password=token)
+    notices.subscribe([("$SYS/hydrant/notices/treeherder", 0)])
+    p = t.raw(connect=False)
+    p.connect(t.uid(), username="ci", password=pub_token)
+    for i in range(9):
+        p.publish("exchange/ci/v1/job", json.dumps({"n": i}).encode(), qos=1, pid=i + 1)
+        p.expect(PUBACK)
+    got = [json.loads(notices.expect(PUBLISH, timeout=5).f["payload"]) for _ in range(2)]
+    assert sorted(n["queue"] for n in got) == [doomed, kept], got
+    assert all(n["kind"] == "queue-warning" and n["queued"] == 9 and n["limit"] == 10 for n in got)
+    queues = {q["queue"]: q for q in call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
+    assert queues[doomed]["size"] == 9 and queues[doomed]["warning"], queues
+    assert queues[doomed]["bindings"] == ["exchange/ci/#"] and not queues[doomed]["connected"]
+    assert queues[kept]["unbounded"]
+    # Drain one queue: recovered.
+    q = t.raw(connect=False)
+    q.connect(kept, username="treeherder", password=token, **persistent(t.v))
+    for _ in range(9):
+        m = q.expect(PUBLISH)
+        q.send(enc_ack(PUBACK, t.v, m.f["pid"]))
+    n = json.loads(notices.expect(PUBLISH, timeout=5).f["payload"])
+    assert n["kind"] == "queue-recovered" and n["queue"] == kept, n
+    q.disconnect()
+    # Fill both past the limit (the oldest are dropped); only the bounded one is deleted.
+    for i in range(12):
+        p.publish("exchange/ci/v1/job", json.dumps({"n": i}).encode(), qos=1, pid=100 + i)
+        p.expect(PUBACK)
+    wait_until(lambda: "queue-deleted" in b.stderr_text(), 10, what="queue deleted")
+    names = [q["queue"] for q in call(b, "GET", "/api/v1/admin/queues")[2]["queues"]]
+    wait_until(lambda: [q["queue"] for q in call(b, "GET", "/api/v1/admin/queues")[2]["queues"]] == [kept],
+               5, what=f"only {kept} left, got {names}")
+    again = t.raw(connect=False)
+    ack = again.connect(doomed, username="treeherder", password=token, **persistent(t.v))
+    assert ack.f["session_present"] == 0, ack
+    again.disconnect()
+    # The notify command got the owner, addresses, kind and text.
+    wait_until(lambda: os.path.exists(out) and "queue-deleted" in open(out).read(), 5,
+               what="notify command output")
+    lines = open(out).read().splitlines()
+    assert any(l.startswith("treeherder|th@example.org|queue-warning|") for l in lines), lines
+    # DELETE through the API ends a queue (the kept one, and the one just made again).
+    assert call(b, "DELETE", f"/api/v1/admin/queues/{kept}")[0] == 200
+    assert call(b, "DELETE", f"/api/v1/admin/queues/{doomed}")[0] == 200
+    assert call(b, "DELETE", "/api/v1/admin/queues/queue/treeherder/none")[0] == 404
+    wait_until(lambda: call(b, "GET", "/api/v1/admin/queues")[2]["queues"] == [], 5,
+               what="queue list empty")
+    with open(os.path.join(b.data_dir, "audit.log")) as f:
+        actions = [json.loads(line)["action"] for line in f]
+    assert actions.count("queue-delete") == 2 and "queue-unbounded" in actions, actions
+
+
+@case(versions=None, broker_args=RULES, hydrant_only=WHY)
+def admin_api_lists_exchanges(t):
+    """/api/v1/admin/exchanges: every exchange with its owner, counts and last publish."""
+    b = t.broker
+    token = b.add_user("hgpushes")
+    p = t.raw(connect=False, v=V5)
+    p.connect(t.uid(), username="hgpushes", password=token)
+    p.publish("exchange/hgpushes/v2/try", b'{"push": 1}', qos=1, pid=1)
+    p.expect(PUBACK)
+    def listed():
+        return call(b, "GET", "/api/v1/admin/exchanges?user=hgpushes")[2]["exchanges"]
+    wait_until(lambda: listed() and listed()[0]["messages"] == 1, 5, what="exchange listed")
+    e = listed()[0]
+    assert e["exchange"] == "exchange/hgpushes/v2" and e["owner"] == "hgpushes", e
+    assert e["last_publish_unix_ms"] > 0
