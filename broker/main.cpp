@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "admin/commands.hpp"
+#include "admin/declared_exchanges.hpp"
 #include "api/admin_api.hpp"
 #include "api/http_api.hpp"
 #include "auth/access_control.hpp"
@@ -200,6 +201,21 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   };
   admin.end_session = [&broker](const std::string& id) { return broker.end_session(id); };
   admin.activity = [&broker] { return broker.activity(); };
+  admin.exchanges = [&broker] { return broker.exchanges().list(); };
+  const std::string data_dir = cfg.data_dir;
+  admin.declare_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    if (!broker.exchanges().declare(owner, name, now)) return false;
+    admin::save_declared_exchanges(data_dir, broker.exchanges());
+    return true;
+  };
+  admin.delete_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
+    if (!broker.delete_exchange(owner, name)) return false;
+    admin::save_declared_exchanges(data_dir, broker.exchanges());
+    return true;
+  };
   options.api = [sources, admin](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);
     if (!r) r = api::handle_api({q.method, q.path, q.query}, sources, std::chrono::system_clock::now());
@@ -266,6 +282,12 @@ int run(int argc, char** argv) {
   opts.access = load_access(cfg, admin_token);
   opts.notify_command = cfg.notify_command;
   net::Broker broker(opts);
+  try {
+    const size_t declared = admin::load_declared_exchanges(cfg.data_dir, broker.exchanges());
+    if (declared) log::info("event=exchanges-loaded declared={}", declared);
+  } catch (const std::runtime_error& e) {
+    throw config::ConfigError(e.what());
+  }
   // TLS first: a certificate that does not load stops start-up with its own message.
   std::shared_ptr<tls::ContextHolder> tls_contexts = load_tls(cfg);
   bridge::WebSocketBridge* bridge_host = nullptr;

@@ -8,6 +8,7 @@
 #include "admin/audit.hpp"
 #include "api/responses.hpp"
 #include "auth/rules.hpp"
+#include "pulse/mapping.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::api {
@@ -110,11 +111,13 @@ class Handler {
       if (rest.starts_with("users/")) return user(rest.substr(6));
       if (rest == "queues") return only("GET", [&] { return queues(); });
       if (rest.starts_with("queues/")) return queue(rest.substr(7));
-      if (rest == "exchanges") return only("GET", [&] { return exchanges(); });
+      if (rest == "exchanges") return exchanges();
+      if (rest.starts_with("exchanges/")) return exchange(rest.substr(10));
       if (rest == "connections") return only("GET", [&] { return connections(); });
     } catch (const admin::AdminError& e) {
       return from_admin_error(e);
-    } catch (const auth::UserDbError& e) {
+    } catch (const std::exception& e) {
+      // The users or exchanges file could not be read or written (a full disk, permissions).
       log::error("event=admin-failed path=\"{}\" error=\"{}\"", r_.path, e.what());
       return error(500, "internal error", e.what());
     }
@@ -256,29 +259,82 @@ class Handler {
     return json(200, w.take());
   }
 
+  // Registered exchanges with their traffic (the activity of exchange/<owner>/<first level>).
   HttpResponse exchanges() {
+    if (r_.method == "POST") return declare();
+    if (r_.method != "GET") return not_allowed("GET, POST");
     const auto user = query_param(r_.query, "user");
+    const auto activity = s_.activity();
     JsonWriter w;
     w.begin_object().key("exchanges").begin_array();
-    for (const auto& p : s_.activity()) {
-      if (!p.exchange) continue;
-      // "exchange/<owner>/<name>"
-      const std::string_view rest = std::string_view(p.prefix).substr(9);
-      const std::string_view owner = rest.substr(0, rest.find('/'));
-      if (user && owner != *user) continue;
+    for (const auto& e : s_.exchanges()) {
+      if (user && e.owner != *user) continue;
+      const std::string exchange = fmt::format("exchange/{}/{}", e.owner, e.name);
+      const std::string traffic_prefix =
+          fmt::format("exchange/{}/{}", e.owner, std::string_view(e.name).substr(0, e.name.find('/')));
       w.begin_object()
-          .member("exchange", p.prefix)
-          .member("owner", owner)
-          .member("messages", p.messages)
-          .member("bytes", p.bytes)
-          .member("messages_per_s", p.messages_per_s)
-          .member("last_publish_unix_ms",
-                  static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           p.last_publish.time_since_epoch())
-                                           .count()))
-          .end_object();
+          .member("exchange", exchange)
+          .member("owner", e.owner)
+          .member("name", e.name)
+          .member("declared", e.declared)
+          .member("created", e.created);
+      auto it = std::find_if(activity.begin(), activity.end(),
+                             [&](const auto& p) { return p.prefix == traffic_prefix; });
+      if (it != activity.end()) {
+        w.member("messages", it->messages)
+            .member("bytes", it->bytes)
+            .member("messages_per_s", it->messages_per_s)
+            .member("last_publish_unix_ms",
+                    static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             it->last_publish.time_since_epoch())
+                                             .count()));
+      } else {
+        w.member("messages", uint64_t{0}).member("bytes", uint64_t{0}).member("messages_per_s", 0.0);
+        w.key("last_publish_unix_ms").null();
+      }
+      w.end_object();
     }
     w.end_array().end_object();
+    return json(200, w.take());
+  }
+
+  HttpResponse declare() {
+    Body b;
+    std::optional<HttpResponse> err;
+    if (!parse_body(r_.body, b, err)) return *err;
+    std::string_view owner, name;
+    if (b.doc["owner"].get(owner) || b.doc["name"].get(name)) {
+      return error(400, "bad request", "owner and name (strings) are required");
+    }
+    if (!pulse::valid_client_id(owner) || !pulse::valid_exchange_name(name)) {
+      return error(400, "bad request", "owner must be a clientId and name an exchange name");
+    }
+    if (!admin::read_users(store_).find(owner)) {
+      return error(404, "not found", fmt::format("no user '{}'", owner));
+    }
+    if (!s_.declare_exchange(std::string(owner), std::string(name))) {
+      return error(409, "conflict", fmt::format("exchange/{}/{} is declared already", owner, name));
+    }
+    admin::audit(store_.data_dir, store_.actor, "exchange-declare",
+                 fmt::format("exchange/{}/{}", owner, name));
+    JsonWriter w;
+    w.begin_object().member("exchange", fmt::format("exchange/{}/{}", owner, name)).end_object();
+    return json(201, w.take());
+  }
+
+  HttpResponse exchange(std::string_view rest) {
+    if (r_.method != "DELETE") return not_allowed("DELETE");
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return error(404, "not found", "use exchanges/OWNER/NAME");
+    const std::string owner(rest.substr(0, slash));
+    const std::string name(rest.substr(slash + 1));
+    if (!s_.delete_exchange(owner, name)) {
+      return error(404, "not found", fmt::format("no exchange exchange/{}/{}", owner, name));
+    }
+    admin::audit(store_.data_dir, store_.actor, "exchange-delete",
+                 fmt::format("exchange/{}/{}", owner, name));
+    JsonWriter w;
+    w.begin_object().member("deleted", fmt::format("exchange/{}/{}", owner, name)).end_object();
     return json(200, w.take());
   }
 

@@ -10,7 +10,8 @@
 //   PUT    /api/v1/admin/users/NAME/owners     {"owners": [...]}
 //   GET    /api/v1/admin/queues[?user=NAME]    DELETE /api/v1/admin/queues/queue/OWNER/NAME
 //   PATCH  /api/v1/admin/queues/queue/OWNER/NAME {"unbounded": true|false}
-//   GET    /api/v1/admin/exchanges[?user=NAME] GET /api/v1/admin/connections
+//   GET    /api/v1/admin/exchanges[?user=NAME] POST /api/v1/admin/exchanges {"owner","name"}
+//   DELETE /api/v1/admin/exchanges/OWNER/NAME  GET /api/v1/admin/connections
 #pragma once
 
 #include <functional>
@@ -26,6 +27,7 @@
 #include "auth/token.hpp"
 #include "metrics/queue_summary.hpp"
 #include "metrics/topic_activity.hpp"
+#include "pulse/exchange_registry.hpp"
 
 namespace hydrant::api {
 
@@ -45,6 +47,11 @@ struct AdminSources {
   std::function<std::vector<std::pair<std::string, uint32_t>>(uint32_t& anonymous)> connections;
   std::function<bool(const std::string& client_id)> end_session;
   std::function<std::vector<metrics::PrefixStats>()> activity;
+  // The exchange registry (declared and first-published exchanges), and changes to it, which
+  // the caller keeps on disk.
+  std::function<std::vector<pulse::ExchangeRegistry::Exchange>()> exchanges;
+  std::function<bool(const std::string& owner, const std::string& name)> declare_exchange;
+  std::function<bool(const std::string& owner, const std::string& name)> delete_exchange;
 };
 
 // The answer for a path under /api/v1/admin/, or nullopt for any other path.

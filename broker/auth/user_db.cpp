@@ -9,69 +9,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include "api/json_writer.hpp"
+#include "util/files.hpp"
 
 namespace hydrant::auth {
 
 namespace {
 
 constexpr uint64_t kFormat = 1;
-
-std::string errno_text() { return std::strerror(errno); }
-
-std::string read_file(const std::string& path, bool& exists) {
-  std::ifstream in(path, std::ios::binary);
-  exists = static_cast<bool>(in);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw UserDbError(fmt::format("{}: {}", path, errno_text()));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
-// Write to PATH.tmp, fsync, rename over PATH, fsync the directory: a crash leaves the old file
-// or the new one, never half of one.
-void write_atomically(const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw UserDbError(fmt::format("{}: {}", tmp, errno_text()));
-  try {
-    write_all(fd, data, tmp);
-    if (::fsync(fd) != 0) throw UserDbError(fmt::format("{}: fsync: {}", tmp, errno_text()));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw UserDbError(fmt::format("{}: {}", path, errno_text()));
-  }
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
 
 std::vector<std::string> strings(simdjson::dom::element e, const std::string& what) {
   std::vector<std::string> out;
@@ -139,7 +88,7 @@ std::string users_path(const std::string& data_dir) { return data_dir + "/" + kU
 
 UserTable load_users(const std::string& path) {
   bool exists = false;
-  const std::string text = read_file(path, exists);
+  const std::string text = util::read_file(path, exists);
   UserTable table;
   if (!exists) return table;
   simdjson::dom::parser parser;
@@ -183,17 +132,21 @@ void save_users(const std::string& path, const UserTable& table) {
   w.end_array().end_object();
   std::string text = w.take();
   text += '\n';
-  write_atomically(path, text);
+  try {
+    util::write_file_atomically(path, text, 0600);
+  } catch (const std::runtime_error& e) {
+    throw UserDbError(e.what());
+  }
 }
 
 UsersLock::UsersLock(const std::string& data_dir) {
   const std::string path = data_dir + "/users.lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0) throw UserDbError(fmt::format("{}: {}", path, errno_text()));
+  if (fd_ < 0) throw UserDbError(fmt::format("{}: {}", path, std::strerror(errno)));
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno == EINTR) continue;
     ::close(fd_);
-    throw UserDbError(fmt::format("{}: lock: {}", path, errno_text()));
+    throw UserDbError(fmt::format("{}: lock: {}", path, std::strerror(errno)));
   }
 }
 
@@ -204,7 +157,7 @@ UsersLock::~UsersLock() {
 std::string read_or_create_secret(const std::string& path, size_t bytes, bool& created) {
   created = false;
   bool exists = false;
-  std::string text = read_file(path, exists);
+  std::string text = util::read_file(path, exists);
   if (exists) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
       text.pop_back();
@@ -219,16 +172,13 @@ std::string read_or_create_secret(const std::string& path, size_t bytes, bool& c
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return read_or_create_secret(path, bytes, created);
-    throw UserDbError(fmt::format("{}: {}", path, errno_text()));
+    throw UserDbError(fmt::format("{}: {}", path, std::strerror(errno)));
   }
-  try {
-    write_all(fd, hex + "\n", path);
-    ::fsync(fd);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
+  const std::string line = hex + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
   ::close(fd);
+  if (!written) throw UserDbError(fmt::format("{}: {}", path, std::strerror(errno)));
   created = true;
   return hex;
 }

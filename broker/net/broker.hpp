@@ -12,6 +12,7 @@
 #include "metrics/topic_activity.hpp"
 #include "net/listener.hpp"
 #include "net/worker.hpp"
+#include "pulse/exchange_registry.hpp"
 #include "router/router.hpp"
 #include "router/session_registry.hpp"
 #include "session/limits.hpp"
@@ -63,6 +64,14 @@ class Broker {
   // Runs the notify command for a notice, without waiting for it. Thread-safe.
   void notify_owner(const Notice& notice);
   QueueMonitor& queue_monitor() { return queue_monitor_; }
+  pulse::ExchangeRegistry& exchanges() { return exchanges_; }
+  // Bumped when an exchange is deleted, so that hosts forget what they cached.
+  uint64_t exchanges_generation() const { return exchanges_generation_.load(std::memory_order_relaxed); }
+  bool delete_exchange(std::string_view owner, std::string_view name) {
+    const bool removed = exchanges_.remove(owner, name);
+    if (removed) exchanges_generation_.fetch_add(1);
+    return removed;
+  }
 
   router::Router& router() { return router_; }
   router::SessionRegistry& registry() { return registry_; }
@@ -84,6 +93,8 @@ class Broker {
 
  private:
   BrokerOptions options_;
+  pulse::ExchangeRegistry exchanges_;
+  std::atomic<uint64_t> exchanges_generation_{0};
   QueueMonitor queue_monitor_;
   router::Router router_;
   router::SessionRegistry registry_;

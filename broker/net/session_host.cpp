@@ -314,11 +314,39 @@ void SessionHost::handle_arrive(ArriveTask& t) {
 
 // ---- routing ----
 
-void SessionHost::publish(const fanout::MessageRef& msg) {
+size_t SessionHost::exchange_levels(std::string_view topic) {
+  return broker_.exchanges().name_levels(topic);
+}
+
+bool SessionHost::note_exchange(std::string_view topic) {
+  const uint64_t generation = broker_.exchanges_generation();
+  if (generation != noted_generation_) {
+    noted_exchanges_.clear();
+    noted_generation_ = generation;
+  }
+  // exchange/<owner>/<first level>: known here already unless this is its first publish.
+  size_t end = topic.find('/', topic.find('/', std::string_view("exchange/").size()) + 1);
+  const std::string_view key = topic.substr(0, end);
+  if (noted_exchanges_.find(key) != noted_exchanges_.end()) return true;
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  if (!broker_.exchanges().note_publish(topic, now_s)) return false;
+  noted_exchanges_.emplace(key);
+  return true;
+}
+
+void SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics) {
   activity_.record(msg->topic(), msg->payload().size(), now_, std::chrono::system_clock::now());
   if (msg->retain()) broker_.router().retain(msg);
   match_scratch_.clear();
-  broker_.router().match(msg->topic(), msg->origin_session(), match_scratch_);
+  if (cc_topics.empty()) {
+    broker_.router().match(msg->topic(), msg->origin_session(), match_scratch_);
+  } else {
+    topics_scratch_.assign(1, msg->topic());
+    topics_scratch_.insert(topics_scratch_.end(), cc_topics.begin(), cc_topics.end());
+    broker_.router().match(topics_scratch_, msg->origin_session(), match_scratch_);
+  }
   if (match_scratch_.empty()) return;
   remote_scratch_.resize(broker_.host_count());
   for (auto& t : match_scratch_) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "metrics/topic_activity.hpp"
@@ -17,6 +18,7 @@
 #include "net/tasks.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
+#include "util/string_hash.hpp"
 
 namespace hydrant::net {
 
@@ -54,7 +56,9 @@ class SessionHost : public session::Services {
   auth::AccessControl& access() override;
   void open_session(session::ClientLink& link, bool clean_start) override;
   void close_session(session::ClientLink& link, bool publish_will) override;
-  void publish(const fanout::MessageRef& msg) override;
+  void publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics = {}) override;
+  bool note_exchange(std::string_view topic) override;
+  size_t exchange_levels(std::string_view topic) override;
   bool subscribe(session::Session& s, std::string_view filter,
                  const codec::SubscriptionOptions& options, uint32_t subscription_id) override;
   bool unsubscribe(session::Session& s, std::string_view filter) override;
@@ -113,6 +117,12 @@ class SessionHost : public session::Services {
   std::vector<Task> inbox_;
   std::vector<Task> inbox_work_;
   std::vector<router::Target> match_scratch_;
+  std::vector<std::string_view> topics_scratch_;
+  // Exchanges (exchange/<owner>/<first level>) this host has already noted in the broker's
+  // registry, so that a publish asks the shared registry only the first time; cleared when the
+  // registry's generation changes (an exchange was deleted).
+  std::unordered_set<std::string, util::StringHash, std::equal_to<>> noted_exchanges_;
+  uint64_t noted_generation_ = 0;
   std::vector<std::vector<router::Target>> remote_scratch_;
 };
 

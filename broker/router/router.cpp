@@ -39,12 +39,16 @@ bool Router::unsubscribe(std::string_view filter, SessionId session) {
   return subscriptions_.erase(filter, group, session);
 }
 
-void Router::match(std::string_view topic, SessionId origin, std::vector<Target>& out) const {
+void Router::match(std::span<const std::string_view> topics, SessionId origin,
+                   std::vector<Target>& out) const {
   // Hits are gathered per thread and reused, so a publish allocates nothing here once warm.
   thread_local std::vector<Hit> hits;
+  thread_local std::vector<const void*> groups_seen;  // several topics: one pick per group
   hits.clear();
+  groups_seen.clear();
   {
     std::shared_lock lock(subs_mutex_);
+    for (const std::string_view topic : topics) {
     subscriptions_.match(
         topic,
         [&](const SessionId& id, const Entry& e) {
@@ -54,6 +58,10 @@ void Router::match(std::string_view topic, SessionId origin, std::vector<Target>
         },
         [&](const auto& group) {
           if (group.members.empty()) return;
+          if (topics.size() > 1) {
+            if (std::find(groups_seen.begin(), groups_seen.end(), &group) != groups_seen.end()) return;
+            groups_seen.push_back(&group);
+          }
           const auto n = group.cursor.fetch_add(1, std::memory_order_relaxed);
           const auto& m = group.members[n % group.members.size()];
           Target t{m.key, m.value.handle->worker.load(std::memory_order_relaxed), m.value.handle,
@@ -61,6 +69,7 @@ void Router::match(std::string_view topic, SessionId origin, std::vector<Target>
           if (m.value.subscription_id) t.subscription_ids.push_back(m.value.subscription_id);
           out.push_back(std::move(t));
         });
+    }
     if (hits.empty()) return;
     // One delivery per session: highest QoS, all subscription identifiers [MQTT-3.3.4-3..5].
     std::sort(hits.begin(), hits.end(),
@@ -71,6 +80,12 @@ void Router::match(std::string_view topic, SessionId origin, std::vector<Target>
         t.qos = std::max(t.qos, hits[i].qos);
         t.retain_as_published = t.retain_as_published || hits[i].rap;
         if (hits[i].subscription_id) t.subscription_ids.push_back(hits[i].subscription_id);
+      }
+      if (topics.size() > 1 && t.subscription_ids.size() > 1) {
+        // One subscription matched through two topics names its identifier once.
+        std::sort(t.subscription_ids.begin(), t.subscription_ids.end());
+        t.subscription_ids.erase(std::unique(t.subscription_ids.begin(), t.subscription_ids.end()),
+                                 t.subscription_ids.end());
       }
       out.push_back(std::move(t));
     }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,13 @@ class Router {
   bool unsubscribe(std::string_view filter, SessionId session);
 
   // Appends the deliveries for a message published on `topic` by `origin` (no-local).
-  void match(std::string_view topic, SessionId origin, std::vector<Target>& out) const;
+  void match(std::string_view topic, SessionId origin, std::vector<Target>& out) const {
+    match(std::span<const std::string_view>(&topic, 1), origin, out);
+  }
+  // The same for a message routed to several topics at once (its topic and its CC'd routing
+  // keys): each session, and each shared-subscription group, still gets it once.
+  void match(std::span<const std::string_view> topics, SessionId origin,
+             std::vector<Target>& out) const;
 
   // Stores a retained message, or deletes the topic's one when the payload is empty
   // [MQTT-3.3.1-6, MQTT-3.3.1-7].

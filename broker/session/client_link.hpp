@@ -100,6 +100,7 @@ class ClientLink {
   bool awaiting_pubrel_full() const;
   Result<void> authorize_connect(const codec::Connect& c);
   Error check_exchange_payload(const codec::Publish& p, std::string_view topic);
+  Result<std::vector<std::string>> cc_topics(const codec::Publish& p, std::string_view topic);
   void refuse_publish(const codec::Publish& p, Error refusal);
   Error check_subscribe_access(std::string_view filter) const;
   // Anonymous clients live under tighter limits, unless the broker is open.

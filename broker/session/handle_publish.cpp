@@ -3,6 +3,7 @@
 // PUBLISH arrives and its packet id is remembered until PUBREL, so a re-sent PUBLISH with the
 // same id is acknowledged again but not routed twice [MQTT-4.3.3-10].
 #include "pulse/json_payload.hpp"
+#include "pulse/mapping.hpp"
 #include "session/client_link.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
@@ -52,6 +53,9 @@ Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_vi
   if (const char* why = pulse::json_payload_error(payload)) {
     return Error{ReasonCode::PayloadFormatInvalid, why};
   }
+  if (!services_.note_exchange(topic)) {
+    return Error{ReasonCode::QuotaExceeded, "this user has the most exchanges allowed"};
+  }
   if (p.payload.size() > lim.payload_soft_limit) {
     services_.counters().payloads_over_soft_limit.add();
     log::info("conn={} client=\"{}\" event=payload-over-soft-limit topic=\"{}\" bytes={}", conn_id_,
@@ -74,6 +78,35 @@ void ClientLink::refuse_publish(const codec::Publish& p, Error refusal) {
   send(ack);
 }
 
+// CC'd routing keys (DESIGN.md, "Names"): each MQTT 5 user property `cc` names another routing
+// key of the same exchange the message is also routed to. Empty when there are none.
+Result<std::vector<std::string>> ClientLink::cc_topics(const codec::Publish& p,
+                                                       std::string_view topic) {
+  constexpr size_t kMaxCc = 32;  // each costs a topic match
+  std::vector<std::string> out;
+  std::string_view exchange;
+  for (const auto& up : p.properties.user_properties) {
+    if (up.key != "cc") continue;
+    if (exchange.empty()) {
+      // The first 2 + name levels of the topic: exchange/<owner>/<name...>.
+      const size_t levels = 2 + services_.exchange_levels(topic);
+      size_t end = std::string_view::npos;
+      for (size_t i = 0, at = 0; i < levels; ++i, ++at) {
+        end = topic.find('/', at);
+        if (end == std::string_view::npos) break;
+        at = end;
+      }
+      exchange = topic.substr(0, end);
+    }
+    if (out.size() == kMaxCc) return Error{ReasonCode::QuotaExceeded, "more than 32 cc routing keys"};
+    out.push_back(pulse::topic_for(exchange, up.value));
+    if (!topics::validate_topic_name(out.back()).ok()) {
+      return Error{ReasonCode::TopicNameInvalid, "a cc routing key makes no valid topic"};
+    }
+  }
+  return out;
+}
+
 void ClientLink::handle_publish(codec::Publish& p) {
   // state: inbound window [MQTT-3.3.4-8]
   if (p.qos == 2 && !session_->awaiting_pubrel.contains(p.packet_id) && awaiting_pubrel_full()) {
@@ -89,11 +122,18 @@ void ClientLink::handle_publish(codec::Publish& p) {
     return close_for(ok.error().code, ok.error().context);
   }
   // access (off when open): who may publish where, and what an exchange accepts
+  std::vector<std::string> cc;
   if (!services_.access().open()) {
     if (auto e = check_exchange_payload(p, *topic); e.code != ReasonCode::Success) {
       services_.counters().messages_received.add();
       return refuse_publish(p, e);
     }
+    auto routed = cc_topics(p, *topic);
+    if (!routed) {
+      services_.counters().messages_received.add();
+      return refuse_publish(p, routed.error());
+    }
+    cc = std::move(routed.value());
   }
   // validate
   ReasonCode refusal = ReasonCode::Success;
@@ -129,7 +169,8 @@ void ClientLink::handle_publish(codec::Publish& p) {
     return send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
   services_.publish(fanout::Message::create(*topic, p.payload, p.qos, p.retain, p.properties,
-                                            session_->id(), services_.now()));
+                                            session_->id(), services_.now()),
+                    cc);
   // reply
   if (p.qos == 1) {
     send(codec::Ack{PacketType::Puback, p.packet_id, ReasonCode::Success, {}});

@@ -3,6 +3,9 @@
 // knows nothing of threads, sockets or where other sessions live.
 #pragma once
 
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,8 +39,14 @@ class Services {
   // The link's outbound queue went from empty to non-empty: flush it before the loop sleeps.
   virtual void wants_write(ClientLink& link) = 0;
 
-  // Routes an accepted PUBLISH (and stores it if retained).
-  virtual void publish(const fanout::MessageRef& msg) = 0;
+  // Routes an accepted PUBLISH (and stores it if retained); `cc_topics` are further topics it
+  // is routed to (CC'd routing keys), each subscriber still getting it once.
+  virtual void publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics = {}) = 0;
+  // A publish under exchange/<owner>/...: registers its exchange on first use; false when the
+  // owner may register no more exchanges.
+  virtual bool note_exchange(std::string_view topic) = 0;
+  // How many levels the name of the exchange that `topic` is published on has (for CC'd keys).
+  virtual size_t exchange_levels(std::string_view topic) = 0;
   // Returns true when the subscription is new for this session.
   virtual bool subscribe(Session& session, std::string_view filter,
                          const codec::SubscriptionOptions& options, uint32_t subscription_id) = 0;

@@ -9,7 +9,8 @@ import os
 import stat
 import time
 
-from harness import (HOST, V5, Broker, case, PUBLISH, PUBACK, P_SESSION_EXPIRY, enc_ack,
+from harness import (HOST, V5, Broker, case, PUBLISH, PUBACK, P_SESSION_EXPIRY, P_USER_PROPERTY,
+                     enc_ack, enc_publish,
                      expect_violation, wait_until)
 
 WHY = "hydrant's admin API and queue watch (issue 5)"
@@ -206,3 +207,43 @@ def admin_api_lists_exchanges(t):
     e = listed()[0]
     assert e["exchange"] == "exchange/hgpushes/v2" and e["owner"] == "hgpushes", e
     assert e["last_publish_unix_ms"] > 0
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY)
+def cc_routing_keys(t):
+    """CC'd routing keys (MQTT 5 user property `cc`, repeatable) route a message also to those
+    keys of the same exchange; a subscriber matching several gets it once. With the exchange
+    `v1/task-completed` declared through the API (two levels), the split is known."""
+    b = t.broker
+    token = b.add_user("taskcluster")
+    status, _, body = call(b, "POST", "/api/v1/admin/exchanges",
+                           {"owner": "taskcluster", "name": "v1/task-completed"})
+    assert status == 201, body
+    assert call(b, "POST", "/api/v1/admin/exchanges",
+                {"owner": "taskcluster", "name": "v1/task-completed"})[0] == 409
+    assert call(b, "POST", "/api/v1/admin/exchanges", {"owner": "nobody", "name": "x"})[0] == 404
+    ex = "exchange/taskcluster/v1/task-completed"
+    routes = t.raw()
+    routes.subscribe([(f"{ex}/route/index/#", 0)])
+    everything = t.raw()
+    everything.subscribe([(f"{ex}/#", 1)])
+    both = t.raw()
+    both.subscribe([(f"{ex}/primary/#", 0), (f"{ex}/route/#", 0)])
+    other = t.raw()
+    other.subscribe([(f"{ex}/nothing/#", 0)])
+    p = t.raw(connect=False)
+    p.connect(t.uid(), username="taskcluster", password=token)
+    props = [(P_USER_PROPERTY, ("cc", "route.index.project.mozci.classification._")),
+             (P_USER_PROPERTY, ("cc", "route.tc-treeherder.v2.try.abc"))]
+    p.send(enc_publish(V5, f"{ex}/primary/task-1/_", b'{"status": "completed"}', qos=1, pid=1,
+                       props=props))
+    assert p.expect(PUBACK).f["rc"] == 0
+    for sub in (routes, everything, both):
+        m = sub.expect(PUBLISH)
+        assert m.f["topic"] == f"{ex}/primary/task-1/_", m  # the original topic, once
+        sub.expect_nothing(0.3)
+    other.expect_nothing(0.2)
+    listed = call(b, "GET", "/api/v1/admin/exchanges?user=taskcluster")[2]["exchanges"]
+    assert [(e["name"], e["declared"]) for e in listed] == [("v1/task-completed", True)], listed
+    assert call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 200
+    assert call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 404

@@ -327,3 +327,27 @@ TEST_CASE("SessionRegistry: release") {
     CHECK(next.handle == fresh.handle);
   }
 }
+
+TEST_CASE("several topics (CC'd keys): each session and each shared group matched once") {
+  Router r;
+  auto a = handle(1), b = handle(2), c = handle(3), g1 = handle(4), g2 = handle(5);
+  r.subscribe("ex/primary/#", a, qos(0), 7);
+  r.subscribe("ex/route/#", a, qos(1), 7);  // the same identifier through two filters
+  r.subscribe("ex/#", b, qos(0), 0);
+  r.subscribe("ex/nothing", c, qos(0), 0);
+  r.subscribe("$share/g/ex/#", g1, qos(0), 0);
+  r.subscribe("$share/g/ex/#", g2, qos(0), 0);
+  const std::string_view topics[] = {"ex/primary/x", "ex/route/y", "ex/route/z"};
+  std::vector<Target> out;
+  r.match(topics, 0, out);
+  std::map<SessionId, int> seen;
+  for (const auto& t : out) ++seen[t.session];
+  CHECK(seen[1] == 1);
+  CHECK(seen[2] == 1);
+  CHECK(seen.count(3) == 0);
+  CHECK(seen[4] + seen[5] == 1);  // the group once, not once per topic
+  const auto ta = std::find_if(out.begin(), out.end(), [](const Target& t) { return t.session == 1; });
+  REQUIRE(ta != out.end());
+  CHECK(ta->qos == 1);
+  CHECK(ta->subscription_ids == std::vector<uint32_t>{7});
+}

@@ -79,11 +79,16 @@ class TestServices final : public Services {
 
   void wants_write(ClientLink&) override { ++wants_write_calls; }
 
-  void publish(const fanout::MessageRef& msg) override {
+  bool note_exchange(std::string_view) override { return true; }
+  size_t exchange_levels(std::string_view) override { return 1; }
+
+  void publish(const fanout::MessageRef& msg, std::span<const std::string> cc = {}) override {
     published.push_back(msg);
     if (msg->retain()) router.retain(msg);
     std::vector<router::Target> targets;
-    router.match(msg->topic(), msg->origin_session(), targets);
+    std::vector<std::string_view> topics{msg->topic()};
+    topics.insert(topics.end(), cc.begin(), cc.end());
+    router.match(topics, msg->origin_session(), targets);
     for (auto& target : targets) {
       auto it = sessions.find(target.session);
       if (it == sessions.end()) continue;
