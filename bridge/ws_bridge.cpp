@@ -342,6 +342,7 @@ struct HttpExchange {
   std::string method, path, query, authorization, peer;
   std::string body;
   bool too_large = false;
+  bool answered = false;  // lws may report the end of an empty body after we answered
   std::string reply;
   size_t sent = 0;
 };
@@ -389,10 +390,11 @@ int WebSocketBridge::serve_api(lws* wsi, void* session) {
   x->query = header(wsi, WSI_TOKEN_HTTP_URI_ARGS);
   x->authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   x->peer = client_address(wsi).ip_string();
-  // A request with a body is answered once the body is complete (HTTP_BODY_COMPLETION).
-  const bool has_body = x->method == "POST" || x->method == "PUT" || x->method == "PATCH" ||
-                        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
-  if (has_body) return 0;
+  // A request with a body is answered once the body is complete (HTTP_BODY_COMPLETION); lws
+  // reports no completion for an empty one, so that is answered now.
+  const std::string length = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  const bool chunked = header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == "chunked";
+  if (chunked || std::strtoull(length.c_str(), nullptr, 10) > 0) return 0;
   return answer_api(wsi, session);
 }
 
@@ -409,7 +411,8 @@ int WebSocketBridge::api_body(void* session, const void* data, size_t len) {
 
 int WebSocketBridge::answer_api(lws* wsi, void* session) {
   auto* x = *static_cast<HttpExchange**>(session);
-  if (!x) return -1;
+  if (!x || x->answered) return 0;
+  x->answered = true;
   std::optional<HttpAnswer> answer;
   if (x->too_large) {
     answer = json_error(413, "payload too large", "request bodies are 64 KiB at most");

@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "admin/commands.hpp"
 #include "admin/declared_exchanges.hpp"
+#include "admin/remote.hpp"
 #include "api/admin_api.hpp"
 #include "api/http_api.hpp"
 #include "auth/access_control.hpp"
@@ -53,6 +55,47 @@ session::Limits limits_from(const config::Config& c) {
   l.queue_warning_percent = c.queue_warning_percent;
   l.queue_overlimit_timeout = c.queue_overlimit_timeout;
   return l;
+}
+
+// <data>/runtime.json: where subcommands find this broker's admin API, and which users file
+// serial it applies. Written from the main thread and the bridge's (admin API), hence the lock.
+class RuntimeFile {
+ public:
+  explicit RuntimeFile(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  void set_http(std::vector<std::string> http) {
+    std::lock_guard lock(mutex_);
+    http_ = std::move(http);
+  }
+  void write(uint64_t users_serial) {
+    std::lock_guard lock(mutex_);
+    try {
+      admin::write_runtime_file(data_dir_, http_, users_serial);
+    } catch (const std::runtime_error& e) {
+      log::warn("event=runtime-file-failed error=\"{}\"", e.what());
+    }
+  }
+  void remove() { admin::remove_runtime_file(data_dir_); }
+
+ private:
+  std::mutex mutex_;
+  std::string data_dir_;
+  std::vector<std::string> http_;
+};
+
+// The users file changed (a subcommand or the admin API wrote it): load it and close the
+// connections whose credentials went away. A file that does not load keeps the running table.
+// Thread-safe (the main thread on inotify, the bridge thread after an admin API change).
+void reload_users(net::Broker& broker, RuntimeFile& runtime) {
+  static std::mutex reload_mutex;
+  std::lock_guard lock(reload_mutex);
+  if (auto error = broker.access().reload_users()) {
+    log::error("event=users-reload-refused error=\"{}\" (keeping the running users)", *error);
+    return;
+  }
+  const auto users = broker.access().users();
+  log::info("event=users-reloaded users={} serial={}", users->users.size(), users->serial);
+  broker.revalidate_credentials();
+  runtime.write(users->serial);
 }
 
 // The access model's state: the users file, the signing key of signed tokens and the admin
@@ -180,7 +223,8 @@ std::shared_ptr<tls::ContextHolder> load_tls(const config::Config& cfg) {
 
 // Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host.
 bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::BrokerOptions& opts,
-                                    net::Broker& broker, const std::string& admin_token) {
+                                    net::Broker& broker, const std::string& admin_token,
+                                    RuntimeFile& runtime) {
   auto options = bridge_options_from(cfg);
   api::ApiSources sources;
   sources.info.version = kVersion;
@@ -194,7 +238,9 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   sources.activity = [&broker] { return broker.activity(); };
   api::AdminSources admin;
   admin.admin_token_hash = auth::hash_token(admin_token);
-  admin.store = admin::UserStore{cfg.data_dir, cfg.reserved_names, ""};
+  // A change through the API applies before the API answers.
+  admin.store = admin::UserStore{cfg.data_dir, cfg.reserved_names, "",
+                                 [&broker, &runtime](uint64_t) { reload_users(broker, runtime); }};
   admin.queues = [&broker] { return broker.queues(); };
   admin.connections = [&broker](uint32_t& anonymous) {
     return broker.connections_per_user(anonymous);
@@ -236,17 +282,6 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   return raw;
 }
 
-// The users file changed (a subcommand or the admin API wrote it): load it and close the
-// connections whose credentials went away. A file that does not load keeps the running table.
-void reload_users(net::Broker& broker) {
-  if (auto error = broker.access().reload_users()) {
-    log::error("event=users-reload-refused error=\"{}\" (keeping the running users)", *error);
-    return;
-  }
-  log::info("event=users-reloaded users={}", broker.access().users()->users.size());
-  broker.revalidate_credentials();
-}
-
 int run(int argc, char** argv) {
   if (admin::is_admin_command(argc, argv)) return admin::run_admin_command(argc, argv);
   const auto cli = config::parse_command_line(argc, argv);
@@ -280,6 +315,7 @@ int run(int argc, char** argv) {
   opts.version = kVersion;
   std::string admin_token;
   opts.access = load_access(cfg, admin_token);
+  RuntimeFile runtime(cfg.data_dir);
   opts.notify_command = cfg.notify_command;
   net::Broker broker(opts);
   try {
@@ -291,7 +327,7 @@ int run(int argc, char** argv) {
   // TLS first: a certificate that does not load stops start-up with its own message.
   std::shared_ptr<tls::ContextHolder> tls_contexts = load_tls(cfg);
   bridge::WebSocketBridge* bridge_host = nullptr;
-  if (!cfg.http.empty() || !cfg.https.empty()) bridge_host = add_bridge(cfg, opts, broker, admin_token);
+  if (!cfg.http.empty() || !cfg.https.empty()) bridge_host = add_bridge(cfg, opts, broker, admin_token, runtime);
   if (!cfg.mqtts.empty()) {
     broker.set_tls(tls_contexts);
     for (const auto& ep : cfg.mqtts) {
@@ -305,6 +341,13 @@ int run(int argc, char** argv) {
     log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
   }
   broker.start();
+  // Where `hydrant queue list` and friends find this broker's admin API.
+  std::vector<std::string> http_listeners;
+  for (size_t i = 0; bridge_host && i < cfg.http.size(); ++i) {
+    http_listeners.push_back(config::Endpoint{cfg.http[i].host, bridge_host->ports()[i]}.to_string());
+  }
+  runtime.set_http(std::move(http_listeners));
+  runtime.write(broker.access().users()->serial);
   log::info("event=started version={} threads={} open={} config=\"{}\"", kVersion, opts.threads,
             cfg.open, config::describe(cfg));
 
@@ -328,14 +371,14 @@ int run(int argc, char** argv) {
           p += sizeof(inotify_event) + ev->len;
         }
       }
-      if (users_changed) reload_users(broker);
+      if (users_changed) reload_users(broker, runtime);
     }
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo info{};
     if (read(signal_fd, &info, sizeof info) != sizeof info) continue;
     if (info.ssi_signo == SIGHUP) {
       reload(cli, cfg, broker, tls_contexts.get(), bridge_host);
-      reload_users(broker);
+      reload_users(broker, runtime);
       continue;
     }
     log::info("event=stopping signal={}", strsignal(static_cast<int>(info.ssi_signo)));
@@ -344,6 +387,7 @@ int run(int argc, char** argv) {
   ::close(signal_fd);
   ::close(watch_fd);
   broker.stop();
+  runtime.remove();
   ::close(lock_fd);
   log::info("event=stopped");
   return 0;

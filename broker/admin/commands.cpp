@@ -16,6 +16,8 @@
 #include <fmt/ranges.h>
 
 #include "admin/audit.hpp"
+#include "admin/commands_remote.hpp"
+#include "admin/remote.hpp"
 #include "admin/users.hpp"
 #include "api/json_writer.hpp"
 #include "auth/jwt.hpp"
@@ -34,13 +36,17 @@ constexpr const char* kUsage =
     "       hydrant token rotate NAME                   new token, last line; the old one stops\n"
     "       hydrant token sign NAME [--ttl 5m] [--scope publish|subscribe]\n"
     "                                                   a signed token (HS256 JWT)\n"
+    "       hydrant queue list [--user NAME]            queues of the running broker\n"
+    "       hydrant queue delete QUEUE | queue unbounded QUEUE [true|false]\n"
+    "       hydrant exchange list [--user NAME] | exchange declare|delete OWNER NAME\n"
+    "       hydrant connections                         connections per user\n"
     "options: --data DIR (default ./hydrant-data), --config FILE (for data, reserved-names,\n"
     "         token-secret-file), --json (machine-readable output)\n";
 
 struct Args {
   std::vector<std::string> words;   // positional: "user", "add", "NAME", ...
   std::vector<std::string> owners;  // --owner, repeatable
-  std::optional<std::string> data, config_file, ttl, scope;
+  std::optional<std::string> data, config_file, ttl, scope, user;
   bool json = false;
 };
 
@@ -70,6 +76,8 @@ Args parse(int argc, const char* const* argv) {
       value(a.ttl);
     } else if (arg == "--scope") {
       value(a.scope);
+    } else if (arg == "--user") {
+      value(a.user);
     } else if (arg.starts_with("--")) {
       throw UsageError(fmt::format("unknown option {}", arg));
     } else {
@@ -156,9 +164,18 @@ int token_out(const Args& a, std::string_view name, const std::string& token,
 
 int run(const Args& a) {
   const std::string& group = need(a, 0, "command");
-  const std::string& verb = need(a, 1, "subcommand");
   const config::Config cfg = load_config(a);
-  const UserStore store{cfg.data_dir, cfg.reserved_names, actor()};
+  if (is_remote_command(group)) {
+    return run_remote_command(RemoteCommand{a.words, a.user, a.json, cfg.data_dir});
+  }
+  const std::string& verb = need(a, 1, "subcommand");
+  const std::string data_dir = cfg.data_dir;
+  const UserStore store{cfg.data_dir, cfg.reserved_names, actor(), [data_dir](uint64_t serial) {
+                          if (!wait_until_applied(data_dir, serial)) {
+                            std::fprintf(stderr, "hydrant: warning: the broker running on %s has "
+                                                 "not applied the change yet\n", data_dir.c_str());
+                          }
+                        }};
   std::filesystem::create_directories(cfg.data_dir);
 
   if (group == "user" && verb == "add") {
@@ -251,7 +268,7 @@ int run(const Args& a) {
 bool is_admin_command(int argc, const char* const* argv) {
   if (argc < 2) return false;
   const std::string_view first = argv[1];
-  return first == "user" || first == "token";
+  return first == "user" || first == "token" || is_remote_command(std::string(first));
 }
 
 int run_admin_command(int argc, const char* const* argv) {
@@ -260,6 +277,9 @@ int run_admin_command(int argc, const char* const* argv) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "hydrant: %s\n%s", e.what(), kUsage);
     return 2;
+  } catch (const RemoteError& e) {
+    std::fprintf(stderr, "hydrant: %s\n", e.what());
+    return 1;
   } catch (const AdminError& e) {
     std::fprintf(stderr, "hydrant: %s\n", e.what());
     return 1;

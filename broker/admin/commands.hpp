@@ -8,7 +8,8 @@
 
 namespace hydrant::admin {
 
-// True when argv[1] names an administration subcommand (user, token).
+// True when argv[1] names an administration subcommand (user, token, queue, exchange,
+// connections).
 bool is_admin_command(int argc, const char* const* argv);
 
 // Runs it; returns the exit status (0 ok, 1 refused: e.g. the user exists, 2 usage error).

@@ -28,13 +28,20 @@ void check_owners(const std::vector<std::string>& owners) {
 }
 
 // Runs `change` on the table under the lock, then saves it.
+// Runs `change` on the table under the lock, saves it, then lets the running broker (if any)
+// apply it before returning, so that the change has taken effect when the caller goes on.
 template <class Change>
 void modify(const UserStore& store, Change&& change) {
-  auth::UsersLock lock(store.data_dir);
-  const std::string path = auth::users_path(store.data_dir);
-  auth::UserTable table = auth::load_users(path);
-  change(table);
-  auth::save_users(path, table);
+  uint64_t serial = 0;
+  {
+    auth::UsersLock lock(store.data_dir);
+    const std::string path = auth::users_path(store.data_dir);
+    auth::UserTable table = auth::load_users(path);
+    change(table);
+    serial = ++table.serial;
+    auth::save_users(path, table);
+  }
+  if (store.applied) store.applied(serial);
 }
 
 auth::UserRecord& existing(auth::UserTable& table, const std::string& name) {

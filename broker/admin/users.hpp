@@ -3,6 +3,8 @@
 // an audit line. A running broker picks the change up from the file.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +25,9 @@ struct UserStore {
   std::string data_dir;
   std::vector<std::string> reserved_names;
   std::string actor;  // who acts, for the audit trail: "cli:<unix user>" or "api:<peer>"
+  // Called with the users file's new serial after each change: the broker's admin API reloads
+  // at once; a subcommand waits until the running broker reports that serial (runtime.json).
+  std::function<void(uint64_t serial)> applied;
 };
 
 // Creates the user; returns its new access token (shown once, stored only as a hash).

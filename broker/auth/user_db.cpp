@@ -104,6 +104,9 @@ UserTable load_users(const std::string& path) {
   }
   simdjson::dom::array users;
   if (doc["users"].get(users)) throw UserDbError(path + ": users must be an array");
+  if (auto serial = doc["serial"]; !serial.error() && serial.get(table.serial)) {
+    throw UserDbError(path + ": serial must be a number");
+  }
   for (auto u : users) {
     simdjson::dom::object o;
     if (u.get(o)) throw UserDbError(path + ": a user must be an object");
@@ -116,7 +119,7 @@ UserTable load_users(const std::string& path) {
 
 void save_users(const std::string& path, const UserTable& table) {
   api::JsonWriter w;
-  w.begin_object().member("format", kFormat).key("users").begin_array();
+  w.begin_object().member("format", kFormat).member("serial", table.serial).key("users").begin_array();
   for (const auto& u : table.users) {
     w.begin_object().member("name", u.name).key("owners").begin_array();
     for (const auto& o : u.owners) w.value(o);

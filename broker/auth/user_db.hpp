@@ -27,6 +27,8 @@ struct UserRecord {
 
 struct UserTable {
   std::vector<UserRecord> users;  // sorted by name
+  // +1 on every save: a command waits until the running broker reports it loaded this one.
+  uint64_t serial = 0;
 
   const UserRecord* find(std::string_view name) const;
   UserRecord* find(std::string_view name);

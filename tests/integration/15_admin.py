@@ -247,3 +247,37 @@ def cc_routing_keys(t):
     assert [(e["name"], e["declared"]) for e in listed] == [("v1/task-completed", True)], listed
     assert call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 200
     assert call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 404
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY)
+def live_state_subcommands(t):
+    """`hydrant queue|exchange|connections` on the data directory of a running broker reach its
+    admin API (runtime.json + admin-token): list, --json, declare, unbounded, delete; without a
+    running broker they say so and exit 1."""
+    b = t.broker
+    token = b.add_user("treeherder")
+    q = t.raw(connect=False)
+    q.connect("queue/treeherder/jobs", username="treeherder", password=token, **persistent(t.v))
+    q.subscribe([("exchange/ci/#", 1)])
+    def listed():
+        return json.loads(b.admin("queue", "list", "--json").stdout)["queues"]
+    wait_until(lambda: [x["queue"] for x in listed()] == ["queue/treeherder/jobs"], 5,
+               what="queue in `hydrant queue list --json`")
+    table = b.admin("queue", "list", "--user", "treeherder").stdout
+    assert "queue/treeherder/jobs" in table and "exchange/ci/#" in table, table
+    wait_until(lambda: "treeherder" in b.admin("connections").stdout, 5, what="connections")
+    b.admin("queue", "unbounded", "queue/treeherder/jobs")
+    wait_until(lambda: listed()[0]["unbounded"], 5, what="unbounded")
+    b.admin("exchange", "declare", "treeherder", "v1/jobs")
+    r = b.admin("exchange", "declare", "treeherder", "v1/jobs", check=False)
+    assert r.returncode == 1 and "409" in r.stderr, r.stderr
+    assert "exchange/treeherder/v1/jobs" in b.admin("exchange", "list").stdout
+    b.admin("exchange", "delete", "treeherder", "v1/jobs")
+    q.disconnect()
+    b.admin("queue", "delete", "queue/treeherder/jobs")
+    wait_until(lambda: listed() == [], 5, what="queue deleted")
+    r = b.admin("queue", "delete", "queue/treeherder/jobs", check=False)
+    assert r.returncode == 1 and "404" in r.stderr, r.stderr
+    b.stop()
+    r = b.admin("queue", "list", check=False)
+    assert r.returncode == 1 and "no broker is running" in r.stderr, r.stderr
