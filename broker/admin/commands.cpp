@@ -203,7 +203,7 @@ int run(const Args& a) {
     const auto& name = need(a, 2, "NAME");
     const auto table = read_users(store);
     const auto* u = table.find(name);
-    if (!u) throw AdminError(fmt::format("no user '{}'", name), true);
+    if (!u) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
     if (a.json) {
       api::JsonWriter w;
       write_user(w, *u);
@@ -246,7 +246,7 @@ int run(const Args& a) {
       throw UsageError("--scope: expected publish or subscribe");
     }
     const auto table = read_users(store);
-    if (!table.find(name)) throw AdminError(fmt::format("no user '{}'", name), true);
+    if (!table.find(name)) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
     bool created = false;
     const std::string secret = auth::read_or_create_secret(
         cfg.token_secret_file.empty() ? cfg.data_dir + "/token-secret" : cfg.token_secret_file, 32,

@@ -22,8 +22,12 @@ int64_t unix_now() {
 }
 
 void check_owners(const std::vector<std::string>& owners) {
+  if (owners.empty()) {
+    throw AdminError("a user needs at least one owner e-mail address (--owner EMAIL)",
+                     AdminError::Kind::Invalid);
+  }
   for (const auto& o : owners) {
-    if (!valid_email(o)) throw AdminError(fmt::format("'{}' is not an e-mail address", o));
+    if (!valid_email(o)) throw AdminError(fmt::format("'{}' is not an e-mail address", o), AdminError::Kind::Invalid);
   }
 }
 
@@ -46,7 +50,7 @@ void modify(const UserStore& store, Change&& change) {
 
 auth::UserRecord& existing(auth::UserTable& table, const std::string& name) {
   auto* u = table.find(name);
-  if (!u) throw AdminError(fmt::format("no user '{}'", name), /*not_found=*/true);
+  if (!u) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
   return *u;
 }
 
@@ -67,16 +71,16 @@ std::string add_user(const UserStore& store, const std::string& name,
   if (!pulse::valid_client_id(name)) {
     throw AdminError(fmt::format(
         "'{}' is not a valid clientId: a letter, then letters, digits, '.', '_' or '-' "
-        "(64 at most)", name));
+        "(64 at most)", name), AdminError::Kind::Invalid);
   }
   if (std::find(store.reserved_names.begin(), store.reserved_names.end(), name) !=
       store.reserved_names.end()) {
-    throw AdminError(fmt::format("'{}' is a reserved name", name));
+    throw AdminError(fmt::format("'{}' is a reserved name", name), AdminError::Kind::Conflict);
   }
   check_owners(owners);
   std::string token = auth::new_token();
   modify(store, [&](auth::UserTable& table) {
-    if (table.find(name)) throw AdminError(fmt::format("user '{}' already exists", name));
+    if (table.find(name)) throw AdminError(fmt::format("user '{}' already exists", name), AdminError::Kind::Conflict);
     auth::UserRecord u;
     u.name = name;
     u.owners = owners;
@@ -116,7 +120,8 @@ void set_owners(const UserStore& store, const std::string& name,
 
 void set_queue_unbounded(const UserStore& store, const std::string& queue, bool unbounded) {
   const std::string owner(auth::queue_owner(queue));
-  if (owner.empty()) throw AdminError(fmt::format("'{}' is not a queue/<clientId>/<name>", queue));
+  if (owner.empty()) throw AdminError(fmt::format("'{}' is not a queue/<clientId>/<name>", queue),
+                               AdminError::Kind::Invalid);
   modify(store, [&](auth::UserTable& table) {
     auto& list = existing(table, owner).unbounded_queues;
     auto it = std::find(list.begin(), list.end(), queue);

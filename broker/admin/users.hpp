@@ -13,12 +13,12 @@
 
 namespace hydrant::admin {
 
-// A refused operation (unknown user, name taken or reserved, bad e-mail): the message is for
-// the person who asked. `not_found` lets the API answer 404 rather than 409.
+// A refused operation: the message is for the person who asked; the kind picks the API's status
+// (400 a bad value, 404 no such user or queue, 409 the name is taken or reserved).
 struct AdminError : std::runtime_error {
-  AdminError(const std::string& message, bool not_found = false)
-      : std::runtime_error(message), not_found(not_found) {}
-  bool not_found;
+  enum class Kind { Invalid, NotFound, Conflict };
+  AdminError(const std::string& message, Kind kind) : std::runtime_error(message), kind(kind) {}
+  Kind kind;
 };
 
 struct UserStore {

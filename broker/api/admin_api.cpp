@@ -54,7 +54,12 @@ std::optional<std::vector<std::string>> string_list(simdjson::dom::element doc, 
 }
 
 HttpResponse from_admin_error(const admin::AdminError& e) {
-  return e.not_found ? error(404, "not found", e.what()) : error(409, "conflict", e.what());
+  switch (e.kind) {
+    case admin::AdminError::Kind::Invalid: return error(400, "bad request", e.what());
+    case admin::AdminError::Kind::NotFound: return error(404, "not found", e.what());
+    case admin::AdminError::Kind::Conflict: break;
+  }
+  return error(409, "conflict", e.what());
 }
 
 void write_user(JsonWriter& w, const auth::UserRecord& u) {
@@ -74,6 +79,7 @@ void write_queue(JsonWriter& w, const metrics::QueueSummary& q) {
       .member("size", static_cast<uint64_t>(q.queued))
       .member("inflight", static_cast<uint64_t>(q.inflight))
       .member("limit", static_cast<uint64_t>(q.limit))
+      .member("rate_per_s", q.rate)
       .member("warning", q.warning)
       .member("unbounded", q.unbounded);
   if (q.full_since) {

@@ -49,6 +49,9 @@ HttpResponse stats(const ApiSources& s) {
       .member("bytes_sent", m.bytes_sent)
       .member("subscriptions", m.subscriptions)
       .member("retained", m.retained)
+      .member("auth_failures", m.auth_failures)
+      .member("publishes_refused", m.publishes_refused)
+      .member("payloads_over_soft_limit", m.payloads_over_soft_limit)
       .end_object();
   return json(200, w.take());
 }
@@ -132,6 +135,13 @@ HttpResponse prometheus(const ApiSources& s) {
   metric("bytes_sent_total", "counter", "Bytes sent to clients.", m.bytes_sent);
   metric("subscriptions", "gauge", "Subscriptions.", m.subscriptions);
   metric("retained_messages", "gauge", "Retained messages.", m.retained);
+  metric("auth_failures_total", "counter", "CONNECTs refused for wrong credentials.",
+         m.auth_failures);
+  metric("publishes_refused_total", "counter",
+         "PUBLISH packets refused by the access rules or the exchange payload checks.",
+         m.publishes_refused);
+  metric("payloads_over_soft_limit_total", "counter",
+         "Exchange payloads above payload-soft-limit (accepted).", m.payloads_over_soft_limit);
   const auto activity = s.activity();
   out += "# HELP hydrant_topic_messages_total Messages published per exchange or topic prefix.\n"
          "# TYPE hydrant_topic_messages_total counter\n";

@@ -20,6 +20,7 @@ struct QueueSummary {
   bool warning = false;
   bool unbounded = false;
   int64_t full_since = 0;  // unix seconds at which it reached its limit; 0 = not full
+  double rate = 0;         // messages routed to it per second, smoothed over recent sweeps
   std::vector<std::string> bindings;  // its subscriptions' filters
 };
 

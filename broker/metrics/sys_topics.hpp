@@ -23,6 +23,10 @@ struct Snapshot {
   uint64_t bytes_sent = 0;
   uint64_t subscriptions = 0;
   uint64_t retained = 0;
+  // Access (issue 5).
+  uint64_t auth_failures = 0;
+  uint64_t publishes_refused = 0;
+  uint64_t payloads_over_soft_limit = 0;
 };
 
 std::vector<std::pair<std::string, std::string>> sys_topics(const Snapshot& s);

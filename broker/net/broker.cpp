@@ -144,6 +144,9 @@ metrics::Snapshot Broker::snapshot() const {
     s.messages_dropped += c.messages_dropped.get();
     s.bytes_received += c.bytes_received.get();
     s.bytes_sent += c.bytes_sent.get();
+    s.auth_failures += c.auth_failures.get();
+    s.publishes_refused += c.publishes_refused.get();
+    s.payloads_over_soft_limit += c.payloads_over_soft_limit.get();
   }
   s.clients_total = registry_.size();
   s.subscriptions = router_.subscription_count();

@@ -23,7 +23,14 @@ bool QueueMonitor::check(const session::Session& s, std::string_view owner,
                          fanout::Clock::time_point now, std::vector<Notice>& notices,
                          QueueSummary& summary) {
   std::lock_guard lock(mutex_);
+  const bool first = states_.find(s.id()) == states_.end();
   State& st = states_[s.id()];
+  if (!first && now > st.seen && s.delivered >= st.delivered) {
+    const double seconds = std::chrono::duration<double>(now - st.seen).count();
+    const double current = static_cast<double>(s.delivered - st.delivered) / seconds;
+    st.rate = 0.5 * st.rate + 0.5 * current;  // smooths the once-a-second samples
+  }
+  st.delivered = s.delivered;
   st.seen = now;
   const size_t queued = s.queued();
   const size_t limit = policy.limit;
@@ -68,6 +75,7 @@ bool QueueMonitor::check(const session::Session& s, std::string_view owner,
   summary.limit = limit;
   summary.warning = queued >= warning_level;
   summary.unbounded = unbounded;
+  summary.rate = st.rate;
   summary.full_since =
       !remove && st.full_since != session::kNever ? unix_seconds_at(st.full_since, now) : 0;
   summary.bindings.clear();

@@ -55,6 +55,8 @@ class QueueMonitor {
     bool warned = false;
     fanout::Clock::time_point full_since = session::kNever;
     fanout::Clock::time_point seen{};
+    uint64_t delivered = 0;  // the session's count at the previous check
+    double rate = 0;         // messages/s, exponentially smoothed
   };
   std::mutex mutex_;
   std::unordered_map<router::SessionId, State> states_;

@@ -11,6 +11,7 @@ namespace hydrant::session {
 void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                       std::vector<uint32_t> subscription_ids, Clock::time_point now) {
   if (msg->expired(now)) return;
+  ++delivered;
   const uint8_t qos = std::min(msg->qos(), granted_qos);
   if (qos == 0) {
     // QoS 0 is not queued for an offline session, and is dropped past the outbound budget.

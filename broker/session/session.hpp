@@ -109,6 +109,7 @@ class Session {
   Clock::time_point will_due = kNever;    // offline: when the will is published
   Clock::time_point expires_at = kNever;  // offline: when the session ends
   ClientLink* link = nullptr;                   // non-owning; null while offline
+  uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
 
  private:
   // Deliveries waiting and in flight. Allocated at the first one that must wait or be

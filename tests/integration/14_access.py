@@ -302,8 +302,10 @@ def user_admin_commands(t):
     token = b.add_user("gerrit", "--owner", "a@example.org", "--owner", "b@example.org")
     for name, why in (("9lives", "not a valid clientId"), ("admin", "reserved"),
                       ("gerrit", "already exists"), ("a/b", "not a valid clientId")):
-        r = b.admin("user", "add", name, check=False)
+        r = b.admin("user", "add", name, "--owner", "x@example.org", check=False)
         assert r.returncode == 1 and why in r.stderr, (name, r.returncode, r.stderr)
+    r = b.admin("user", "add", "noowner", check=False)
+    assert r.returncode == 1 and "at least one owner" in r.stderr, r.stderr
     r = b.admin("user", "add", "x", "--owner", "not-an-address", check=False)
     assert r.returncode == 1 and "e-mail" in r.stderr, r.stderr
     users = json.loads(b.admin("user", "list", "--json").stdout)["users"]

@@ -10,7 +10,7 @@ import stat
 import time
 
 from harness import (HOST, V5, Broker, case, PUBLISH, PUBACK, P_SESSION_EXPIRY, P_USER_PROPERTY,
-                     enc_ack, enc_publish,
+                     enc_ack, enc_connect, enc_publish,
                      expect_violation, wait_until)
 
 WHY = "hydrant's admin API and queue watch (issue 5)"
@@ -59,6 +59,25 @@ def admin_api_needs_the_admin_token(t):
     assert "event=admin-refused" in b.stderr_text()
 
 
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY)
+def access_counters_in_stats_and_metrics(t):
+    """Refusals are counted: /api/v1/stats and /metrics carry auth failures, refused publishes
+    and payloads over the soft limit."""
+    b = t.broker
+    bad = t.raw(connect=False)
+    bad.send(enc_connect(t.v, t.uid(), username="nobody", password="wrong"))
+    bad.wait_closed()
+    anon = t.raw()
+    anon.publish("exchange/x/y", b"{}", qos=1, pid=1)
+    assert anon.expect(PUBACK).f["rc"] == 0x87
+    stats = call(b, "GET", "/api/v1/stats", token=False)[2]
+    assert stats["auth_failures"] == 1 and stats["publishes_refused"] == 1, stats
+    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    assert "hydrant_auth_failures_total 1" in text and "hydrant_publishes_refused_total 1" in text
+
+
 @case(broker_args=RULES, hydrant_only=WHY)
 def admin_api_manages_users(t):
     """Create (201, the token once), list, show with its connections, rotate (the old
@@ -68,8 +87,10 @@ def admin_api_manages_users(t):
                            {"name": "gerrit", "owners": ["infra@example.org"]})
     assert status == 201 and body["name"] == "gerrit" and len(body["token"]) == 43, body
     token = body["token"]
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "gerrit"})[0] == 409
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "admin"})[0] == 409
+    owners = ["x@example.org"]
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "gerrit", "owners": owners})[0] == 409
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "admin", "owners": owners})[0] == 409
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "9x", "owners": owners})[0] == 400
     assert call(b, "POST", "/api/v1/admin/users", "not json")[0] == 400
     assert call(b, "POST", "/api/v1/admin/users", {"name": "x", "owners": "a@b"})[0] == 400
     assert call(b, "DELETE", "/api/v1/admin/users")[0] == 405
@@ -90,7 +111,8 @@ def admin_api_manages_users(t):
     status, _, body = call(b, "PUT", "/api/v1/admin/users/gerrit/owners",
                            {"owners": ["a@example.org", "b@example.org"]})
     assert status == 200 and body["owners"] == ["a@example.org", "b@example.org"], body
-    assert call(b, "PUT", "/api/v1/admin/users/gerrit/owners", {"owners": ["nope"]})[0] == 409
+    assert call(b, "PUT", "/api/v1/admin/users/gerrit/owners", {"owners": ["nope"]})[0] == 400
+    assert call(b, "POST", "/api/v1/admin/users", {"name": "nobody-owns"})[0] == 400
     status, _, body = call(b, "GET", "/api/v1/admin/connections")
     assert {"user": "gerrit", "connections": 1} in body["users"], body
     assert [u["name"] for u in call(b, "GET", "/api/v1/admin/users")[2]["users"]] == ["gerrit"]
@@ -153,6 +175,7 @@ def queue_watch_warns_recovers_and_deletes(t):
     assert all(n["kind"] == "queue-warning" and n["queued"] == 9 and n["limit"] == 10 for n in got)
     queues = {q["queue"]: q for q in call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
     assert queues[doomed]["size"] == 9 and queues[doomed]["warning"], queues
+    assert queues[doomed]["limit"] == 10 and queues[doomed]["rate_per_s"] >= 0, queues
     assert queues[doomed]["bindings"] == ["exchange/ci/#"] and not queues[doomed]["connected"]
     assert queues[kept]["unbounded"]
     # Drain one queue: recovered.

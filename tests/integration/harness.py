@@ -267,7 +267,10 @@ class Broker:
         return r
 
     def add_user(self, name, *extra):
-        """Creates a user with the admin command; returns its access token (stdout's last line)."""
+        """Creates a user with the admin command (owner NAME@example.org unless `extra` names
+        one); returns its access token (stdout's last line)."""
+        if "--owner" not in extra:
+            extra = (*extra, "--owner", f"{name}@example.org")
         r = self.admin("user", "add", name, *extra)
         return r.stdout.strip().splitlines()[-1]
 
