@@ -150,7 +150,7 @@ TEST_CASE("/metrics is Prometheus text: HELP and TYPE before each family, escape
     if (family.ends_with("_total")) CHECK(line.find("_total") != std::string::npos);
     ++samples;
   }
-  CHECK(samples == 11 + 3 + 3);
+  CHECK(samples == 14 + 3 + 3);  // 14 broker-wide samples, 3 prefixes x (messages, bytes)
   CHECK(r.body.find("hydrant_clients_connected 3\n") != std::string::npos);
   CHECK(r.body.find(R"(hydrant_topic_messages_total{prefix="exchange/hgpushes/v1",kind="exchange"} 7)") !=
         std::string::npos);
