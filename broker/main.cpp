@@ -180,9 +180,14 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
   if (next.mqtt != current.mqtt || next.data_dir != current.data_dir ||
       next.threads != current.threads || next.open != current.open || next.http != current.http ||
       next.https != current.https || next.mqtts != current.mqtts ||
-      next.web_root != current.web_root) {
-    log::warn("event=reload note=\"listeners, data, threads, open and web-root take effect "
-              "after a restart\"");
+      next.web_root != current.web_root ||
+      next.anon_max_connections_per_ip != current.anon_max_connections_per_ip ||
+      next.token_secret_file != current.token_secret_file ||
+      next.notify_command != current.notify_command ||
+      next.reserved_names != current.reserved_names) {
+    log::warn("event=reload note=\"listeners, data, threads, open, web-root, "
+              "anon-max-connections-per-ip, token-secret-file, notify-command and reserved-names "
+              "take effect after a restart\"");
     next.mqtt = current.mqtt;
     next.data_dir = current.data_dir;
     next.threads = current.threads;
@@ -191,6 +196,10 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
     next.https = current.https;
     next.mqtts = current.mqtts;
     next.web_root = current.web_root;
+    next.anon_max_connections_per_ip = current.anon_max_connections_per_ip;
+    next.token_secret_file = current.token_secret_file;
+    next.notify_command = current.notify_command;
+    next.reserved_names = current.reserved_names;
   }
   if (tls_contexts && !next.tls_cert.empty()) {
     // New TLS connections use the certificate as it is on disk now; a bad one is refused.

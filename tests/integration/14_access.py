@@ -326,3 +326,25 @@ def user_admin_commands(t):
     with open(os.path.join(b.data_dir, "audit.log")) as f:
         actions = [json.loads(line)["action"] for line in f]
     assert actions == ["user-add", "user-owners"], actions
+
+
+@case(broker_args=rules(http="free"), hydrant_only=WHY)
+def websocket_clients_follow_the_same_rules(t):
+    """Over WebSocket (the viewer's transport) an anonymous client reads exchanges and may not
+    publish; a user publishes under its exchange."""
+    token = t.broker.add_user("gerrit")
+    reader = t.client(transport="websockets")
+    assert reader.subscribe("exchange/#", qos=1) == [1]
+    anon = t.client(transport="websockets")
+    if t.v == V5:
+        info = anon.c.publish("exchange/gerrit/v1/x", b"{}", qos=1)
+        info.wait_for_publish(5)
+        reader.expect_no_message(0.3)
+    else:
+        anon.c.publish("exchange/gerrit/v1/x", b"{}", qos=1)
+        anon.wait_disconnected(5)
+    pub = t.client(transport="websockets", connect=False)
+    pub.connect(username="gerrit", password=token)
+    pub.publish("exchange/gerrit/v1/change-merged", sample("gerrit-change-merged.json"), qos=1)
+    got = reader.wait_messages(1)
+    assert got[0].topic == "exchange/gerrit/v1/change-merged", got
