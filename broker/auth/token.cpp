@@ -1,10 +1,16 @@
-// Access tokens and their hashes; see token.hpp.
+// Access tokens and their hashes; see token.hpp. OpenSSL supplies the randomness (RAND_bytes),
+// SHA-256 and the constant-time compare; base64url is written here because OpenSSL's
+// EVP_EncodeBlock speaks standard base64 with padding. Decoding is strict (no padding, no other
+// alphabet, zero leftover bits) so that each byte string has exactly one text form.
+// Storing and looking up hashes is user_db's business, not this file's.
 #include "auth/token.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <climits>
 #include <stdexcept>
 
 namespace hydrant::auth {
@@ -33,17 +39,27 @@ int hex_value(char c) {
 
 std::vector<uint8_t> random_bytes(size_t n) {
   std::vector<uint8_t> out(n);
-  if (n && RAND_bytes(out.data(), static_cast<int>(n)) != 1) {
-    throw std::runtime_error("the random generator failed (RAND_bytes)");
+  // RAND_bytes takes an int count: fill in chunks so a huge n cannot wrap to a short fill.
+  for (size_t done = 0; done < n;) {
+    const size_t chunk = std::min(n - done, static_cast<size_t>(INT_MAX));
+    if (RAND_bytes(out.data() + done, static_cast<int>(chunk)) != 1) {
+      throw std::runtime_error("the random generator failed (RAND_bytes)");
+    }
+    done += chunk;
   }
   return out;
 }
 
 std::string new_token() { return base64url_encode(random_bytes(32)); }
 
+// SHA-256 only fails when OpenSSL itself is broken (no provider): an unrecoverable environment.
+// Throwing beats returning the zero-filled array, which every failed call would share.
 TokenHash hash_token(std::string_view token) {
   TokenHash h{};
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), h.data());
+  if (SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), h.data()) ==
+      nullptr) {
+    throw std::runtime_error("SHA-256 failed (OpenSSL)");
+  }
   return h;
 }
 
