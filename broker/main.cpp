@@ -1,5 +1,5 @@
 // hydrant: parse arguments and configuration, build the broker, run until SIGTERM/SIGINT,
-// reload on SIGHUP. Nothing else lives here.
+// reload on SIGHUP, watch the users file. The access model's state is set up in access_setup.cpp.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,12 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 
+#include "access_setup.hpp"
 #include "admin/commands.hpp"
 #include "admin/declared_exchanges.hpp"
-#include "admin/remote.hpp"
 #include "api/admin_api.hpp"
 #include "api/http_api.hpp"
 #include "auth/access_control.hpp"
@@ -55,74 +54,6 @@ session::Limits limits_from(const config::Config& c) {
   l.queue_warning_percent = c.queue_warning_percent;
   l.queue_overlimit_timeout = c.queue_overlimit_timeout;
   return l;
-}
-
-// <data>/runtime.json: where subcommands find this broker's admin API, and which users file
-// serial it applies. Written from the main thread and the bridge's (admin API), hence the lock.
-class RuntimeFile {
- public:
-  explicit RuntimeFile(std::string data_dir) : data_dir_(std::move(data_dir)) {}
-  void set_http(std::vector<std::string> http) {
-    std::lock_guard lock(mutex_);
-    http_ = std::move(http);
-  }
-  void write(uint64_t users_serial) {
-    std::lock_guard lock(mutex_);
-    try {
-      admin::write_runtime_file(data_dir_, http_, users_serial);
-    } catch (const std::runtime_error& e) {
-      log::warn("event=runtime-file-failed error=\"{}\"", e.what());
-    }
-  }
-  void remove() { admin::remove_runtime_file(data_dir_); }
-
- private:
-  std::mutex mutex_;
-  std::string data_dir_;
-  std::vector<std::string> http_;
-};
-
-// The users file changed (a subcommand or the admin API wrote it): load it and close the
-// connections whose credentials went away. A file that does not load keeps the running table.
-// Thread-safe (the main thread on inotify, the bridge thread after an admin API change).
-void reload_users(net::Broker& broker, RuntimeFile& runtime) {
-  static std::mutex reload_mutex;
-  std::lock_guard lock(reload_mutex);
-  if (auto error = broker.access().reload_users()) {
-    log::error("event=users-reload-refused error=\"{}\" (keeping the running users)", *error);
-    return;
-  }
-  const auto users = broker.access().users();
-  log::info("event=users-reloaded users={} serial={}", users->users.size(), users->serial);
-  broker.revalidate_credentials();
-  runtime.write(users->serial);
-}
-
-// The access model's state: the users file, the signing key of signed tokens and the admin
-// token, created on first start (mode 0600). A users file that does not load stops start-up:
-// the broker never runs with rules it could not read.
-std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::string& admin_token) {
-  auth::AccessOptions o;
-  o.open = c.open;
-  o.anon_max_connections_per_ip = c.anon_max_connections_per_ip;
-  o.users_file = auth::users_path(c.data_dir);
-  try {
-    bool created = false;
-    const std::string secret_file =
-        c.token_secret_file.empty() ? c.data_dir + "/token-secret" : c.token_secret_file;
-    const std::string secret = auth::read_or_create_secret(secret_file, 32, created);
-    o.token_secret.assign(secret.begin(), secret.end());
-    if (created) log::info("event=token-secret-created path={}", secret_file);
-    const std::string admin_file = c.data_dir + "/admin-token";
-    admin_token = auth::read_or_create_secret(admin_file, 32, created);
-    if (created) log::info("event=admin-token-created path={} (bearer token of /api/v1/admin/)", admin_file);
-  } catch (const auth::UserDbError& e) {
-    throw config::ConfigError(e.what());
-  }
-  auto access = std::make_shared<auth::AccessControl>(std::move(o));
-  if (auto error = access->reload_users()) throw config::ConfigError(*error);
-  log::info("event=access open={} users={}", c.open, access->users()->users.size());
-  return access;
 }
 
 // Creates the data directory and locks it, so that two brokers never share one.
@@ -245,32 +176,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   for (const auto& ep : cfg.https) sources.info.listeners.push_back({"https", ep.to_string()});
   sources.stats = [&broker] { return broker.snapshot(); };
   sources.activity = [&broker] { return broker.activity(); };
-  api::AdminSources admin;
-  admin.admin_token_hash = auth::hash_token(admin_token);
-  // A change through the API applies before the API answers.
-  admin.store = admin::UserStore{cfg.data_dir, cfg.reserved_names, "",
-                                 [&broker, &runtime](uint64_t) { reload_users(broker, runtime); }};
-  admin.queues = [&broker] { return broker.queues(); };
-  admin.connections = [&broker](uint32_t& anonymous) {
-    return broker.connections_per_user(anonymous);
-  };
-  admin.end_session = [&broker](const std::string& id) { return broker.end_session(id); };
-  admin.activity = [&broker] { return broker.activity(); };
-  admin.exchanges = [&broker] { return broker.exchanges().list(); };
-  const std::string data_dir = cfg.data_dir;
-  admin.declare_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    if (!broker.exchanges().declare(owner, name, now)) return false;
-    admin::save_declared_exchanges(data_dir, broker.exchanges());
-    return true;
-  };
-  admin.delete_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
-    if (!broker.delete_exchange(owner, name)) return false;
-    admin::save_declared_exchanges(data_dir, broker.exchanges());
-    return true;
-  };
+  const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime);
   options.api = [sources, admin](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);
     if (!r) r = api::handle_api({q.method, q.path, q.query}, sources, std::chrono::system_clock::now());

@@ -1,0 +1,96 @@
+// The access model's state for the hydrant process; see access_setup.hpp.
+#include "access_setup.hpp"
+
+#include <chrono>
+
+#include "admin/declared_exchanges.hpp"
+#include "admin/remote.hpp"
+#include "util/log.hpp"
+
+namespace hydrant {
+
+void RuntimeFile::set_http(std::vector<std::string> http) {
+  std::lock_guard lock(mutex_);
+  http_ = std::move(http);
+}
+
+void RuntimeFile::write(uint64_t users_serial) {
+  std::lock_guard lock(mutex_);
+  try {
+    admin::write_runtime_file(data_dir_, http_, users_serial);
+  } catch (const std::runtime_error& e) {
+    log::warn("event=runtime-file-failed error=\"{}\"", e.what());
+  }
+}
+
+void RuntimeFile::remove() { admin::remove_runtime_file(data_dir_); }
+
+void reload_users(net::Broker& broker, RuntimeFile& runtime) {
+  static std::mutex reload_mutex;
+  std::lock_guard lock(reload_mutex);
+  if (auto error = broker.access().reload_users()) {
+    log::error("event=users-reload-refused error=\"{}\" (keeping the running users)", *error);
+    return;
+  }
+  const auto users = broker.access().users();
+  log::info("event=users-reloaded users={} serial={}", users->users.size(), users->serial);
+  broker.revalidate_credentials();
+  runtime.write(users->serial);
+}
+
+std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::string& admin_token) {
+  auth::AccessOptions o;
+  o.open = c.open;
+  o.anon_max_connections_per_ip = c.anon_max_connections_per_ip;
+  o.users_file = auth::users_path(c.data_dir);
+  try {
+    bool created = false;
+    const std::string secret_file =
+        c.token_secret_file.empty() ? c.data_dir + "/token-secret" : c.token_secret_file;
+    const std::string secret = auth::read_or_create_secret(secret_file, 32, created);
+    o.token_secret.assign(secret.begin(), secret.end());
+    if (created) log::info("event=token-secret-created path={}", secret_file);
+    const std::string admin_file = c.data_dir + "/admin-token";
+    admin_token = auth::read_or_create_secret(admin_file, 32, created);
+    if (created) log::info("event=admin-token-created path={} (bearer token of /api/v1/admin/)", admin_file);
+  } catch (const auth::UserDbError& e) {
+    throw config::ConfigError(e.what());
+  }
+  auto access = std::make_shared<auth::AccessControl>(std::move(o));
+  if (auto error = access->reload_users()) throw config::ConfigError(*error);
+  log::info("event=access open={} users={}", c.open, access->users()->users.size());
+  return access;
+}
+
+api::AdminSources admin_sources(const config::Config& cfg, net::Broker& broker,
+                                const std::string& admin_token, RuntimeFile& runtime) {
+  api::AdminSources admin;
+  admin.admin_token_hash = auth::hash_token(admin_token);
+  // A change through the API applies before the API answers.
+  admin.store = admin::UserStore{cfg.data_dir, cfg.reserved_names, "",
+                                 [&broker, &runtime](uint64_t) { reload_users(broker, runtime); }};
+  admin.queues = [&broker] { return broker.queues(); };
+  admin.connections = [&broker](uint32_t& anonymous) {
+    return broker.connections_per_user(anonymous);
+  };
+  admin.end_session = [&broker](const std::string& id) { return broker.end_session(id); };
+  admin.activity = [&broker] { return broker.activity(); };
+  admin.exchanges = [&broker] { return broker.exchanges().list(); };
+  const std::string data_dir = cfg.data_dir;
+  admin.declare_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    if (!broker.exchanges().declare(owner, name, now)) return false;
+    admin::save_declared_exchanges(data_dir, broker.exchanges());
+    return true;
+  };
+  admin.delete_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
+    if (!broker.delete_exchange(owner, name)) return false;
+    admin::save_declared_exchanges(data_dir, broker.exchanges());
+    return true;
+  };
+  return admin;
+}
+
+}  // namespace hydrant

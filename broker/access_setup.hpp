@@ -1,0 +1,47 @@
+// The access model's state for the hydrant process (main.cpp's helpers): the secrets and users
+// file loaded at start-up, their reload, <data>/runtime.json, and what the admin API acts on.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/admin_api.hpp"
+#include "auth/access_control.hpp"
+#include "config/config.hpp"
+#include "net/broker.hpp"
+
+namespace hydrant {
+
+// <data>/runtime.json: where subcommands find this broker's admin API, and which users file
+// serial it applies. Written from the main thread and the bridge's (admin API), hence the lock.
+class RuntimeFile {
+ public:
+  explicit RuntimeFile(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  void set_http(std::vector<std::string> http);
+  void write(uint64_t users_serial);
+  void remove();
+
+ private:
+  std::mutex mutex_;
+  std::string data_dir_;
+  std::vector<std::string> http_;
+};
+
+// The users file, the signing key of signed tokens and the admin token, created on first start
+// (mode 0600). A users file that does not load stops start-up: the broker never runs with rules
+// it could not read. Throws config::ConfigError.
+std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::string& admin_token);
+
+// The users file changed (a subcommand or the admin API wrote it): load it and close the
+// connections whose credentials went away. A file that does not load keeps the running table.
+// Thread-safe (the main thread on inotify, the bridge thread after an admin API change).
+void reload_users(net::Broker& broker, RuntimeFile& runtime);
+
+// What the admin API reads and changes: the users file (changes apply before it answers), the
+// broker's queues, connections and exchange registry (declared exchanges kept on disk).
+api::AdminSources admin_sources(const config::Config& cfg, net::Broker& broker,
+                                const std::string& admin_token, RuntimeFile& runtime);
+
+}  // namespace hydrant
