@@ -1,0 +1,400 @@
+// SegmentLog: files, recovery, group commit, reads and retention. See segment_log.hpp.
+#include "store/segment_log.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "store/crc32c.hpp"
+
+namespace hydrant::store {
+
+static_assert(std::endian::native == std::endian::little, "the store format is little-endian");
+
+namespace {
+
+constexpr char kMagic[8] = {'H', 'Y', 'D', 'R', 'S', 'E', 'G', '\0'};
+constexpr uint32_t kFormat = 1;
+constexpr size_t kHeaderSize = 16;
+constexpr size_t kFrameSize = 8;                    // length + checksum
+constexpr size_t kRecordFixed = 8 + 8 + 1;          // sequence + time + kind
+constexpr uint32_t kMaxRecord = 256u << 20;         // a length above this is corruption
+
+template <class T>
+T load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+std::string segment_name(uint64_t first_sequence) { return fmt::format("{:020}.seg", first_sequence); }
+
+void encode(std::string& out, uint64_t sequence, int64_t time_ms, uint8_t kind, std::string_view data) {
+  const auto length = static_cast<uint32_t>(kRecordFixed + data.size());
+  const size_t at = out.size();
+  put(out, length);
+  put(out, uint32_t{0});  // checksum, filled below
+  put(out, sequence);
+  put(out, time_ms);
+  out.push_back(static_cast<char>(kind));
+  out.append(data);
+  const uint32_t crc = crc32c(out.data() + at + kFrameSize, length);
+  std::memcpy(out.data() + at + 4, &crc, sizeof crc);
+}
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool read_all(int fd, std::string& out, uint64_t size) {
+  out.resize(size);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t r = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+void sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+SegmentLog::SegmentLog(std::string dir, LogOptions options)
+    : dir_(std::move(dir)), options_(std::move(options)) {}
+
+std::unique_ptr<SegmentLog> SegmentLog::open(const std::string& dir, LogOptions options,
+                                             Recovery& recovery) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw StoreError(fmt::format("{}: {}", dir, errno_text()));
+  }
+  std::unique_ptr<SegmentLog> log(new SegmentLog(dir, std::move(options)));
+  log->recover(recovery);
+  log->flusher_ = std::thread([raw = log.get()] { raw->run_flusher(); });
+  return log;
+}
+
+SegmentLog::~SegmentLog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  for (auto& s : segments_) {
+    if (s.fd >= 0) ::close(s.fd);
+  }
+}
+
+void SegmentLog::recover(Recovery& r) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir_.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string_view name = e->d_name;
+      if (name.size() == 24 && name.ends_with(".seg")) names.emplace_back(name);
+    }
+    ::closedir(d);
+  } else {
+    throw StoreError(fmt::format("{}: {}", dir_, errno_text()));
+  }
+  std::sort(names.begin(), names.end());  // 20-digit names sort by sequence
+  for (size_t i = 0; i < names.size(); ++i) {
+    Segment s;
+    s.path = dir_ + "/" + names[i];
+    s.first_sequence = std::stoull(names[i].substr(0, 20));
+    s.fd = ::open(s.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (s.fd < 0) throw StoreError(fmt::format("{}: {}", s.path, errno_text()));
+    segments_.push_back(std::move(s));
+    scan_segment(segments_.back(), i + 1 == names.size(), r);
+  }
+  r.segments = segments_.size();
+  if (segments_.empty()) start_segment(1);
+  r.next_sequence = next_sequence_;
+  durable_.store(next_sequence_ - 1);
+  settled_ = next_sequence_ - 1;
+  for (const auto& s : segments_) {
+    if (!s.index.empty()) {
+      r.first_sequence = s.index.front().first;
+      break;
+    }
+  }
+}
+
+// Verifies one segment and indexes it. The last segment may end in a torn or corrupted record
+// (a crash during a write): it is cut there. Anywhere else that is damage we refuse to guess at.
+void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
+  struct stat st {};
+  if (::fstat(s.fd, &st) != 0) throw StoreError(fmt::format("{}: {}", s.path, errno_text()));
+  std::string data;
+  if (!read_all(s.fd, data, static_cast<uint64_t>(st.st_size))) {
+    throw StoreError(fmt::format("{}: cannot read: {}", s.path, errno_text()));
+  }
+  if (data.size() < kHeaderSize || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
+    if (last && data.size() < kHeaderSize && std::string_view(data) == std::string_view(kMagic, 8).substr(0, data.size())) {
+      data.clear();  // a header torn at creation: rewrite it below
+    } else {
+      throw StoreError(fmt::format("{}: not a hydrant segment", s.path));
+    }
+  }
+  if (!data.empty()) {
+    const auto format = load<uint32_t>(data.data() + 8);
+    if (format != kFormat) {
+      throw StoreError(fmt::format("{}: segment format {} is not one this hydrant reads ({}); "
+                                   "refusing to guess", s.path, format, kFormat));
+    }
+  }
+  size_t at = data.empty() ? 0 : kHeaderSize;
+  uint64_t last_sequence = next_sequence_ - 1;
+  const char* damage = nullptr;
+  while (at < data.size()) {
+    if (data.size() - at < kFrameSize) {
+      damage = "a torn record header";
+      break;
+    }
+    const auto length = load<uint32_t>(data.data() + at);
+    const auto crc = load<uint32_t>(data.data() + at + 4);
+    if (length < kRecordFixed || length > kMaxRecord || data.size() - at - kFrameSize < length) {
+      damage = "a torn record";
+      break;
+    }
+    if (crc32c(data.data() + at + kFrameSize, length) != crc) {
+      damage = "a record whose checksum does not match";
+      break;
+    }
+    const auto sequence = load<uint64_t>(data.data() + at + kFrameSize);
+    const auto time_ms = load<int64_t>(data.data() + at + kFrameSize + 8);
+    if (sequence <= last_sequence || sequence < s.first_sequence) {
+      throw StoreError(fmt::format("{}: sequence {} after {}: the log is out of order", s.path,
+                                   sequence, last_sequence));
+    }
+    s.index.emplace_back(sequence, at);
+    s.last_time_ms = time_ms;
+    last_sequence = sequence;
+    ++r.records;
+    at += kFrameSize + length;
+  }
+  if (damage) {
+    if (!last) throw StoreError(fmt::format("{}: {} at offset {}", s.path, damage, at));
+    r.truncated_bytes += data.size() - at;
+    if (::ftruncate(s.fd, static_cast<off_t>(at)) != 0 || ::fsync(s.fd) != 0) {
+      throw StoreError(fmt::format("{}: cannot truncate: {}", s.path, errno_text()));
+    }
+  }
+  if (at == 0) {  // an empty or header-torn last segment: write its header again
+    std::string header(kMagic, sizeof kMagic);
+    put(header, kFormat);
+    put(header, uint32_t{0});
+    if (::ftruncate(s.fd, 0) != 0 || ::pwrite(s.fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) || ::fsync(s.fd) != 0) {
+      throw StoreError(fmt::format("{}: cannot rewrite its header: {}", s.path, errno_text()));
+    }
+    at = kHeaderSize;
+  }
+  s.size = at;
+  ::lseek(s.fd, static_cast<off_t>(at), SEEK_SET);
+  next_sequence_ = last_sequence + 1;
+}
+
+void SegmentLog::start_segment(uint64_t first_sequence) {
+  Segment s;
+  s.first_sequence = first_sequence;
+  s.path = dir_ + "/" + segment_name(first_sequence);
+  s.fd = ::open(s.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (s.fd < 0) throw StoreError(fmt::format("{}: {}", s.path, errno_text()));
+  std::string header(kMagic, sizeof kMagic);
+  put(header, kFormat);
+  put(header, uint32_t{0});
+  if (!write_all(s.fd, header.data(), header.size()) || ::fsync(s.fd) != 0) {
+    const std::string why = errno_text();
+    ::close(s.fd);
+    ::unlink(s.path.c_str());
+    throw StoreError(fmt::format("{}: {}", s.path, why));
+  }
+  sync_dir(dir_);
+  s.size = kHeaderSize;
+  segments_.push_back(std::move(s));
+}
+
+uint64_t SegmentLog::append(uint8_t kind, int64_t time_ms, std::string_view data, Completion done) {
+  uint64_t sequence;
+  bool was_empty;
+  {
+    std::lock_guard lock(mutex_);
+    sequence = next_sequence_++;
+    was_empty = pending_.records.empty();
+    encode(pending_.bytes, sequence, time_ms, kind, data);
+    pending_.records.emplace_back(sequence, time_ms);
+    if (done) pending_.completions.emplace_back(sequence, std::move(done));
+  }
+  if (was_empty) wake_.notify_one();
+  return sequence;
+}
+
+void SegmentLog::flush() {
+  std::unique_lock lock(mutex_);
+  const uint64_t target = next_sequence_ - 1;
+  flushed_.wait(lock, [&] { return settled_ >= target; });
+}
+
+void SegmentLog::run_flusher() {
+  auto last_sync = std::chrono::steady_clock::now();
+  for (;;) {
+    Pending batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !pending_.records.empty(); });
+      if (pending_.records.empty()) return;  // stopping, nothing left
+      std::swap(batch, pending_);
+    }
+    bool ok;
+    {
+      std::lock_guard files(segments_mutex_);
+      ok = write_batch(batch);
+      const auto now = std::chrono::steady_clock::now();
+      const bool sync = options_.durability == Durability::Fsync ||
+                        (options_.durability == Durability::Batch &&
+                         now - last_sync >= std::chrono::milliseconds(100));
+      if (ok && sync) {
+        ok = ::fdatasync(segments_.back().fd) == 0;
+        last_sync = now;
+      }
+      if (ok) durable_.store(batch.records.back().first);
+    }
+    for (auto& [sequence, done] : batch.completions) done(sequence, ok);
+    {
+      std::lock_guard lock(mutex_);
+      healthy_ = ok;
+      settled_ = batch.records.back().first;
+    }
+    flushed_.notify_all();
+  }
+}
+
+// Writes one batch at the end of the active segment (starting a new one first when it is full).
+// On failure the segment is cut back to where it was, so a half-written batch never stays.
+bool SegmentLog::write_batch(Pending& batch) {
+  if (segments_.back().size >= options_.segment_bytes) {
+    try {
+      start_segment(batch.records.front().first);
+    } catch (const StoreError&) {
+      return false;
+    }
+  }
+  Segment& s = segments_.back();
+  int injected = options_.inject_write_error ? options_.inject_write_error() : 0;
+  if (injected != 0 || !write_all(s.fd, batch.bytes.data(), batch.bytes.size())) {
+    if (::ftruncate(s.fd, static_cast<off_t>(s.size)) == 0) ::lseek(s.fd, static_cast<off_t>(s.size), SEEK_SET);
+    return false;
+  }
+  uint64_t at = s.size;
+  for (const auto& [sequence, time_ms] : batch.records) {
+    s.index.emplace_back(sequence, at);
+    s.last_time_ms = time_ms;
+    at += kFrameSize + load<uint32_t>(batch.bytes.data() + (at - s.size));
+  }
+  s.size += batch.bytes.size();
+  return true;
+}
+
+size_t SegmentLog::read(uint64_t from, size_t max, const std::function<void(const Record&)>& visit) const {
+  std::lock_guard lock(segments_mutex_);
+  const uint64_t durable = durable_.load();
+  size_t n = 0;
+  std::string buf;
+  for (const auto& s : segments_) {
+    if (n == max) break;
+    if (s.index.empty() || s.index.back().first < from) continue;
+    auto it = std::lower_bound(s.index.begin(), s.index.end(), std::make_pair(from, uint64_t{0}));
+    for (; it != s.index.end() && n < max && it->first <= durable; ++it) {
+      const uint64_t end = std::next(it) != s.index.end() ? std::next(it)->second : s.size;
+      buf.resize(end - it->second);
+      if (::pread(s.fd, buf.data(), buf.size(), static_cast<off_t>(it->second)) !=
+          static_cast<ssize_t>(buf.size())) {
+        return n;
+      }
+      Record r;
+      r.sequence = load<uint64_t>(buf.data() + kFrameSize);
+      r.time_ms = load<int64_t>(buf.data() + kFrameSize + 8);
+      r.kind = static_cast<uint8_t>(buf[kFrameSize + 16]);
+      r.data = std::string_view(buf).substr(kFrameSize + kRecordFixed);
+      visit(r);
+      ++n;
+    }
+  }
+  return n;
+}
+
+uint64_t SegmentLog::first_sequence() const {
+  std::lock_guard lock(segments_mutex_);
+  for (const auto& s : segments_) {
+    if (!s.index.empty()) return s.index.front().first;
+  }
+  return 0;
+}
+
+uint64_t SegmentLog::next_sequence() const {
+  std::lock_guard lock(mutex_);
+  return next_sequence_;
+}
+
+bool SegmentLog::healthy() const {
+  std::lock_guard lock(mutex_);
+  return healthy_;
+}
+
+uint64_t SegmentLog::bytes() const {
+  std::lock_guard lock(segments_mutex_);
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s.size;
+  return total;
+}
+
+size_t SegmentLog::retain(int64_t min_time_ms, uint64_t max_bytes) {
+  std::lock_guard lock(segments_mutex_);
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s.size;
+  size_t removed = 0;
+  while (segments_.size() > 1) {
+    Segment& oldest = segments_.front();
+    if (oldest.last_time_ms >= min_time_ms && total <= max_bytes) break;
+    ::close(oldest.fd);
+    ::unlink(oldest.path.c_str());
+    total -= oldest.size;
+    segments_.erase(segments_.begin());
+    ++removed;
+  }
+  if (removed) sync_dir(dir_);
+  return removed;
+}
+
+}  // namespace hydrant::store

@@ -1,0 +1,143 @@
+// SegmentLog: the store's append-only message log (DESIGN.md, "store/"; issue 6). Records go
+// into segment files of a directory, each record CRC-32C-checked; a flusher thread of its own
+// writes what accumulated and fsyncs it once per batch (group commit), then reports each
+// record durable, so event loops never wait for the disk. On open it verifies every record,
+// truncates a torn tail, rebuilds its index, and says what it found. Retention deletes whole
+// old segments. A write error (a full disk) fails the records of that batch, keeps the log as it
+// was before them, and the next batch tries again.
+//
+// Segment file: a 16-byte header ("HYDRSEG\0", u32 format, u32 zero), then records:
+//   u32 length of what follows the checksum | u32 crc32c of it | u64 sequence | i64 time (ms)
+//   | u8 kind | data
+// all little-endian. Files are named by their first sequence number (20 digits, ".seg").
+// This step is the log alone; wiring it to publishes, sessions and history comes next.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace hydrant::store {
+
+enum class Durability : uint8_t {
+  Fsync,  // a record is reported durable after fdatasync of its batch (the default)
+  Batch,  // after write(); fdatasync at most every 100 ms — a crash may lose the last batches
+  None,   // after write(); never synced by us — a machine crash may lose anything unsynced
+};
+
+struct LogOptions {
+  uint64_t segment_bytes = 64ull << 20;  // a new segment once the active one reaches this
+  Durability durability = Durability::Fsync;
+  // Tests only: called before each write; returning an errno value (ENOSPC) fails that write
+  // as the disk would.
+  std::function<int()> inject_write_error;
+};
+
+struct StoreError : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+
+// What open() found, for its one log line.
+struct Recovery {
+  uint64_t segments = 0;
+  uint64_t records = 0;
+  uint64_t truncated_bytes = 0;  // a torn or corrupted tail cut off the last segment
+  uint64_t first_sequence = 0;   // 0 when empty
+  uint64_t next_sequence = 1;
+};
+
+struct Record {
+  uint64_t sequence = 0;
+  int64_t time_ms = 0;
+  uint8_t kind = 0;
+  std::string_view data;  // valid during the visitor call only
+};
+
+class SegmentLog {
+ public:
+  // Called on the flusher thread once the record is durable (ok) or failed (not written).
+  using Completion = std::function<void(uint64_t sequence, bool ok)>;
+
+  // Opens (creating) the log in `dir` and recovers it. A segment of another format, a corrupted
+  // record before the last segment's tail, or sequence numbers that do not increase throw StoreError with a
+  // message naming the file: such a directory is refused, never misread. Sequences increase
+  // strictly within and across segments (they may skip numbers a failed write used).
+  static std::unique_ptr<SegmentLog> open(const std::string& dir, LogOptions options,
+                                          Recovery& recovery);
+  ~SegmentLog();  // writes and syncs what is pending, then stops the flusher
+  SegmentLog(const SegmentLog&) = delete;
+  SegmentLog& operator=(const SegmentLog&) = delete;
+
+  // Queues a record and returns its sequence number; `done` (may be empty) runs later on the
+  // flusher thread. Thread-safe, never blocks on the disk.
+  uint64_t append(uint8_t kind, int64_t time_ms, std::string_view data, Completion done = {});
+  // Blocks until everything appended so far is written and, with Fsync, synced (tests, shutdown).
+  void flush();
+
+  // Calls `visit` for durable records with sequence >= from, in order, at most `max` of them;
+  // returns how many. Thread-safe.
+  size_t read(uint64_t from, size_t max, const std::function<void(const Record&)>& visit) const;
+
+  uint64_t first_sequence() const;  // oldest record kept; 0 when empty
+  uint64_t next_sequence() const;   // the sequence the next append gets
+  bool healthy() const;             // false after a failed write, until a write succeeds
+  uint64_t bytes() const;           // on disk, headers included
+
+  // Retention: deletes whole segments, oldest first, while their newest record is older than
+  // `min_time_ms` or the log is larger than `max_bytes`; never the segment being written.
+  // Returns how many segments went.
+  size_t retain(int64_t min_time_ms, uint64_t max_bytes);
+
+ private:
+  struct Segment {
+    uint64_t first_sequence = 0;
+    std::string path;
+    int fd = -1;
+    uint64_t size = 0;                 // bytes, header included
+    int64_t last_time_ms = 0;
+    // (sequence, offset) of each record, increasing. Sequences may skip: a batch that failed to
+    // write (a full disk) keeps its numbers, which are never reused.
+    std::vector<std::pair<uint64_t, uint64_t>> index;
+  };
+  struct Pending {
+    std::string bytes;  // encoded records of one batch
+    std::vector<std::pair<uint64_t, Completion>> completions;
+    std::vector<std::pair<uint64_t, int64_t>> records;  // sequence, time: for the index
+  };
+
+  SegmentLog(std::string dir, LogOptions options);
+  void recover(Recovery& r);
+  void scan_segment(Segment& s, bool last, Recovery& r);
+  void start_segment(uint64_t first_sequence);
+  void run_flusher();
+  bool write_batch(Pending& batch);
+
+  const std::string dir_;
+  const LogOptions options_;
+
+  // Two locks, so that append() (the event loops) never waits for the disk: mutex_ guards what
+  // append touches; segments_mutex_ the files, held by the flusher while it writes and syncs,
+  // and by readers and retention.
+  mutable std::mutex mutex_;  // next_sequence_, pending_, healthy_, settled_
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  uint64_t next_sequence_ = 1;
+  Pending pending_;
+  std::atomic<uint64_t> durable_{0};  // every record up to this sequence is durable
+  mutable std::mutex segments_mutex_;
+  std::vector<Segment> segments_;  // oldest first; the last one is written
+  bool stopping_ = false;
+  uint64_t settled_ = 0;  // every record up to here is written or failed, its completion run
+  bool healthy_ = true;
+  std::thread flusher_;
+};
+
+}  // namespace hydrant::store
