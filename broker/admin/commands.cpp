@@ -48,6 +48,7 @@ struct Args {
   std::vector<std::string> owners;  // --owner, repeatable
   std::optional<std::string> data, config_file, ttl, scope, user;
   bool json = false;
+  bool help = false;
 };
 
 struct UsageError : std::runtime_error {
@@ -62,7 +63,9 @@ Args parse(int argc, const char* const* argv) {
       if (i + 1 >= argc) throw UsageError(fmt::format("{} needs a value", arg));
       out = argv[++i];
     };
-    if (arg == "--json") {
+    if (arg == "--help" || arg == "-h") {
+      a.help = true;
+    } else if (arg == "--json") {
       a.json = true;
     } else if (arg == "--owner") {
       std::optional<std::string> o;
@@ -273,7 +276,12 @@ bool is_admin_command(int argc, const char* const* argv) {
 
 int run_admin_command(int argc, const char* const* argv) {
   try {
-    return run(parse(argc, argv));
+    const Args args = parse(argc, argv);
+    if (args.help) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    return run(args);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "hydrant: %s\n%s", e.what(), kUsage);
     return 2;

@@ -55,6 +55,8 @@ void append_entry(std::string& out, std::string_view left, std::string_view text
 constexpr std::string_view kHead =
     "Usage: hydrant [--config FILE] [--KEY VALUE]...\n"
     "       hydrant --help | --version\n"
+    "       hydrant user|token|queue|exchange|connections ...   (administration; "
+    "hydrant user --help)\n"
     "\n"
     "Hydrant is an MQTT 3.1.1 and 5.0 broker. With no options it runs on the defaults below.\n"
     "Settings come from the defaults, then the config file, then the command line; a later\n"

@@ -323,6 +323,8 @@ def user_admin_commands(t):
     assert r.returncode == 1 and "no user" in r.stderr
     r = b.admin("user", "frobnicate", check=False)
     assert r.returncode == 2 and "usage" in r.stderr
+    r = b.admin("user", "--help")
+    assert "hydrant token sign" in r.stdout and "hydrant queue list" in r.stdout, r.stdout
     with open(os.path.join(b.data_dir, "audit.log")) as f:
         actions = [json.loads(line)["action"] for line in f]
     assert actions == ["user-add", "user-owners"], actions
