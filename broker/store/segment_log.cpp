@@ -58,13 +58,16 @@ void encode(std::string& out, uint64_t sequence, int64_t time_ms, uint8_t kind, 
   std::memcpy(out.data() + at + 4, &crc, sizeof crc);
 }
 
-bool write_all(int fd, const char* p, size_t n) {
+// pwrite at an explicit offset: after a failed write the next batch lands where the log ends,
+// whatever the failed one left behind the file position.
+bool write_at(int fd, const char* p, size_t n, uint64_t offset) {
   while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
+    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return false;
     p += w;
     n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
   }
   return true;
 }
@@ -161,7 +164,8 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
     throw StoreError(fmt::format("{}: cannot read: {}", s.path, errno_text()));
   }
   if (data.size() < kHeaderSize || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
-    if (last && data.size() < kHeaderSize && std::string_view(data) == std::string_view(kMagic, 8).substr(0, data.size())) {
+    if (last && data.size() < kHeaderSize &&
+        std::memcmp(data.data(), kMagic, std::min(sizeof kMagic, data.size())) == 0) {
       data.clear();  // a header torn at creation: rewrite it below
     } else {
       throw StoreError(fmt::format("{}: not a hydrant segment", s.path));
@@ -175,7 +179,9 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
     }
   }
   size_t at = data.empty() ? 0 : kHeaderSize;
-  uint64_t last_sequence = next_sequence_ - 1;
+  // The name promises records from first_sequence on: an empty segment (rotated, then a crash)
+  // still moves the numbering there, so the next record fits the file it lands in.
+  uint64_t last_sequence = std::max(next_sequence_ - 1, s.first_sequence - 1);
   const char* damage = nullptr;
   while (at < data.size()) {
     if (data.size() - at < kFrameSize) {
@@ -221,7 +227,6 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
     at = kHeaderSize;
   }
   s.size = at;
-  ::lseek(s.fd, static_cast<off_t>(at), SEEK_SET);
   next_sequence_ = last_sequence + 1;
 }
 
@@ -234,7 +239,7 @@ void SegmentLog::start_segment(uint64_t first_sequence) {
   std::string header(kMagic, sizeof kMagic);
   put(header, kFormat);
   put(header, uint32_t{0});
-  if (!write_all(s.fd, header.data(), header.size()) || ::fsync(s.fd) != 0) {
+  if (!write_at(s.fd, header.data(), header.size(), 0) || ::fsync(s.fd) != 0) {
     const std::string why = errno_text();
     ::close(s.fd);
     ::unlink(s.path.c_str());
@@ -303,7 +308,14 @@ void SegmentLog::run_flusher() {
 // Writes one batch at the end of the active segment (starting a new one first when it is full).
 // On failure the segment is cut back to where it was, so a half-written batch never stays.
 bool SegmentLog::write_batch(Pending& batch) {
-  if (segments_.back().size >= options_.segment_bytes) {
+  Segment& active = segments_.back();
+  if (active.dirty_tail) {
+    // A failed write left bytes past the end that could not be cut: cut them before anything
+    // follows, or recovery would take them for damage in the middle of the log.
+    if (::ftruncate(active.fd, static_cast<off_t>(active.size)) != 0) return false;
+    active.dirty_tail = false;
+  }
+  if (active.size >= options_.segment_bytes) {
     try {
       start_segment(batch.records.front().first);
     } catch (const StoreError&) {
@@ -311,9 +323,9 @@ bool SegmentLog::write_batch(Pending& batch) {
     }
   }
   Segment& s = segments_.back();
-  int injected = options_.inject_write_error ? options_.inject_write_error() : 0;
-  if (injected != 0 || !write_all(s.fd, batch.bytes.data(), batch.bytes.size())) {
-    if (::ftruncate(s.fd, static_cast<off_t>(s.size)) == 0) ::lseek(s.fd, static_cast<off_t>(s.size), SEEK_SET);
+  const int injected = options_.inject_write_error ? options_.inject_write_error() : 0;
+  if (injected != 0 || !write_at(s.fd, batch.bytes.data(), batch.bytes.size(), s.size)) {
+    s.dirty_tail = ::ftruncate(s.fd, static_cast<off_t>(s.size)) != 0;
     return false;
   }
   uint64_t at = s.size;

@@ -103,6 +103,7 @@ class SegmentLog {
     int fd = -1;
     uint64_t size = 0;                 // bytes, header included
     int64_t last_time_ms = 0;
+    bool dirty_tail = false;  // a failed write left bytes past `size` that are not cut yet
     // (sequence, offset) of each record, increasing. Sequences may skip: a batch that failed to
     // write (a full disk) keeps its numbers, which are never reused.
     std::vector<std::pair<uint64_t, uint64_t>> index;

@@ -241,3 +241,32 @@ TEST_CASE("a failed write (full disk) fails its records and loses nothing acknow
   CHECK(again.next_sequence == 4);
   CHECK(all(*reopened) == std::vector<std::string>{"kept-1", "kept-2"});
 }
+
+TEST_CASE("an empty segment left by a crash after rotation moves the numbering to its name") {
+  TempDir dir;
+  {
+    Recovery r;
+    auto log = SegmentLog::open(dir.log(), {}, r);
+    log->append(1, 1, "one");
+    log->append(1, 2, "two");
+    log->flush();
+  }
+  // What a crash right after starting segment 00..010 (whose batch never got written) leaves.
+  {
+    std::ofstream f(dir.log() + "/00000000000000000010.seg", std::ios::binary);
+    const char header[16] = {'H', 'Y', 'D', 'R', 'S', 'E', 'G', '\0', 1, 0, 0, 0, 0, 0, 0, 0};
+    f.write(header, 7);  // torn inside its header, even
+  }
+  {
+    Recovery r;
+    auto log = SegmentLog::open(dir.log(), {}, r);
+    CHECK(r.records == 2);
+    CHECK(r.next_sequence == 10);
+    CHECK(log->append(1, 3, "ten") == 10);
+    log->flush();
+  }
+  Recovery r;
+  auto log = SegmentLog::open(dir.log(), {}, r);
+  CHECK(r.records == 3);
+  CHECK(all(*log) == std::vector<std::string>{"one", "two", "ten"});
+}
