@@ -50,6 +50,7 @@ Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_vi
     return Error{ReasonCode::PayloadFormatInvalid, "content type on exchanges is application/json"};
   }
   const std::string_view payload(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+  if (p.retain && payload.empty()) return Error{ReasonCode::Success, ""};  // clears the retained one
   if (const char* why = pulse::json_payload_error(payload)) {
     return Error{ReasonCode::PayloadFormatInvalid, why};
   }

@@ -350,3 +350,23 @@ def websocket_clients_follow_the_same_rules(t):
     pub.publish("exchange/gerrit/v1/change-merged", sample("gerrit-change-merged.json"), qos=1)
     got = reader.wait_messages(1)
     assert got[0].topic == "exchange/gerrit/v1/change-merged", got
+
+
+@case(broker_args=rules(), hydrant_only=WHY)
+def retained_message_on_an_exchange_set_and_cleared(t):
+    """A user's retained JSON message on its exchange reaches a later anonymous subscriber; an
+    empty retained publish (how MQTT deletes one) is allowed on an exchange and clears it."""
+    token = t.broker.add_user("ci")
+    p = t.raw(connect=False)
+    p.connect(t.uid(), username="ci", password=token)
+    p.publish("exchange/ci/v1/latest", b'{"build": 42}', qos=1, retain=True, pid=1)
+    assert p.expect(PUBACK).f["rc"] == 0
+    first = t.raw()
+    first.subscribe([("exchange/ci/#", 0)])
+    m = first.expect(PUBLISH)
+    assert m.f["payload"] == b'{"build": 42}' and m.f["retain"] == 1, m
+    p.publish("exchange/ci/v1/latest", b"", qos=1, retain=True, pid=2)
+    assert p.expect(PUBACK).f["rc"] == 0
+    later = t.raw()
+    later.subscribe([("exchange/ci/#", 0)])
+    later.expect_nothing(0.3)
