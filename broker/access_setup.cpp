@@ -1,11 +1,10 @@
 // The access model's state for the hydrant process; see access_setup.hpp.
 #include "access_setup.hpp"
 
-#include <chrono>
-
 #include "admin/declared_exchanges.hpp"
 #include "admin/remote.hpp"
 #include "util/log.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant {
 
@@ -78,10 +77,7 @@ api::AdminSources admin_sources(const config::Config& cfg, net::Broker& broker,
   admin.exchanges = [&broker] { return broker.exchanges().list(); };
   const std::string data_dir = cfg.data_dir;
   admin.declare_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    if (!broker.exchanges().declare(owner, name, now)) return false;
+    if (!broker.exchanges().declare(owner, name, util::unix_seconds())) return false;
     admin::save_declared_exchanges(data_dir, broker.exchanges());
     return true;
   };

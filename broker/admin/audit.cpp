@@ -8,10 +8,9 @@
 #include <chrono>
 #include <cstring>
 
-#include <fmt/chrono.h>
-
 #include "api/json_writer.hpp"
 #include "util/log.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::admin {
 
@@ -21,7 +20,7 @@ void audit(const std::string& data_dir, std::string_view by, std::string_view ac
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
   api::JsonWriter w;
   w.begin_object()
-      .member("time", fmt::format("{:%FT%T}Z", std::chrono::floor<std::chrono::milliseconds>(now)))
+      .member("time", util::iso8601(now))
       .member("unix_ms", static_cast<int64_t>(ms.count()))
       .member("by", by)
       .member("action", action)

@@ -22,6 +22,7 @@
 #include "api/json_writer.hpp"
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::admin {
 
@@ -123,27 +124,9 @@ int64_t parse_ttl(const std::string& text) {
   return n * scale;
 }
 
-std::string iso_time(int64_t unix_seconds) {
-  const std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-void write_user(api::JsonWriter& w, const auth::UserRecord& u) {
-  w.begin_object().member("name", u.name).key("owners").begin_array();
-  for (const auto& o : u.owners) w.value(o);
-  w.end_array().member("created", iso_time(u.created)).member("token_generation", u.epoch);
-  w.key("unbounded_queues").begin_array();
-  for (const auto& q : u.unbounded_queues) w.value(q);
-  w.end_array().end_object();
-}
-
 void print_user(const auth::UserRecord& u) {
   std::printf("%-24s owners=%s created=%s token_generation=%llu\n", u.name.c_str(),
-              fmt::format("{}", fmt::join(u.owners, ",")).c_str(), iso_time(u.created).c_str(),
+              fmt::format("{}", fmt::join(u.owners, ",")).c_str(), util::iso8601_of_unix(u.created).c_str(),
               static_cast<unsigned long long>(u.epoch));
 }
 
@@ -193,7 +176,7 @@ int run(const Args& a) {
     if (a.json) {
       api::JsonWriter w;
       w.begin_object().key("users").begin_array();
-      for (const auto& u : table.users) write_user(w, u);
+      for (const auto& u : table.users) write_user_json(w, u);
       w.end_array().end_object();
       std::printf("%s\n", w.str().c_str());
     } else {
@@ -209,7 +192,7 @@ int run(const Args& a) {
     if (!u) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
     if (a.json) {
       api::JsonWriter w;
-      write_user(w, *u);
+      write_user_json(w, *u);
       std::printf("%s\n", w.str().c_str());
     } else {
       print_user(*u);
@@ -241,9 +224,7 @@ int run(const Args& a) {
     const auto& name = need(a, 2, "NAME");
     auth::Claims claims;
     claims.subject = name;
-    claims.issued_at = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    claims.issued_at = util::unix_seconds();
     claims.expires_at = claims.issued_at + parse_ttl(a.ttl.value_or("5m"));
     if (a.scope && !auth::parse_scope(*a.scope, claims.scope)) {
       throw UsageError("--scope: expected publish or subscribe");
@@ -258,10 +239,10 @@ int run(const Args& a) {
         claims, {reinterpret_cast<const uint8_t*>(secret.data()), secret.size()});
     audit(cfg.data_dir, store.actor, "token-sign", name,
           fmt::format("scope={} expires={}", auth::scope_name(claims.scope),
-                      iso_time(claims.expires_at)));
+                      util::iso8601_of_unix(claims.expires_at)));
     return token_out(a, name, jwt,
                      fmt::format("signed token for {}, scope {}, valid until {}:", name,
-                                 auth::scope_name(claims.scope), iso_time(claims.expires_at)));
+                                 auth::scope_name(claims.scope), util::iso8601_of_unix(claims.expires_at)));
   }
   throw UsageError(fmt::format("unknown command: {} {}", group, verb));
 }

@@ -1,7 +1,6 @@
 // The runtime file and a minimal HTTP/1.1 client for the admin API on loopback; see remote.hpp.
 #include "admin/remote.hpp"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +16,8 @@
 #include <simdjson.h>
 
 #include "api/json_writer.hpp"
+#include "config/config.hpp"
+#include "util/peer_address.hpp"
 #include "util/files.hpp"
 
 namespace hydrant::admin {
@@ -27,29 +28,19 @@ std::string runtime_path(const std::string& data_dir) { return data_dir + "/runt
 
 // A listener's address as a client reaches it: a wildcard becomes loopback.
 bool to_sockaddr(std::string_view host_port, sockaddr_storage& ss, socklen_t& len) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string host(host_port.substr(0, colon));
-  const int port = std::atoi(std::string(host_port.substr(colon + 1)).c_str());
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  std::memset(&ss, 0, sizeof ss);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v4;
-    return true;
+  config::Endpoint ep;
+  try {
+    ep = config::parse_endpoint(host_port);
+  } catch (const config::ConfigError&) {
+    return false;
   }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-    return true;
-  }
-  return false;
+  if (ep.host == "0.0.0.0") ep.host = "127.0.0.1";
+  if (ep.host == "::") ep.host = "::1";
+  auto ip = util::PeerAddress::parse_ip(ep.host);
+  if (!ip) return false;
+  ip->port = ep.port;
+  len = ip->to_sockaddr(ss);
+  return len != 0;
 }
 
 std::string trimmed_file(const std::string& path, bool& exists) {

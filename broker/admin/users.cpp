@@ -2,7 +2,6 @@
 #include "admin/users.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,16 +9,11 @@
 #include "admin/audit.hpp"
 #include "auth/rules.hpp"
 #include "pulse/mapping.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::admin {
 
 namespace {
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void check_owners(const std::vector<std::string>& owners) {
   if (owners.empty()) {
@@ -85,7 +79,7 @@ std::string add_user(const UserStore& store, const std::string& name,
     u.name = name;
     u.owners = owners;
     u.token_hash = auth::hash_token(token);
-    u.created = unix_now();
+    u.created = util::unix_seconds();
     table.put(std::move(u));
   });
   audit(store.data_dir, store.actor, "user-add", name, fmt::format("owners={}", fmt::join(owners, ",")));
@@ -129,6 +123,19 @@ void set_queue_unbounded(const UserStore& store, const std::string& queue, bool 
     if (!unbounded && it != list.end()) list.erase(it);
   });
   audit(store.data_dir, store.actor, unbounded ? "queue-unbounded" : "queue-bounded", queue);
+}
+
+void write_user_json(api::JsonWriter& w, const auth::UserRecord& u) {
+  w.begin_object().member("name", u.name).key("owners").begin_array();
+  for (const auto& o : u.owners) w.value(o);
+  w.end_array()
+      .member("created", u.created)
+      .member("created_at", util::iso8601_of_unix(u.created))
+      .member("token_generation", u.epoch)
+      .key("unbounded_queues")
+      .begin_array();
+  for (const auto& q : u.unbounded_queues) w.value(q);
+  w.end_array().end_object();
 }
 
 auth::UserTable read_users(const UserStore& store) {

@@ -62,15 +62,6 @@ HttpResponse from_admin_error(const admin::AdminError& e) {
   return error(409, "conflict", e.what());
 }
 
-void write_user(JsonWriter& w, const auth::UserRecord& u) {
-  w.begin_object().member("name", u.name).key("owners").begin_array();
-  for (const auto& o : u.owners) w.value(o);
-  w.end_array().member("created", u.created).member("token_generation", u.epoch);
-  w.key("unbounded_queues").begin_array();
-  for (const auto& q : u.unbounded_queues) w.value(q);
-  w.end_array().end_object();
-}
-
 void write_queue(JsonWriter& w, const metrics::QueueSummary& q) {
   w.begin_object()
       .member("queue", q.client_id)
@@ -155,7 +146,7 @@ class Handler {
       const auto table = admin::read_users(store_);
       JsonWriter w;
       w.begin_object().key("users").begin_array();
-      for (const auto& u : table.users) write_user(w, u);
+      for (const auto& u : table.users) admin::write_user_json(w, u);
       w.end_array().end_object();
       return json(200, w.take());
     }
@@ -208,7 +199,7 @@ class Handler {
     const auto* u = table.find(name);
     if (!u) return error(404, "not found", fmt::format("no user '{}'", name));
     JsonWriter w;
-    write_user(w, *u);
+    admin::write_user_json(w, *u);
     std::string body = w.take();
     // Its load: connections and queues, next to the record.
     uint32_t anonymous = 0;

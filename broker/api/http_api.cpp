@@ -7,22 +7,18 @@
 
 #include "api/json_writer.hpp"
 #include "api/responses.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::api {
 
 namespace {
-
-std::string iso8601(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", ms);
-}
 
 HttpResponse info(const ApiSources& s, std::chrono::system_clock::time_point now) {
   JsonWriter w;
   w.begin_object()
       .member("name", "hydrant")
       .member("version", s.info.version)
-      .member("started", iso8601(s.info.started))
+      .member("started", util::iso8601(s.info.started))
       .member("uptime_s", static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::seconds>(now - s.info.started).count()))
       .member("threads", s.info.threads);
@@ -94,7 +90,7 @@ HttpResponse exchanges(const ApiSources& s, std::string_view query) {
         .member("bytes", p.bytes)
         .member("messages_per_s", p.messages_per_s)
         .member("bytes_per_s", p.bytes_per_s)
-        .member("last_publish", iso8601(p.last_publish))
+        .member("last_publish", util::iso8601(p.last_publish))
         .end_object();
   }
   w.end_array().end_object();

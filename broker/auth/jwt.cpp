@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "api/json_writer.hpp"
 #include "auth/token.hpp"
 
 namespace hydrant::auth {
@@ -44,25 +45,6 @@ std::span<const uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// A JSON string literal: quote, backslash and control characters escaped. Other bytes are copied
-// as they are, so a subject that is not UTF-8 yields a token verify_jwt refuses ("malformed
-// payload"); MQTT client ids are UTF-8 already [MQTT-1.5.4-1].
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += fmt::format("\\u{:04x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out + '"';
-}
-
 bool is_base64url_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_';
@@ -85,9 +67,14 @@ bool parse_scope(std::string_view text, Scope& out) {
 
 std::string sign_jwt(const Claims& claims, std::span<const uint8_t> secret) {
   const std::string header = R"({"alg":"HS256","typ":"JWT"})";
-  const std::string payload =
-      fmt::format(R"({{"sub":{},"iat":{},"exp":{},"scope":"{}"}})", json_string(claims.subject),
-                  claims.issued_at, claims.expires_at, scope_name(claims.scope));
+  api::JsonWriter payload_json;
+  payload_json.begin_object()
+      .member("sub", claims.subject)
+      .member("iat", claims.issued_at)
+      .member("exp", claims.expires_at)
+      .member("scope", scope_name(claims.scope))
+      .end_object();
+  const std::string& payload = payload_json.str();
   std::string signing_input = base64url_encode(bytes_of(header)) + '.' +
                               base64url_encode(bytes_of(payload));
   const auto mac = hmac_sha256(secret, signing_input);

@@ -63,11 +63,11 @@ TokenHash hash_token(std::string_view token) {
   return h;
 }
 
-std::string to_hex(const TokenHash& hash) {
+std::string to_hex(std::span<const uint8_t> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(hash.size() * 2);
-  for (uint8_t b : hash) {
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
     out += kHex[b >> 4];
     out += kHex[b & 15];
   }

@@ -22,7 +22,7 @@ std::string new_token();
 std::vector<uint8_t> random_bytes(size_t n);
 
 TokenHash hash_token(std::string_view token);  // SHA-256 of the token's bytes
-std::string to_hex(const TokenHash& hash);     // 64 lowercase hex digits
+std::string to_hex(std::span<const uint8_t> bytes);  // lowercase; a TokenHash gives 64 digits
 std::optional<TokenHash> hash_from_hex(std::string_view hex);  // nullopt unless 64 hex digits
 bool equal_hashes(const TokenHash& a, const TokenHash& b);     // constant time (CRYPTO_memcmp)
 

@@ -168,9 +168,7 @@ std::string read_or_create_secret(const std::string& path, size_t bytes, bool& c
     if (text.size() < 32) throw UserDbError(path + ": the secret is shorter than 32 characters");
     return text;
   }
-  const auto random = random_bytes(bytes);
-  std::string hex;
-  for (uint8_t b : random) hex += fmt::format("{:02x}", b);
+  const std::string hex = to_hex(random_bytes(bytes));
   // O_EXCL: two processes starting at once must not each write their own secret.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {

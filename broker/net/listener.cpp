@@ -12,28 +12,20 @@
 
 #include <fmt/format.h>
 
+#include "util/peer_address.hpp"
+
 namespace hydrant::net {
 
 namespace {
 
 int open_one(const ListenAddress& addr, uint16_t port, bool reuse_port) {
-  sockaddr_storage ss{};
-  socklen_t len;
-  int family;
   const std::string host = addr.host.empty() ? "0.0.0.0" : addr.host;
-  if (auto* a4 = reinterpret_cast<sockaddr_in*>(&ss); inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1) {
-    a4->sin_family = family = AF_INET;
-    a4->sin_port = htons(port);
-    len = sizeof(sockaddr_in);
-  } else if (auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
-             inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) == 1) {
-    a6->sin6_family = family = AF_INET6;
-    a6->sin6_port = htons(port);
-    len = sizeof(sockaddr_in6);
-  } else {
-    throw std::runtime_error(fmt::format("listen {}: not an IP address", host));
-  }
-  const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  auto ip = util::PeerAddress::parse_ip(host);
+  if (!ip) throw std::runtime_error(fmt::format("listen {}: not an IP address", host));
+  ip->port = port;
+  sockaddr_storage ss{};
+  const socklen_t len = ip->to_sockaddr(ss);
+  const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", strerror(errno)));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -8,6 +8,7 @@
 #include "net/broker.hpp"
 #include "net/session_host.hpp"
 #include "util/log.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::net {
 
@@ -106,10 +107,7 @@ bool SessionHost::note_exchange(std::string_view topic) {
   size_t end = topic.find('/', topic.find('/', std::string_view("exchange/").size()) + 1);
   const std::string_view key = topic.substr(0, end);
   if (noted_exchanges_.find(key) != noted_exchanges_.end()) return true;
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  if (!broker_.exchanges().note_publish(topic, now_s)) return false;
+  if (!broker_.exchanges().note_publish(topic, util::unix_seconds())) return false;
   noted_exchanges_.emplace(key);
   return true;
 }

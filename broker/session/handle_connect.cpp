@@ -6,6 +6,7 @@
 #include "session/client_link.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::session {
 
@@ -87,10 +88,7 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
 Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   auth::AccessControl& access = services_.access();
   if (access.open()) return {};
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  auto result = access.authenticate(c.username, c.password, now_s);
+  auto result = access.authenticate(c.username, c.password, util::unix_seconds());
   using Outcome = auth::AuthResult::Outcome;
   if (result.outcome == Outcome::Refused) {
     services_.counters().auth_failures.add();

@@ -31,6 +31,25 @@ PeerAddress PeerAddress::from_sockaddr(const sockaddr_storage& ss) {
   return p;
 }
 
+socklen_t PeerAddress::to_sockaddr(sockaddr_storage& ss) const {
+  std::memset(&ss, 0, sizeof ss);
+  if (family == Family::V4) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    std::memcpy(&a->sin_addr, bytes.data(), 4);
+    return sizeof *a;
+  }
+  if (family == Family::V6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    std::memcpy(&a->sin6_addr, bytes.data(), 16);
+    return sizeof *a;
+  }
+  return 0;
+}
+
 std::optional<PeerAddress> PeerAddress::parse_ip(std::string_view text) {
   char buf[INET6_ADDRSTRLEN + 1];
   if (text.empty() || text.size() >= sizeof buf) return std::nullopt;

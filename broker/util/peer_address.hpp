@@ -22,6 +22,8 @@ struct PeerAddress {
   // An IPv4 or IPv6 literal without port (an X-Forwarded-For entry, a trusted-proxy setting);
   // an IPv4-mapped IPv6 literal is IPv4, as for a peer.
   static std::optional<PeerAddress> parse_ip(std::string_view text);
+  // The socket address for bind() or connect(); returns its length, 0 for Unknown.
+  socklen_t to_sockaddr(sockaddr_storage& ss) const;
   // The address alone, in inet_ntop's canonical form: "203.0.113.45", "2001:db8::1"; "?".
   std::string ip_string() const;
   // "203.0.113.45:51234", "[2001:db8::1]:51234", or "?" when unknown.

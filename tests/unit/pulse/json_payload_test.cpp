@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "samples.hpp"
 #include "pulse/json_payload.hpp"
 
 using hydrant::pulse::json_payload_error;
@@ -25,17 +25,6 @@ std::string_view reason(std::string_view payload) {
   return r == nullptr ? std::string_view{} : std::string_view{r};
 }
 
-std::filesystem::path samples_dir() {
-  const char* env = std::getenv("HYDRANT_SAMPLES");
-  return env != nullptr && *env != '\0' ? env : "/work/shared/samples";
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // samples/gerrit-ref-updated.json, compact (qt/qtqa test data, a real 2019 event).
 constexpr std::string_view kGerritRefUpdated =
@@ -179,7 +168,7 @@ TEST_CASE("json_payload_error: a payload larger than the parser's first capacity
 }
 
 TEST_CASE("json_payload_error: every sample file and JSON-lines line is valid") {
-  const std::filesystem::path dir = samples_dir();
+  const std::filesystem::path dir = hydrant::test::samples_dir();
   if (!std::filesystem::is_directory(dir)) {
     MESSAGE("no samples at " << dir.string() << " (set HYDRANT_SAMPLES); skipped");
     return;
@@ -190,7 +179,7 @@ TEST_CASE("json_payload_error: every sample file and JSON-lines line is valid") 
     const std::filesystem::path& path = entry.path();
     if (path.extension() == ".json") {
       CAPTURE(path.string());
-      CHECK(reason(read_file(path)) == "");
+      CHECK(reason(hydrant::test::read_sample(path)) == "");
       ++files;
     } else if (path.extension() == ".jsonl") {
       std::ifstream in(path, std::ios::binary);

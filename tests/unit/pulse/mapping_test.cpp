@@ -8,12 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <simdjson.h>
 
+#include "samples.hpp"
 #include "pulse/mapping.hpp"
 
 using namespace hydrant::pulse;
@@ -40,17 +40,6 @@ void check_round_trip(std::string_view exchange, std::string_view key) {
   CHECK(topic.find_first_of("+#") == std::string::npos);
 }
 
-std::filesystem::path samples_dir() {
-  const char* env = std::getenv("HYDRANT_SAMPLES");
-  return env != nullptr && *env != '\0' ? env : "/work/shared/samples";
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -279,7 +268,7 @@ TEST_CASE("topic_owner: the level after exchange/, else empty") {
 }
 
 TEST_CASE("samples: every message's exchange and routing key round-trip through a topic") {
-  const std::filesystem::path dir = samples_dir();
+  const std::filesystem::path dir = hydrant::test::samples_dir();
   if (!std::filesystem::is_directory(dir)) {
     MESSAGE("no samples at " << dir.string() << " (set HYDRANT_SAMPLES); skipped");
     return;
@@ -290,7 +279,7 @@ TEST_CASE("samples: every message's exchange and routing key round-trip through 
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".json") continue;
     CAPTURE(entry.path().string());
-    const simdjson::padded_string json(read_file(entry.path()));
+    const simdjson::padded_string json(hydrant::test::read_sample(entry.path()));
     simdjson::dom::element doc;
     REQUIRE(parser.parse(json).get(doc) == simdjson::SUCCESS);
     std::string_view exchange;

@@ -37,6 +37,13 @@ std::vector<std::string> all(const SegmentLog& log, uint64_t from = 1) {
   return out;
 }
 
+// Damage on disk, as a bad sector or a stray write would leave it.
+void overwrite(const std::string& file, uint64_t offset, std::string_view bytes) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 std::vector<std::string> segments(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().string());
@@ -126,10 +133,7 @@ TEST_CASE("a torn tail is cut off, a corrupted last record too") {
     CHECK(all(*log).back() == "after");
   }
   SUBCASE("corrupted") {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(full - 2));
-    f.put('X');
-    f.close();
+    overwrite(file, full - 2, "X");
     Recovery r;
     auto log = SegmentLog::open(dir.log(), {}, r);
     CHECK(r.records == 4);
@@ -159,19 +163,12 @@ TEST_CASE("damage before the last segment, or another format, is refused") {
     CHECK(all(*log).size() == 20);
   }
   SUBCASE("corrupted middle segment") {
-    std::fstream f(files[1], std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(40);
-    f.put('!');
-    f.close();
+    overwrite(files[1], 40, "!");
     Recovery r;
     CHECK_THROWS_AS(SegmentLog::open(dir.log(), small, r), StoreError);
   }
   SUBCASE("format 2") {
-    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(8);
-    const uint32_t two = 2;
-    f.write(reinterpret_cast<const char*>(&two), 4);
-    f.close();
+    overwrite(files[0], 8, std::string_view("\x02\0\0\0", 4));  // format 2, little-endian
     Recovery r;
     try {
       SegmentLog::open(dir.log(), small, r);
