@@ -114,10 +114,4 @@ void AccessControl::release_anonymous(const util::PeerAddress& peer) {
   if (--it->second == 0) anon_per_ip_.erase(it);
 }
 
-uint32_t AccessControl::anonymous_from(const util::PeerAddress& peer) const {
-  std::lock_guard lock(anon_mutex_);
-  auto it = anon_per_ip_.find(key_of(peer));
-  return it == anon_per_ip_.end() ? 0 : it->second;
-}
-
 }  // namespace hydrant::auth

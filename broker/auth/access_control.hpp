@@ -65,13 +65,12 @@ class AccessControl {
   // release when it ends.
   bool acquire_anonymous(const util::PeerAddress& peer);
   void release_anonymous(const util::PeerAddress& peer);
-  uint32_t anonymous_from(const util::PeerAddress& peer) const;
 
  private:
   AccessOptions options_;
   mutable std::mutex users_mutex_;
   std::shared_ptr<const UserTable> users_;
-  mutable std::mutex anon_mutex_;
+  std::mutex anon_mutex_;
   using IpKey = std::array<uint8_t, 17>;  // family + address; the port does not count
   static IpKey key_of(const util::PeerAddress& peer);
   std::map<IpKey, uint32_t> anon_per_ip_;

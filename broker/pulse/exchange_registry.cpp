@@ -42,23 +42,23 @@ const ExchangeRegistry::Exchange* ExchangeRegistry::covering(std::string_view ow
   return nullptr;
 }
 
-std::optional<size_t> ExchangeRegistry::note_publish(std::string_view topic, int64_t now) {
+bool ExchangeRegistry::note_publish(std::string_view topic, int64_t now) {
   std::string_view owner, rest;
-  if (!split(topic, owner, rest)) return 0;
+  if (!split(topic, owner, rest)) return true;
   {
     std::shared_lock lock(mutex_);
-    if (const auto* e = covering(owner, rest)) return levels(e->name);
+    if (covering(owner, rest)) return true;
   }
   const std::string_view first = rest.substr(0, rest.find('/'));
   std::unique_lock lock(mutex_);
-  if (const auto* e = covering(owner, rest)) return levels(e->name);  // registered meanwhile
+  if (covering(owner, rest)) return true;  // registered meanwhile
   auto& list = by_owner_[std::string(owner)];
-  if (list.size() >= max_per_owner_) return std::nullopt;
+  if (list.size() >= max_per_owner_) return false;
   list.push_back(Exchange{std::string(owner), std::string(first), now, false});
   std::stable_sort(list.begin(), list.end(), [](const Exchange& a, const Exchange& b) {
     return levels(a.name) > levels(b.name);
   });
-  return 1;
+  return true;
 }
 
 size_t ExchangeRegistry::name_levels(std::string_view topic) const {

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -27,11 +26,10 @@ class ExchangeRegistry {
     bool declared = false; // through the API (kept across restarts) rather than a first publish
   };
 
-  // For a topic under exchange/<owner>/<name...>: the number of levels of its exchange's name,
-  // registering the first level as an exchange when no registered name covers the topic.
-  // nullopt when the owner already has max_per_owner exchanges (the publish is refused), 0 when
-  // the topic is not under an exchange.
-  std::optional<size_t> note_publish(std::string_view topic, int64_t now);
+  // For a topic under exchange/<owner>/<name...>: registers the first level as an exchange when
+  // no registered name covers the topic. False when that would pass the owner's max_per_owner
+  // exchanges (the publish is refused); true otherwise, also for a topic outside exchange/.
+  bool note_publish(std::string_view topic, int64_t now);
   // The levels of the registered exchange covering `topic` (1 when none does yet).
   size_t name_levels(std::string_view topic) const;
 

@@ -85,19 +85,11 @@ Result<std::vector<std::string>> ClientLink::cc_topics(const codec::Publish& p,
                                                        std::string_view topic) {
   constexpr size_t kMaxCc = 32;  // each costs a topic match
   std::vector<std::string> out;
-  std::string_view exchange;
+  std::string exchange;
   for (const auto& up : p.properties.user_properties) {
     if (up.key != "cc") continue;
     if (exchange.empty()) {
-      // The first 2 + name levels of the topic: exchange/<owner>/<name...>.
-      const size_t levels = 2 + services_.exchange_levels(topic);
-      size_t end = std::string_view::npos;
-      for (size_t i = 0, at = 0; i < levels; ++i, ++at) {
-        end = topic.find('/', at);
-        if (end == std::string_view::npos) break;
-        at = end;
-      }
-      exchange = topic.substr(0, end);
+      exchange = pulse::describe_topic(topic, services_.exchange_levels(topic)).exchange;
     }
     if (out.size() == kMaxCc) return Error{ReasonCode::QuotaExceeded, "more than 32 cc routing keys"};
     out.push_back(pulse::topic_for(exchange, up.value));
@@ -122,18 +114,15 @@ void ClientLink::handle_publish(codec::Publish& p) {
   if (auto ok = topics::validate_topic_name(*topic); !ok) {
     return close_for(ok.error().code, ok.error().context);
   }
+  services_.counters().messages_received.add();
   // access (off when open): who may publish where, and what an exchange accepts
   std::vector<std::string> cc;
   if (!services_.access().open()) {
     if (auto e = check_exchange_payload(p, *topic); e.code != ReasonCode::Success) {
-      services_.counters().messages_received.add();
       return refuse_publish(p, e);
     }
     auto routed = cc_topics(p, *topic);
-    if (!routed) {
-      services_.counters().messages_received.add();
-      return refuse_publish(p, routed.error());
-    }
+    if (!routed) return refuse_publish(p, routed.error());
     cc = std::move(routed.value());
   }
   // validate
@@ -149,7 +138,6 @@ void ClientLink::handle_publish(codec::Publish& p) {
     refusal = ReasonCode::NotAuthorized;  // the broker's statistics: clients may not forge them
     why = "$SYS topics are published by the broker only";
   }
-  services_.counters().messages_received.add();
   if (refusal != ReasonCode::Success) {
     if (p.qos == 0) {
       if (refusal == ReasonCode::PayloadFormatInvalid) return close_for(refusal, why);
