@@ -23,9 +23,14 @@ bool QueueMonitor::check(const session::Session& s, std::string_view owner,
                          fanout::Clock::time_point now, std::vector<Notice>& notices,
                          QueueSummary& summary) {
   std::lock_guard lock(mutex_);
-  const bool first = states_.find(s.id()) == states_.end();
-  State& st = states_[s.id()];
-  if (!first && now > st.seen && s.delivered >= st.delivered) {
+  const auto [it, first] = states_.try_emplace(s.id());
+  State& st = it->second;
+  if (first) {
+    // A queue is first seen within a sweep of its creation: what it received so far arrived
+    // during that last second, and counts toward its rate.
+    st.seen = now - std::chrono::seconds(1);
+  }
+  if (now > st.seen && s.delivered >= st.delivered) {
     const double seconds = std::chrono::duration<double>(now - st.seen).count();
     const double current = static_cast<double>(s.delivered - st.delivered) / seconds;
     st.rate = 0.5 * st.rate + 0.5 * current;  // smooths the once-a-second samples

@@ -323,6 +323,12 @@ def user_admin_commands(t):
     assert r.returncode == 1 and "no user" in r.stderr
     r = b.admin("user", "frobnicate", check=False)
     assert r.returncode == 2 and "usage" in r.stderr
+    for args, status, why in ((("token", "sign", "gerrit", "--ttl", "5x"), 2, "--ttl"),
+                              (("token", "sign", "gerrit", "--scope", "all"), 2, "--scope"),
+                              (("token", "sign", "nobody"), 1, "no user"),
+                              (("token", "rotate", "nobody"), 1, "no user")):
+        r = b.admin(*args, check=False)
+        assert r.returncode == status and why in r.stderr, (args, r.returncode, r.stderr)
     r = b.admin("user", "--help")
     assert "hydrant token sign" in r.stdout and "hydrant queue list" in r.stdout, r.stdout
     with open(os.path.join(b.data_dir, "audit.log")) as f:
@@ -370,3 +376,26 @@ def retained_message_on_an_exchange_set_and_cleared(t):
     later = t.raw()
     later.subscribe([("exchange/ci/#", 0)])
     later.expect_nothing(0.3)
+
+
+@case(versions=(V5,), broker_args=rules(), hydrant_only=WHY)
+def broken_users_file_fails_closed(t):
+    """A users file that stops parsing while the broker runs is refused with a log line: the
+    running users stay (their tokens work, nobody new gets in) and anonymous publishing stays
+    refused — reloading access rules never fails open."""
+    token = t.broker.add_user("gerrit")
+    path = os.path.join(t.broker.data_dir, "users.json")
+    with open(path, "w") as f:
+        f.write('{"format": 1, "users": [')  # a half-written edit by hand
+    wait_until(lambda: "event=users-reload-refused" in t.broker.stderr_text(), 5,
+               what="the refused reload")
+    ok = t.raw(connect=False)
+    ok.connect(t.uid(), username="gerrit", password=token)
+    ok.publish("exchange/gerrit/v1/x", b"{}", qos=1, pid=1)
+    assert ok.expect(PUBACK).f["rc"] == 0
+    bad = t.raw(connect=False)
+    bad.send(enc_connect(t.v, t.uid(), username="gerrit", password="guess"))
+    expect_connect_refused(bad, BAD_CREDENTIALS, CONNACK_311_BAD_CREDENTIALS, require_connack=True)
+    anon = t.raw()
+    anon.publish("exchange/gerrit/v1/x", b"{}", qos=1, pid=1)
+    assert anon.expect(PUBACK).f["rc"] == NOT_AUTHORIZED
