@@ -1,18 +1,28 @@
 // The live viewer: bindings in the URL, one MQTT-over-WebSocket connection to the page's own
-// origin (/mqtt), a table capped at MAX_ROWS and redrawn at most once per animation frame, a
-// payload panel, a text filter, pause and download. See web/README.md.
+// origin (/mqtt), each binding's recent history from /api/v1/history before its live messages
+// (and what was missed after a reconnect), a table capped at MAX_ROWS and redrawn at most once
+// per animation frame, a payload panel, a text filter, pause and download. See web/README.md.
 import mqtt from "mqtt";
-import { filterForBinding, describeTopic, isExchange } from "./mapping.js";
+import { filterForBinding, describeTopic, isExchange, topicMatches } from "./mapping.js";
 
 const MAX_ROWS = 2000;      // kept and shown; older ones are dropped from view (counted)
 const MAX_BACKOFF_MS = 30000;
+const DEFAULT_HISTORY = 50; // messages of a binding's history shown when it opens
+const MAX_HISTORY = 1000;   // the history API's largest page, and the largest N asked for
+// Positions remembered to show each logged message once: far more than the table keeps, so a
+// duplicate could only come from a binding whose history reaches back further than that.
+const MAX_SEEN = 10 * MAX_ROWS;
 
 const $ = (id) => document.getElementById(id);
 const state = {
   bindings: [],        // {kind: "exchange", exchange, pattern} | {kind: "filter", filter}
-  messages: [],        // newest last: {time, topic, exchange, routingKey, size, payload}
+  feeds: new Map(),    // filter -> feed (see openFeed), one per binding
+  historyLast: DEFAULT_HISTORY,
+  messages: [],        // newest last: {time, topic, exchange, routingKey, size, payload, position, source}
   held: [],            // arrived while paused
+  seen: new Set(),     // positions shown, oldest first (at most MAX_SEEN)
   received: 0,
+  fromHistory: 0,
   dropped: 0,
   paused: false,
   running: false,
@@ -47,7 +57,10 @@ function readUrl() {
       out.push({ kind: "filter", filter: rest });
     }
   }
-  return { bindings: out, start: params.get("run") === "1" };
+  const last = Number(params.get("last"));
+  const historyLast = params.has("last") && Number.isInteger(last) && last >= 0 && last <= MAX_HISTORY
+    ? last : DEFAULT_HISTORY;
+  return { bindings: out, start: params.get("run") === "1", historyLast };
 }
 
 function writeUrl() {
@@ -56,6 +69,7 @@ function writeUrl() {
     params.append("b", b.kind === "exchange" ? `x:${b.exchange} ${b.pattern}` : `t:${b.filter}`);
   }
   if (state.running) params.set("run", "1");
+  if (state.historyLast !== DEFAULT_HISTORY) params.set("last", String(state.historyLast));
   history.replaceState(null, "", `${location.pathname}?${params}`);
 }
 
@@ -80,13 +94,16 @@ function addBinding(b) {
   const filter = bindingFilter(b);  // throws for a bad exchange
   if (state.bindings.some((x) => bindingFilter(x) === filter)) return;
   state.bindings.push(b);
-  if (state.client && state.client.connected) state.client.subscribe(filter, { qos: 0 });
+  const feed = { filter, last: null, loading: false, pending: [], generation: 0 };
+  state.feeds.set(filter, feed);
+  if (state.client && state.client.connected) openFeed(state.client, feed);
   renderBindings();
   writeUrl();
 }
 
 function removeBinding(i) {
   const [b] = state.bindings.splice(i, 1);
+  state.feeds.delete(bindingFilter(b));
   if (state.client && state.client.connected) state.client.unsubscribe(bindingFilter(b));
   renderBindings();
   writeUrl();
@@ -119,7 +136,7 @@ function connect() {
   client.on("connect", () => {
     state.backoff = 1000;
     setStatus("connected", `Connected to ${brokerUrl()}`);
-    for (const b of state.bindings) client.subscribe(bindingFilter(b), { qos: 0 });
+    for (const feed of state.feeds.values()) openFeed(client, feed);
   });
   client.on("message", onMessage);
   client.on("close", () => {
@@ -159,21 +176,125 @@ function stop() {
   writeUrl();
 }
 
+// ---- feeds: each binding's history, then its live messages ----
+//
+// A feed opens whenever the connection comes up (at start, after each reconnect) and when a
+// binding is added while connected. It subscribes first and asks for history only once the
+// broker has acknowledged the subscription, so no message can fall between the two; live
+// messages that arrive meanwhile wait in `pending` and follow the history. Both can hold the
+// same message, so a logged message is shown once per position (see show).
+// The first time, the history is the newest `historyLast` messages; after that, everything
+// after `last`, the position of the feed's newest message shown, so a reconnect (or Stop then
+// Start) shows what was missed.
+
+async function openFeed(client, feed) {
+  const generation = ++feed.generation;
+  feed.loading = true;
+  feed.pending = [];
+  try {
+    await client.subscribeAsync(feed.filter, { qos: 0 });
+  } catch {
+    return;  // the connection closed: the reconnect opens the feed again
+  }
+  let answer;
+  try {
+    answer = await readHistory(feed);
+  } catch (e) {
+    answer = { messages: [], error: e.message };
+  }
+  // A reconnect, or the binding's removal, while the history was read makes this answer stale.
+  if (generation !== feed.generation || state.feeds.get(feed.filter) !== feed) return;
+  if (answer.error) notice(`History of ${feed.filter} is unavailable: ${answer.error}`);
+  if (answer.gap) notice(`Messages on ${feed.filter} were missed: ${answer.gap}`);
+  for (const m of [...answer.messages, ...feed.pending]) {
+    feed.last = m.position;
+    show(m);
+  }
+  feed.pending = [];
+  feed.loading = false;
+}
+
+// Reads the feed's history from the API, following `next` while the broker says there is
+// `more`. Returns {messages, gap}: gap is the broker's reason when the answer is incomplete
+// (the position is older than what is kept, or from a log that was lost). Throws on an error
+// answer or a network failure.
+async function readHistory(feed) {
+  if (!feed.last && state.historyLast === 0) return { messages: [] };
+  let query = feed.last ? { since: feed.last } : { last: String(state.historyLast) };
+  const messages = [];
+  let gap = null;
+  for (;;) {
+    const params = new URLSearchParams({ filter: feed.filter, ...query, limit: String(MAX_HISTORY) });
+    const response = await fetch(`/api/v1/history?${params}`, { cache: "no-store" });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok || !Array.isArray(body.messages)) throw new Error(body.message || `HTTP ${response.status}`);
+    if (body.complete === false && !gap) gap = body.gap || "no reason given";
+    messages.push(...body.messages.map(fromHistory));
+    if (!body.more || !body.next) return { messages, gap };
+    query = { since: body.next };
+  }
+}
+
+function notice(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  $("notices").append(li);
+}
+
 // ---- messages ----
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
-function onMessage(topic, payload) {
-  state.received += 1;
+function describe(topic, payload, size, more) {
   const where = describeTopic(topic);
-  const m = {
+  return { topic, exchange: where.exchange, routingKey: where.routingKey, size, payload, ...more };
+}
+
+// A live message; a logged one (under exchange/) carries its position as the MQTT 5 user
+// property `position`.
+function fromLive(topic, payload, packet) {
+  const position = packet.properties?.userProperties?.position;
+  return describe(topic, decoder.decode(payload), payload.length, {
     time: new Date().toISOString(),
-    topic,
-    exchange: where.exchange,
-    routingKey: where.routingKey,
-    size: payload.length,
-    payload: decoder.decode(payload),
-  };
+    position: (Array.isArray(position) ? position[0] : position) || null,
+    source: "live",
+  });
+}
+
+// A message from the history API, whose payload is the JSON value when it was JSON, else a
+// string: JSON is written back compactly, so its size can differ from the bytes published.
+function fromHistory(h) {
+  const text = typeof h.payload === "string" ? h.payload : JSON.stringify(h.payload);
+  return describe(h.topic, text, encoder.encode(text).length, {
+    time: new Date(h.time_ms ?? h.time).toISOString(),
+    position: h.position,
+    source: "history",
+  });
+}
+
+function onMessage(topic, payload, packet) {
+  const m = fromLive(topic, payload, packet);
+  // Unlogged messages (outside exchange/) have no history to wait for or to overlap with.
+  const feeds = m.position ? [...state.feeds.values()].filter((f) => topicMatches(f.filter, topic)) : [];
+  for (const feed of feeds) {
+    if (feed.loading) feed.pending.push(m);
+    else feed.last = m.position;
+  }
+  // Held back only while every binding it belongs to is still showing its history first.
+  if (feeds.length === 0 || feeds.some((f) => !f.loading)) show(m);
+}
+
+// Shows a message (or holds it while paused), once per position: the history and the live
+// messages overlap at the seam, and overlapping bindings carry the same messages.
+function show(m) {
+  if (m.position) {
+    if (state.seen.has(m.position)) return;
+    state.seen.add(m.position);
+    if (state.seen.size > MAX_SEEN) state.seen.delete(state.seen.values().next().value);
+  }
+  state.received += 1;
+  if (m.source === "history") state.fromHistory += 1;
   if (state.paused) {
     state.held.push(m);
     if (state.held.length > MAX_ROWS) {
@@ -218,6 +339,7 @@ function render() {
     const tr = document.createElement("tr");
     tr.tabIndex = 0;
     tr.dataset.index = String(i);
+    tr.dataset.source = m.source;
     tr.setAttribute("aria-selected", String(m === state.selected));
     for (const value of [m.time.slice(11, 23), m.exchange, m.routingKey, String(m.size)]) {
       const td = document.createElement("td");
@@ -229,6 +351,7 @@ function render() {
   tbody.replaceChildren(...rows);
   $("shown").textContent = String(shown);
   $("received").textContent = String(state.received);
+  $("from-history").textContent = String(state.fromHistory);
   $("dropped").textContent = String(state.dropped);
   $("held").textContent = state.paused ? `, ${state.held.length} held while paused` : "";
 }
@@ -243,7 +366,8 @@ function select(index) {
   } catch {
     // not JSON: shown as received
   }
-  $("detail-meta").textContent = `${m.topic} · ${m.size} bytes · ${m.time}`;
+  const origin = m.position ? ` · ${m.source === "history" ? "from history, " : ""}position ${m.position}` : "";
+  $("detail-meta").textContent = `${m.topic} · ${m.size} bytes · ${m.time}${origin}`;
   $("detail").textContent = pretty;
   for (const tr of document.querySelectorAll("#messages tbody tr")) {
     tr.setAttribute("aria-selected", String(tr.dataset.index === String(index)));
@@ -263,14 +387,14 @@ function togglePause() {
 }
 
 function download() {
-  const blob = new Blob([JSON.stringify(state.messages.map(({ time, topic, exchange, routingKey, size, payload }) => {
+  const blob = new Blob([JSON.stringify(state.messages.map(({ time, topic, exchange, routingKey, size, payload, position }) => {
     let body = payload;
     try {
       body = JSON.parse(payload);
     } catch {
       // kept as text
     }
-    return { time, topic, exchange, routingKey, size, payload: body };
+    return { time, topic, exchange, routingKey, size, payload: body, position };
   }), null, 2)], { type: "application/json" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
@@ -314,7 +438,17 @@ function init() {
     state.messages = [];
     state.held = [];
     state.selected = null;
+    $("notices").replaceChildren();
     scheduleRender();
+  });
+  $("history-last").addEventListener("change", (e) => {
+    const n = Number(e.target.value);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_HISTORY) {
+      e.target.value = String(state.historyLast);
+      return;
+    }
+    state.historyLast = n;  // for bindings opened from now on
+    writeUrl();
   });
   $("download").addEventListener("click", download);
   $("text-filter").addEventListener("input", scheduleRender);
@@ -332,6 +466,8 @@ function init() {
   });
 
   const fromUrl = readUrl();
+  state.historyLast = fromUrl.historyLast;
+  $("history-last").value = String(state.historyLast);
   for (const b of fromUrl.bindings) {
     try {
       addBinding(b);

@@ -48,3 +48,17 @@ export function describeTopic(topic) {
   }
   return { exchange: "", routingKey: topic };
 }
+
+// Whether an MQTT topic matches a filter (`+` one level, `#` this level and below): the viewer
+// needs it to tell which binding a live message belongs to. A filter that starts with a
+// wildcard does not match a `$` topic [MQTT-4.7.2-1].
+export function topicMatches(filter, topic) {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  if (topic.startsWith("$") && (f[0] === "+" || f[0] === "#")) return false;
+  for (let i = 0; i < f.length; ++i) {
+    if (f[i] === "#") return true;
+    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}

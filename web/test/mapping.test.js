@@ -1,7 +1,7 @@
 // node --test web/test/: the exchange/routing-key mapping, with real keys from the samples.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { encodeWord, decodeWord, topicFor, filterForBinding, describeTopic, isExchange }
+import { encodeWord, decodeWord, topicFor, filterForBinding, describeTopic, isExchange, topicMatches }
   from "../src/mapping.js";
 
 test("plain keys become topic levels and back", () => {
@@ -47,4 +47,21 @@ test("other topics are shown raw", () => {
   assert.ok(isExchange("exchange/o/n"));
   assert.ok(!isExchange("exchange/o"));
   assert.ok(!isExchange("exchange/o/n/x"));
+});
+
+test("issue 6: topics match filters as MQTT does (the viewer routes live messages to bindings)", () => {
+  assert.ok(topicMatches("exchange/a/b/#", "exchange/a/b/x/y"));
+  assert.ok(topicMatches("exchange/a/b/#", "exchange/a/b"));  // '#' includes the parent level
+  assert.ok(topicMatches("exchange/a/b/+/y", "exchange/a/b/x/y"));
+  assert.ok(topicMatches("exchange/a/b/x", "exchange/a/b/x"));
+  assert.ok(!topicMatches("exchange/a/b/+", "exchange/a/b/x/y"));
+  assert.ok(!topicMatches("exchange/a/b/x/y", "exchange/a/b/x"));
+  assert.ok(!topicMatches("exchange/a/c/#", "exchange/a/b/x"));
+  assert.ok(topicMatches("+/a/b", "exchange/a/b"));
+  assert.ok(!topicMatches("#", "$SYS/broker/uptime"));
+  assert.ok(!topicMatches("+/broker/uptime", "$SYS/broker/uptime"));
+  assert.ok(topicMatches("$SYS/#", "$SYS/broker/uptime"));
+  const filter = filterForBinding("exchange/hgpushes/v2", "integration/autoland.#");
+  assert.ok(topicMatches(filter, topicFor("exchange/hgpushes/v2", "integration/autoland.push")));
+  assert.ok(!topicMatches(filter, topicFor("exchange/hgpushes/v2", "integration.autoland")));
 });
