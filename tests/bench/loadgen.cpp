@@ -6,7 +6,8 @@
 //   latency      fanout in open loop at --deliveries-rate deliveries/s in total;
 //   connections  --subs idle clients with one subscription each, held --hold seconds.
 // Closed loop keeps at most --window messages outstanding (not yet received by every
-// subscriber); --rate R is open loop at R messages/s. Prints one JSON line on stdout.
+// subscriber); --rate R is open loop at R messages/s; --count N stops after N messages.
+// With QoS 1 it also counts the publishers' PUBACKs and their latency. Prints one JSON line.
 // It does not judge the results; run.sh compares brokers.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -51,6 +52,7 @@ struct Conn {
   uint32_t inflight = 0;   // publisher: QoS 1 publishes without PUBACK
   uint32_t inflight_cap = 0;
   uint64_t last_tx = 0, last_seq = 0;
+  std::deque<std::pair<uint16_t, uint64_t>> unacked;  // publisher, QoS 1: (packet id, sent at)
   bool any_seq = false;
   // MQTT over WebSocket: `out` holds the upgrade request, then only whole frames; `in` collects
   // the server's HTTP answer until the upgrade is done, then is unused.
@@ -85,10 +87,10 @@ class LoadGen {
       c.publisher = i >= nsubs_;
       c.index = c.publisher ? i - nsubs_ : i;
       if (c.publisher) {
-        c.topic = fanin ? fmt::format("bench/in/{}", c.index) : "bench/fan";
+        c.topic = fanin ? fmt::format("{}/{}", o_.topic_prefix, c.index) : "bench/fan";
         c.payload = Payload::make(static_cast<size_t>(o_.size), static_cast<char>('a' + c.index % 26));
       } else {
-        c.topic = fanin ? "bench/in/+" : conns_only ? fmt::format("bench/idle/{}", i) : "bench/fan";
+        c.topic = fanin ? o_.topic_prefix + "/+" : conns_only ? fmt::format("bench/idle/{}", i) : "bench/fan";
       }
       conns_.push_back(std::move(c));
     }
@@ -370,7 +372,7 @@ class LoadGen {
           c.ready = true;
           ++ready_;
         } else {
-          wire::subscribe(sink(c), o_.version, 1, c.topic, o_.qos);
+          wire::subscribe(sink(c), o_.version, 1, c.topic, o_.sub_qos);
           mark(i);
         }
         return;
@@ -404,6 +406,9 @@ class LoadGen {
         return;
       case wire::kPuback:
         if (c.inflight) --c.inflight;
+        if (pk.body.size() >= 2) {
+          acked(c, wire::get_u16(pk.body.data()), pk.body.size() > 2 ? pk.body[2] : 0);
+        }
         return;
       default:
         return;  // PINGRESP and anything else
@@ -433,9 +438,26 @@ class LoadGen {
     if (--remaining_[seq] == 0 && !written_off_[seq] && outstanding_) --outstanding_;
   }
 
+  // A PUBACK for packet id `pid` (MQTT 5: with reason code `reason`, >= 0x80 a refusal).
+  void acked(Conn& c, uint16_t pid, char reason) {
+    auto it = c.unacked.begin();  // in order, normally: the front
+    while (it != c.unacked.end() && it->first != pid) ++it;
+    if (it == c.unacked.end()) return;
+    if (static_cast<uint8_t>(reason) >= 0x80) {
+      ++pub_refused_;
+    } else {
+      ++acked_;
+      if (running_) ++acked_in_run_;
+      const uint64_t t = now_us();
+      ack_hist_.add(t > it->second ? t - it->second : 0);
+    }
+    c.unacked.erase(it);
+  }
+
   // Publishes one message on publisher p, stamped with ts; false if p cannot take it now.
   bool publish(Conn& c, size_t i, uint64_t ts) {
     if (!c.ready || c.closed || unsent(c) > (1u << 20)) return false;
+    if (o_.count && sent_ >= static_cast<uint64_t>(o_.count)) return false;
     if (o_.qos && c.inflight >= c.inflight_cap) return false;
     const uint64_t seq = sent_;
     Payload::stamp(c.payload, seq, ts);
@@ -444,6 +466,7 @@ class LoadGen {
       if (++c.next_pid == 0) c.next_pid = 1;
       pid = c.next_pid;
       ++c.inflight;
+      c.unacked.emplace_back(pid, ts);
     }
     wire::publish(sink(c), o_.version, c.topic, o_.qos, pid, c.payload);
     mark(i);
@@ -521,7 +544,8 @@ class LoadGen {
     const uint64_t end = start_ + static_cast<uint64_t>(o_.duration * 1e6);
     running_ = true;
     uint64_t t = start_;
-    while (t < end) {
+    const auto count = static_cast<uint64_t>(o_.count);
+    while (t < end && (!count || sent_ < count)) {
       publish_due(t);
       if (closed_loop()) write_off(t);
       keepalive(t);
@@ -537,29 +561,34 @@ class LoadGen {
     const double run_s = static_cast<double>(t - start_) / 1e6;
     const double cpu_run = cpu_s() - cpu0;
     const uint64_t expected = sent_ * static_cast<uint64_t>(nsubs_);
-    // Drain: publish nothing more; wait for what is on its way, at most --drain seconds after
-    // the last progress.
-    uint64_t last = received_, last_change = t;
-    while (received_ < expected && closed_ < conns_.size() && t - last_change < o_.drain * 1e6) {
+    // Drain: publish nothing more; wait for what is on its way (deliveries and PUBACKs), at
+    // most --drain seconds after the last progress.
+    const uint64_t to_ack = o_.qos ? sent_ : 0;
+    uint64_t last = received_ + acked_, last_change = t;
+    while ((received_ < expected || acked_ + pub_refused_ < to_ack) && closed_ < conns_.size() &&
+           t - last_change < o_.drain * 1e6) {
       poll(20000);
       t = now_us();
-      if (received_ != last) last = received_, last_change = t;
+      if (received_ + acked_ != last) last = received_ + acked_, last_change = t;
     }
     fmt::print(
-        "{{\"scenario\":\"{}\",\"label\":\"{}\",\"mqtt\":{},\"qos\":{},\"subs\":{},\"pubs\":{},"
+        "{{\"scenario\":\"{}\",\"label\":\"{}\",\"mqtt\":{},\"qos\":{},\"sub_qos\":{},\"subs\":{},\"pubs\":{},"
         "\"size\":{},\"pub_transport\":\"{}\",\"sub_transport\":\"{}\",\"mode\":\"{}\","
         "\"window\":{},\"rate\":{:.1f},\"setup_s\":{:.3f},"
         "\"duration_s\":{:.3f},\"sent\":{},\"msgs_per_s\":{:.1f},\"expected\":{},\"received\":{},"
         "\"received_in_run\":{},\"loss\":{},\"dups\":{},\"out_of_order\":{},\"written_off\":{},"
         "\"foreign\":{},\"lost_conns\":{},\"deliveries_per_s\":{:.1f},\"p50_us\":{},\"p99_us\":{},"
-        "\"p999_us\":{},\"max_us\":{},\"loadgen_cpu\":{:.3f}}}\n",
-        o_.scenario, o_.label, o_.version == 5 ? "\"5\"" : "\"3.1.1\"", o_.qos, nsubs_, npubs_,
+        "\"p999_us\":{},\"max_us\":{},\"acked\":{},\"pub_refused\":{},\"acked_per_s\":{:.1f},"
+        "\"ack_p50_us\":{},\"ack_p99_us\":{},\"loadgen_cpu\":{:.3f}}}\n",
+        o_.scenario, o_.label, o_.version == 5 ? "\"5\"" : "\"3.1.1\"", o_.qos, o_.sub_qos, nsubs_, npubs_,
         o_.size, o_.pub_transport, o_.sub_transport, closed_loop() ? "closed" : "open", o_.window,
         o_.rate, setup_s, run_s, sent_,
         static_cast<double>(sent_) / run_s, expected, received_, received_in_run_,
         static_cast<int64_t>(expected - received_), dups_, out_of_order_, written_off_count_,
         foreign_, closed_, static_cast<double>(received_in_run_) / run_s, hist_.quantile(0.5),
-        hist_.quantile(0.99), hist_.quantile(0.999), hist_.max(), cpu_run / run_s);
+        hist_.quantile(0.99), hist_.quantile(0.999), hist_.max(), acked_, pub_refused_,
+        static_cast<double>(acked_in_run_) / run_s, ack_hist_.quantile(0.5), ack_hist_.quantile(0.99),
+        cpu_run / run_s);
     std::fflush(stdout);
     return 0;
   }
@@ -598,10 +627,11 @@ class LoadGen {
   uint64_t start_ = 0, last_ping_check_ = 0;
   uint64_t sent_ = 0, outstanding_ = 0, received_ = 0, received_in_run_ = 0;
   uint64_t dups_ = 0, out_of_order_ = 0, written_off_count_ = 0, foreign_ = 0;
+  uint64_t acked_ = 0, acked_in_run_ = 0, pub_refused_ = 0;  // QoS 1: the publishers' PUBACKs
   std::vector<int32_t> remaining_;  // per sequence number: deliveries still expected
   std::vector<uint8_t> written_off_;
   std::deque<std::pair<uint64_t, uint64_t>> sent_at_;  // closed loop: (seq, send time)
-  Histogram hist_;
+  Histogram hist_, ack_hist_;  // publish -> every delivery; publish -> PUBACK
 };
 
 }  // namespace

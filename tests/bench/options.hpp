@@ -11,11 +11,13 @@ namespace loadgen {
 struct Options {
   std::string scenario = "fanout", label, ready_file;
   std::string pub_transport = "tcp", sub_transport = "tcp", ws_path = "/mqtt";  // tcp | ws
-  int port = 1883, ws_port = 0, version = 4, qos = 0, size = 256;
+  std::string topic_prefix = "bench/in";  // fanin
+  int port = 1883, ws_port = 0, version = 4, qos = 0, sub_qos = 0, size = 256;
   int subs = 100, pubs = 1, window = 64, burst = 16, pub_inflight = 100, connect_window = 100, sources = 64;
   double duration = 5, rate = 0, deliveries_rate = 10000, drain = 3, hold = 5, timeout_ms = 2000;
   double setup_timeout = 60;
   int keepalive = 60;
+  long count = 0;                          // stop publishing after this many (0: no limit)
 };
 
 inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE]...
@@ -31,8 +33,11 @@ inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE].
   --subs N             subscribers (fanout, latency) or idle clients (connections) (100)
   --pubs N             publishers (fanin) (1)
   --qos 0|1            QoS of the subscriptions and the publishes (0)
+  --sub-qos 0|1        QoS of the subscriptions only (later options win)
   --size B             payload bytes, JSON, at least 53 (256)
+  --topic-prefix P     fanin: publisher i sends to P/i, the subscriber takes P/+ (bench/in)
   --duration S         seconds of publishing (5)
+  --count N            stop publishing after N messages, even before --duration (0 = no limit)
   --window N           closed loop: messages outstanding (64)
   --burst N            messages a publisher sends in a row before the next one's turn (16)
   --rate R             open loop: messages/s in total; 0 = closed loop (0)
@@ -69,7 +74,8 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--pub-transport") o.pub_transport = v;
     else if (k == "--sub-transport") o.sub_transport = v;
     else if (k == "--mqtt") o.version = static_cast<int>(num());
-    else if (k == "--qos") o.qos = static_cast<int>(num());
+    else if (k == "--qos") o.qos = o.sub_qos = static_cast<int>(num());
+    else if (k == "--sub-qos") o.sub_qos = static_cast<int>(num());
     else if (k == "--size") o.size = static_cast<int>(num());
     else if (k == "--subs") o.subs = static_cast<int>(num());
     else if (k == "--pubs") o.pubs = static_cast<int>(num());
@@ -86,6 +92,8 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--drain") o.drain = num();
     else if (k == "--hold") o.hold = num();
     else if (k == "--setup-timeout") o.setup_timeout = num();
+    else if (k == "--topic-prefix") o.topic_prefix = v;
+    else if (k == "--count") o.count = static_cast<long>(num());
     else {
       fmt::print(stderr, "loadgen: unknown option {}\n{}", k, kHelp);
       std::exit(64);
@@ -99,8 +107,10 @@ inline Options parse_options(int argc, char** argv) {
     fmt::print(stderr, "loadgen: a transport is tcp or ws, and --ws-path starts with /\n");
     std::exit(64);
   }
-  if (!known || (o.version != 4 && o.version != 5) || o.qos < 0 || o.qos > 1 || o.subs < 1 ||
-      o.pubs < 1 || o.window < 1 || o.burst < 1 || o.sources < 1 || o.sources > 254 || o.connect_window < 1) {
+  if (!known || (o.version != 4 && o.version != 5) || o.qos < 0 || o.qos > 1 || o.sub_qos < 0 ||
+      o.sub_qos > 1 || o.subs < 1 || o.pubs < 1 || o.window < 1 || o.burst < 1 || o.sources < 1 ||
+      o.sources > 254 || o.connect_window < 1 ||
+      o.count < 0 || o.topic_prefix.empty()) {
     fmt::print(stderr, "loadgen: bad option value\n{}", kHelp);
     std::exit(64);
   }
