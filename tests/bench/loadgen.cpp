@@ -4,7 +4,8 @@
 //   fanout       --pubs 1 publisher -> --subs subscribers on one topic, QoS --qos;
 //   fanin        --pubs publishers (one topic each) -> 1 subscriber on a `+` wildcard;
 //   latency      fanout in open loop at --deliveries-rate deliveries/s in total;
-//   connections  --subs idle clients with one subscription each, held --hold seconds.
+//   connections  --subs idle clients with one subscription each, held --hold seconds;
+//   history      --readers HTTP clients reading the broker's message log (history.hpp).
 // Closed loop keeps at most --window messages outstanding (not yet received by every
 // subscriber); --rate R is open loop at R messages/s; --count N stops after N messages.
 // With QoS 1 it also counts the publishers' PUBACKs and their latency. Prints one JSON line.
@@ -29,6 +30,7 @@
 
 #include <fmt/core.h>
 
+#include "history.hpp"
 #include "latency.hpp"
 #include "mqtt_wire.hpp"
 #include "options.hpp"
@@ -641,7 +643,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   prctl(PR_SET_TIMERSLACK, 1UL);  // open-loop sends wake on time, not 50 µs late
   try {
-    return loadgen::LoadGen(loadgen::parse_options(argc, argv)).run();
+    loadgen::Options o = loadgen::parse_options(argc, argv);
+    if (o.scenario == "history") return loadgen::HistoryReader(std::move(o)).run();
+    return loadgen::LoadGen(std::move(o)).run();
   } catch (const std::exception& e) {
     fmt::print(stderr, "loadgen: {}\n", e.what());
     return 64;

@@ -12,22 +12,25 @@ struct Options {
   std::string scenario = "fanout", label, ready_file;
   std::string pub_transport = "tcp", sub_transport = "tcp", ws_path = "/mqtt";  // tcp | ws
   std::string topic_prefix = "bench/in";  // fanin
+  std::string filter = "exchange/bench/hist/#", since = "0";  // history
   int port = 1883, ws_port = 0, version = 4, qos = 0, sub_qos = 0, size = 256;
   int subs = 100, pubs = 1, window = 64, burst = 16, pub_inflight = 100, connect_window = 100, sources = 64;
   double duration = 5, rate = 0, deliveries_rate = 10000, drain = 3, hold = 5, timeout_ms = 2000;
   double setup_timeout = 60;
   int keepalive = 60;
   long count = 0;                          // stop publishing after this many (0: no limit)
+  int readers = 4, limit = 1000;           // history
+  long expect = 0;                         // history: messages in one whole pass (0: unchecked)
 };
 
 inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE]...
-  --scenario S         fanout | fanin | latency | connections (fanout)
+  --scenario S         fanout | fanin | latency | connections | history (fanout)
   --port N             broker's MQTT (TCP) port on 127.0.0.1 (1883)
   --transport tcp|ws   how every client connects: MQTT over TCP, or over WebSocket at
                        ws://127.0.0.1:<ws-port><ws-path> (tcp)
   --pub-transport T    the same for the publishers only (later options win)
   --sub-transport T    the same for the subscribers (and idle clients) only
-  --ws-port N          broker's WebSocket port (0 = --port)
+  --ws-port N          broker's WebSocket port, also its HTTP API for history (0 = --port)
   --ws-path P          upgrade path, subprotocol mqtt (/mqtt)
   --mqtt 4|5           protocol: 4 = 3.1.1, 5 = 5.0 (4)
   --subs N             subscribers (fanout, latency) or idle clients (connections) (100)
@@ -36,7 +39,7 @@ inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE].
   --sub-qos 0|1        QoS of the subscriptions only (later options win)
   --size B             payload bytes, JSON, at least 53 (256)
   --topic-prefix P     fanin: publisher i sends to P/i, the subscriber takes P/+ (bench/in)
-  --duration S         seconds of publishing (5)
+  --duration S         seconds of publishing, or of reading (history) (5)
   --count N            stop publishing after N messages, even before --duration (0 = no limit)
   --window N           closed loop: messages outstanding (64)
   --burst N            messages a publisher sends in a row before the next one's turn (16)
@@ -51,6 +54,11 @@ inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE].
   --sources N          127.0.1.1 .. 127.0.1.N source addresses (64)
   --keepalive S        MQTT keep alive; PINGREQ after S/2 idle (60)
   --setup-timeout S    give up if not every client is ready by then (60)
+  --readers N          history: keep-alive HTTP/1.1 connections reading at once (4)
+  --filter F           history: topic filter of GET /api/v1/history (exchange/bench/hist/#)
+  --since S            history: where each pass starts, passed as since= (0)
+  --limit N            history: messages per page, passed as limit= (1000)
+  --expect N           history: messages a whole pass must find; others count as short (0)
   --label TEXT         copied into the output
 )";
 
@@ -94,13 +102,18 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--setup-timeout") o.setup_timeout = num();
     else if (k == "--topic-prefix") o.topic_prefix = v;
     else if (k == "--count") o.count = static_cast<long>(num());
+    else if (k == "--readers") o.readers = static_cast<int>(num());
+    else if (k == "--filter") o.filter = v;
+    else if (k == "--since") o.since = v;
+    else if (k == "--limit") o.limit = static_cast<int>(num());
+    else if (k == "--expect") o.expect = static_cast<long>(num());
     else {
       fmt::print(stderr, "loadgen: unknown option {}\n{}", k, kHelp);
       std::exit(64);
     }
   }
   const bool known = o.scenario == "fanout" || o.scenario == "fanin" || o.scenario == "latency" ||
-                     o.scenario == "connections";
+                     o.scenario == "connections" || o.scenario == "history";
   auto transport_ok = [](const std::string& t) { return t == "tcp" || t == "ws"; };
   if (!transport_ok(o.pub_transport) || !transport_ok(o.sub_transport) || o.ws_path.empty() ||
       o.ws_path[0] != '/') {
@@ -110,7 +123,7 @@ inline Options parse_options(int argc, char** argv) {
   if (!known || (o.version != 4 && o.version != 5) || o.qos < 0 || o.qos > 1 || o.sub_qos < 0 ||
       o.sub_qos > 1 || o.subs < 1 || o.pubs < 1 || o.window < 1 || o.burst < 1 || o.sources < 1 ||
       o.sources > 254 || o.connect_window < 1 ||
-      o.count < 0 || o.topic_prefix.empty()) {
+      o.count < 0 || o.readers < 1 || o.limit < 1 || o.expect < 0 || o.topic_prefix.empty()) {
     fmt::print(stderr, "loadgen: bad option value\n{}", kHelp);
     std::exit(64);
   }
