@@ -367,6 +367,20 @@ std::string header(lws* wsi, lws_token_indexes token) {
   return value;
 }
 
+// The query string: lws keeps each name=value argument as a fragment of its own (and
+// lws_hdr_copy joins them with nothing between), so join them with '&' again.
+std::string query_string(lws* wsi) {
+  std::string out;
+  char buf[4096];
+  for (int i = 0;; ++i) {
+    const int n = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n < 0) break;
+    if (!out.empty()) out += '&';
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
 }  // namespace
 
 int WebSocketBridge::serve_api(lws* wsi, void* session) {
@@ -387,7 +401,7 @@ int WebSocketBridge::serve_api(lws* wsi, void* session) {
       break;
     }
   }
-  x->query = header(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  x->query = query_string(wsi);
   x->authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   x->peer = client_address(wsi).ip_string();
   // A request with a body is answered once the body is complete (HTTP_BODY_COMPLETION); lws
