@@ -7,13 +7,15 @@ namespace hydrant::fanout {
 
 MessageRef Message::create(std::string_view topic, std::string_view payload, uint8_t qos,
                            bool retain, const codec::Properties& props, uint64_t origin_session,
-                           Clock::time_point now) {
+                           Clock::time_point now, uint64_t sequence,
+                           std::string_view position) {
   codec::Properties fwd;
   fwd.payload_format_indicator = props.payload_format_indicator;
   fwd.content_type = props.content_type;
   fwd.response_topic = props.response_topic;
   fwd.correlation_data = props.correlation_data;
   fwd.user_properties = props.user_properties;
+  if (!position.empty()) fwd.user_properties.push_back({"position", position});
   codec::Bytes encoded;
   codec::append_properties(fwd, encoded);
   // Drop the Variable Byte Integer length prefix: the sender writes its own, since it adds
@@ -32,7 +34,8 @@ MessageRef Message::create(std::string_view topic, std::string_view payload, uin
     expiry = now + std::chrono::seconds(*props.message_expiry_interval);
   }
   return std::make_shared<const Message>(std::move(data), static_cast<uint32_t>(topic.size()),
-                                         payload_off, qos, retain, origin_session, expiry);
+                                         payload_off, qos, retain, origin_session, expiry,
+                                         sequence);
 }
 
 std::optional<uint32_t> Message::expiry_left(Clock::time_point now) const {

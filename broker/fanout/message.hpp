@@ -28,9 +28,12 @@ class Message {
   // Builds a message from a decoded PUBLISH (or a will). `props` may hold anything a PUBLISH or
   // will carries; the topic alias, subscription identifiers and message expiry are not
   // forwarded as they stand (expiry is re-encoded per delivery as the time left).
+  // `sequence` is its place in the message log (0: not logged); a logged message also carries
+  // its position ("<epoch>-<sequence>") as the MQTT 5 user property `position`.
   static MessageRef create(std::string_view topic, std::string_view payload, uint8_t qos,
                            bool retain, const codec::Properties& props, uint64_t origin_session,
-                           Clock::time_point now);
+                           Clock::time_point now, uint64_t sequence = 0,
+                           std::string_view position = {});
 
   std::string_view topic() const { return std::string_view(data_).substr(0, topic_len_); }
   std::string_view payload() const { return std::string_view(data_).substr(payload_off_); }
@@ -42,6 +45,7 @@ class Message {
   uint8_t qos() const { return qos_; }
   bool retain() const { return retain_; }
   uint64_t origin_session() const { return origin_session_; }
+  uint64_t sequence() const { return sequence_; }  // in the message log; 0 when not logged
   bool has_expiry() const { return expiry_.has_value(); }
   bool expired(Clock::time_point now) const { return expiry_ && now >= *expiry_; }
   // Seconds left before expiry, rounded up, at least 1 while not expired; nullopt if none.
@@ -49,9 +53,9 @@ class Message {
   size_t memory_size() const { return sizeof(*this) + data_.capacity(); }
 
   Message(std::string data, uint32_t topic_len, uint32_t payload_off, uint8_t qos, bool retain,
-          uint64_t origin, std::optional<Clock::time_point> expiry)
+          uint64_t origin, std::optional<Clock::time_point> expiry, uint64_t sequence = 0)
       : data_(std::move(data)), topic_len_(topic_len), payload_off_(payload_off), qos_(qos),
-        retain_(retain), origin_session_(origin), expiry_(expiry) {}
+        retain_(retain), origin_session_(origin), sequence_(sequence), expiry_(expiry) {}
 
  private:
   std::string data_;  // topic | forwarded properties | payload
@@ -60,6 +64,7 @@ class Message {
   uint8_t qos_;
   bool retain_;
   uint64_t origin_session_;
+  uint64_t sequence_;
   std::optional<Clock::time_point> expiry_;
 };
 

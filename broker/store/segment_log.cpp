@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -90,6 +91,23 @@ void sync_dir(const std::string& dir) {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+// The offset of a record with a valid checksum and a sequence above `after` somewhere from
+// `from` on, if there is one: found by looking for the sequences that would follow, then
+// checking the frame around them.
+std::optional<size_t> intact_record_after(const std::string& data, size_t from, uint64_t after) {
+  for (uint64_t next = after + 1; next <= after + 64; ++next) {
+    const std::string_view needle(reinterpret_cast<const char*>(&next), sizeof next);
+    for (size_t pos = data.find(needle, from + kFrameSize); pos != std::string::npos;
+         pos = data.find(needle, pos + 1)) {
+      const size_t at = pos - kFrameSize;
+      const auto length = load<uint32_t>(data.data() + at);
+      if (length < kRecordFixed || length > data.size() - pos) continue;
+      if (crc32c(data.data() + pos, length) == load<uint32_t>(data.data() + at + 4)) return at;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -212,6 +230,13 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
   }
   if (damage) {
     if (!last) throw StoreError(fmt::format("{}: {} at offset {}", s.path, damage, at));
+    // A crash tears only the end; intact records after the damage mean the disk corrupted
+    // something in the middle, and cutting there would silently drop them.
+    if (const auto intact = intact_record_after(data, at + 1, last_sequence)) {
+      throw StoreError(fmt::format("{}: {} at offset {}, with intact records after it (offset "
+                                   "{}): damage in the middle of the log; refusing to cut it",
+                                   s.path, damage, at, *intact));
+    }
     r.truncated_bytes += data.size() - at;
     if (::ftruncate(s.fd, static_cast<off_t>(at)) != 0 || ::fsync(s.fd) != 0) {
       throw StoreError(fmt::format("{}: cannot truncate: {}", s.path, errno_text()));
@@ -299,6 +324,7 @@ void SegmentLog::run_flusher() {
     {
       std::lock_guard lock(mutex_);
       healthy_ = ok;
+      if (!ok) failed_at_ = std::chrono::steady_clock::now();
       settled_ = batch.records.back().first;
     }
     flushed_.notify_all();
@@ -381,7 +407,7 @@ uint64_t SegmentLog::next_sequence() const {
 
 bool SegmentLog::healthy() const {
   std::lock_guard lock(mutex_);
-  return healthy_;
+  return healthy_ || std::chrono::steady_clock::now() - failed_at_ >= std::chrono::seconds(1);
 }
 
 uint64_t SegmentLog::bytes() const {
@@ -402,6 +428,22 @@ size_t SegmentLog::retain(int64_t min_time_ms, uint64_t max_bytes) {
     ::close(oldest.fd);
     ::unlink(oldest.path.c_str());
     total -= oldest.size;
+    segments_.erase(segments_.begin());
+    ++removed;
+  }
+  if (removed) sync_dir(dir_);
+  return removed;
+}
+
+size_t SegmentLog::drop_before(uint64_t sequence) {
+  std::lock_guard lock(segments_mutex_);
+  size_t removed = 0;
+  while (segments_.size() > 1) {
+    Segment& oldest = segments_.front();
+    // The next segment's first sequence bounds this one's records, written or failed.
+    if (segments_[1].first_sequence > sequence) break;
+    ::close(oldest.fd);
+    ::unlink(oldest.path.c_str());
     segments_.erase(segments_.begin());
     ++removed;
   }

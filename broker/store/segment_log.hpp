@@ -10,10 +10,11 @@
 //   u32 length of what follows the checksum | u32 crc32c of it | u64 sequence | i64 time (ms)
 //   | u8 kind | data
 // all little-endian. Files are named by their first sequence number (20 digits, ".seg").
-// This step is the log alone; wiring it to publishes, sessions and history comes next.
+// MessageStore (message_store.hpp) gives the records their meaning.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -88,13 +89,19 @@ class SegmentLog {
 
   uint64_t first_sequence() const;  // oldest record kept; 0 when empty
   uint64_t next_sequence() const;   // the sequence the next append gets
-  bool healthy() const;             // false after a failed write, until a write succeeds
+  // False after a failed write, until a write succeeds; true again for one try a second after
+  // the failure, so that a caller refusing writes while unhealthy still finds out when the
+  // disk has room again.
+  bool healthy() const;
   uint64_t bytes() const;           // on disk, headers included
 
   // Retention: deletes whole segments, oldest first, while their newest record is older than
   // `min_time_ms` or the log is larger than `max_bytes`; never the segment being written.
   // Returns how many segments went.
   size_t retain(int64_t min_time_ms, uint64_t max_bytes);
+  // Deletes whole segments, oldest first, whose records all precede `sequence` (what nothing
+  // needs any more); never the segment being written. Returns how many went.
+  size_t drop_before(uint64_t sequence);
 
  private:
   struct Segment {
@@ -138,6 +145,7 @@ class SegmentLog {
   bool stopping_ = false;
   uint64_t settled_ = 0;  // every record up to here is written or failed, its completion run
   bool healthy_ = true;
+  std::chrono::steady_clock::time_point failed_at_{};
   std::thread flusher_;
 };
 

@@ -18,6 +18,12 @@ class Fifo {
   T& front() { assert(!empty()); return items_[head_]; }
   const T& front() const { assert(!empty()); return items_[head_]; }
 
+  // Calls visit(element) from the front; for inspection, not on the hot path.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (size_t i = head_; i < items_.size(); ++i) visit(items_[i]);
+  }
+
   void push_back(T value) {
     if (head_ > 0 && head_ * 2 >= items_.size()) compact();
     items_.push_back(std::move(value));

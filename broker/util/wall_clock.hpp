@@ -14,9 +14,18 @@ inline int64_t unix_seconds(std::chrono::system_clock::time_point t = std::chron
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// Milliseconds since the Unix epoch (the message log's arrival times).
+inline int64_t unix_ms(std::chrono::system_clock::time_point t = std::chrono::system_clock::now()) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 // "2026-11-24T03:46:18.960Z"
 inline std::string iso8601(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::time_point_cast<std::chrono::milliseconds>(t));
+}
+
+inline std::string iso8601_of_unix_ms(int64_t ms) {
+  return iso8601(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 inline std::string iso8601_of_unix(int64_t seconds) {

@@ -1,0 +1,281 @@
+// MessageStore: recovery, appends, snapshots, retention. Reads are in history_read.cpp.
+#include "store/message_store.hpp"
+
+#include <openssl/rand.h>
+
+#include <charconv>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "util/files.hpp"
+#include "util/log.hpp"
+#include "util/wall_clock.hpp"
+
+namespace hydrant::store {
+
+namespace {
+
+constexpr size_t kNewestMessages = 16384;        // kept in memory for reads and replay
+constexpr uint64_t kNewestBytes = 16ull << 20;
+constexpr uint64_t kSnapshotEvery = 100000;      // records between snapshots of the state
+
+uint8_t kind_byte(Kind k) { return static_cast<uint8_t>(k); }
+
+}  // namespace
+
+// The exchange a topic belongs to, for the history index: its first three levels
+// (exchange/<owner>/<first level of the name>).
+std::string_view exchange_key(std::string_view topic) {
+  size_t at = 0;
+  for (int level = 0; level < 3; ++level) {
+    at = topic.find('/', at);
+    if (at == std::string_view::npos) return topic;
+    if (level < 2) ++at;
+  }
+  return topic.substr(0, at);
+}
+
+MessageStore::MessageStore(const StoreOptions& options)
+    : options_(options), kept_snapshot_(std::make_shared<std::atomic<uint64_t>>(0)) {}
+
+MessageStore::~MessageStore() = default;
+
+std::unique_ptr<MessageStore> MessageStore::open(const StoreOptions& options) {
+  std::unique_ptr<MessageStore> store(new MessageStore(options));
+  store->recover();
+  return store;
+}
+
+std::string MessageStore::position(uint64_t sequence) const {
+  return fmt::format("{:016x}-{}", epoch_, sequence);
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> MessageStore::parse_position(std::string_view text) {
+  const size_t dash = text.find('-');
+  if (dash != 16) return std::nullopt;
+  uint64_t epoch = 0, sequence = 0;
+  auto [p1, e1] = std::from_chars(text.data(), text.data() + 16, epoch, 16);
+  auto [p2, e2] = std::from_chars(text.data() + 17, text.data() + text.size(), sequence);
+  if (e1 != std::errc() || p1 != text.data() + 16 || e2 != std::errc() ||
+      p2 != text.data() + text.size() || text.size() == 17) {
+    return std::nullopt;
+  }
+  return std::make_pair(epoch, sequence);
+}
+
+void MessageStore::load_epoch(bool log_was_empty) {
+  const std::string path = options_.dir + "/EPOCH";
+  bool exists = false;
+  const std::string text = util::read_file(path, exists);
+  if (exists && text.size() >= 16) {
+    auto [p, ec] = std::from_chars(text.data(), text.data() + 16, epoch_, 16);
+    if (ec == std::errc() && p == text.data() + 16 && epoch_ != 0) return;
+  }
+  if (!log_was_empty) {
+    log::warn("event=store-epoch-missing path=\"{}\" note=\"a new epoch: positions handed out "
+              "before are no longer trusted\"", path);
+  }
+  while (epoch_ == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&epoch_), sizeof epoch_) != 1) {
+      throw StoreError("no randomness for the store's epoch");
+    }
+  }
+  util::write_file_atomically(path, fmt::format("{:016x}\n", epoch_), 0644);
+}
+
+void MessageStore::recover() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) throw StoreError(fmt::format("{}: {}", options_.dir, ec.message()));
+  LogOptions lo;
+  lo.segment_bytes = options_.segment_bytes;
+  lo.durability = options_.durability;
+  lo.inject_write_error = options_.inject_write_error;
+  Recovery r;
+  log_ = SegmentLog::open(options_.dir, lo, r);
+  load_epoch(r.records == 0);
+
+  std::lock_guard lock(mutex_);
+  DurableState building;
+  bool in_snapshot = false;
+  uint64_t snapshot_begin = 0, messages = 0, bad = 0;
+  log_->read(0, SIZE_MAX, [&](const Record& rec) {
+    const auto kind = static_cast<Kind>(rec.kind);
+    switch (kind) {
+      case Kind::Message:
+        if (auto m = decode_message(rec.data, rec.sequence)) {
+          index_message(m, rec.sequence, rec.time_ms);
+          ++messages;
+        } else {
+          ++bad;
+        }
+        return;
+      case Kind::SnapshotBegin:
+        building = DurableState{};
+        in_snapshot = true;
+        snapshot_begin = rec.sequence;
+        return;
+      case Kind::SnapshotEnd:
+        // A complete restatement of the state: what came before it is superseded.
+        if (in_snapshot) {
+          state_ = std::move(building);
+          kept_snapshot_->store(snapshot_begin);
+        }
+        in_snapshot = false;
+        return;
+      default:
+        // Applied to the running state always: a snapshot cut short (a full disk) leaves the
+        // records after it to the state it did not replace.
+        if (!state_.apply(kind, rec.sequence, rec.data)) ++bad;
+        if (in_snapshot) building.apply(kind, rec.sequence, rec.data);
+    }
+  });
+  recovered_ = state_;
+  recovery_report_ = fmt::format(
+      "segments={} records={} messages={} exchanges={} sessions={} retained={} "
+      "truncated_bytes={} unreadable_records={} first={} next={} epoch={:016x}",
+      r.segments, r.records, messages, exchanges_.size(), state_.sessions.size(),
+      state_.retained.size(), r.truncated_bytes, bad, r.first_sequence, r.next_sequence, epoch_);
+  snapshot();  // the next recovery starts here, and older state records can go
+}
+
+void MessageStore::index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms) {
+  const auto bytes = static_cast<uint32_t>(m->topic().size() + m->payload().size());
+  const std::string_view key = exchange_key(m->topic());
+  auto it = exchanges_.find(key);
+  if (it == exchanges_.end()) it = exchanges_.emplace(std::string(key), ExchangeIndex{}).first;
+  it->second.entries.push_back({sequence, time_ms, bytes});
+  it->second.bytes += bytes;
+  newest_.push_back({sequence, time_ms, m});
+  newest_bytes_ += bytes;
+  while (newest_.size() > kNewestMessages || newest_bytes_ > kNewestBytes) {
+    const auto& f = newest_.front();
+    newest_bytes_ -= f.msg->topic().size() + f.msg->payload().size();
+    newest_.pop_front();
+  }
+}
+
+fanout::MessageRef MessageStore::append_message(const MessageFactory& make, int64_t now_ms,
+                                                SegmentLog::Completion done) {
+  std::lock_guard lock(mutex_);
+  // Under mutex_ every append goes through here, so the next sequence is known in advance.
+  uint64_t sequence = log_->next_sequence();
+  fanout::MessageRef probe = make(sequence, position(sequence));
+  if (probe->retain()) {
+    ++sequence;  // the retained record goes first
+    probe = make(sequence, position(sequence));
+  }
+  const std::string data = encode_message(*probe);
+  if (probe->retain()) {
+    log_->append(kind_byte(Kind::Retain), now_ms, data);
+    state_.apply(Kind::Retain, sequence - 1, data);
+  }
+  log_->append(kind_byte(Kind::Message), now_ms, data, std::move(done));
+  index_message(probe, sequence, now_ms);
+  return probe;
+}
+
+uint64_t MessageStore::append_state(Kind kind, std::string data) {
+  const uint64_t sequence = log_->append(kind_byte(kind), util::unix_ms(), data);
+  state_.apply(kind, sequence, data);
+  return sequence;
+}
+
+uint64_t MessageStore::session_open(std::string_view client_id, uint64_t incarnation,
+                                    codec::ProtocolVersion version, uint32_t expiry) {
+  std::lock_guard lock(mutex_);
+  StoredSession s;
+  s.incarnation = incarnation ? incarnation : log_->next_sequence();
+  s.version = version;
+  s.expiry_interval = expiry;
+  append_state(Kind::SessionOpen, encode_session_open(client_id, s));
+  return s.incarnation;
+}
+
+void MessageStore::session_end(std::string_view client_id, uint64_t incarnation) {
+  std::lock_guard lock(mutex_);
+  append_state(Kind::SessionEnd, encode_session_end(client_id, incarnation));
+}
+
+uint64_t MessageStore::subscribe(std::string_view client_id, std::string_view filter,
+                                 const codec::SubscriptionOptions& options,
+                                 uint32_t subscription_id) {
+  std::lock_guard lock(mutex_);
+  StoredSubscription sub{options, subscription_id, log_->next_sequence()};
+  append_state(Kind::Subscribe, encode_subscribe(client_id, filter, sub));
+  return sub.start;
+}
+
+void MessageStore::unsubscribe(std::string_view client_id, std::string_view filter) {
+  std::lock_guard lock(mutex_);
+  append_state(Kind::Unsubscribe, encode_unsubscribe(client_id, filter));
+}
+
+void MessageStore::cursor(std::string_view client_id, uint64_t sequence) {
+  std::lock_guard lock(mutex_);
+  append_state(Kind::Cursor, encode_cursor(client_id, sequence));
+}
+
+void MessageStore::retain(const fanout::MessageRef& msg) {
+  std::lock_guard lock(mutex_);
+  append_state(Kind::Retain, encode_message(*msg));
+}
+
+uint64_t MessageStore::last_sequence() const { return log_->next_sequence() - 1; }
+
+void MessageStore::snapshot() {
+  const uint64_t begin = log_->append(kind_byte(Kind::SnapshotBegin), util::unix_ms(), {});
+  for (const auto& [client_id, s] : state_.sessions) {
+    log_->append(kind_byte(Kind::SessionOpen), util::unix_ms(), encode_session_open(client_id, s));
+    for (const auto& [filter, sub] : s.subscriptions) {
+      log_->append(kind_byte(Kind::Subscribe), util::unix_ms(), encode_subscribe(client_id, filter, sub));
+    }
+    if (s.cursor) log_->append(kind_byte(Kind::Cursor), util::unix_ms(), encode_cursor(client_id, s.cursor));
+  }
+  for (const auto& [topic, msg] : state_.retained) {
+    log_->append(kind_byte(Kind::Retain), util::unix_ms(), encode_message(*msg));
+  }
+  auto kept = kept_snapshot_;
+  log_->append(kind_byte(Kind::SnapshotEnd), util::unix_ms(), {},
+               [kept, begin](uint64_t, bool ok) {
+                 if (ok) kept->store(begin);
+               });
+  last_snapshot_ = begin;
+}
+
+void MessageStore::maintain(int64_t now_ms) {
+  uint64_t needed;
+  {
+    std::lock_guard lock(mutex_);
+    const int64_t oldest_time = now_ms - options_.max_age_ms;
+    for (auto& [key, index] : exchanges_) {
+      auto& e = index.entries;
+      while (!e.empty() && (e.front().time_ms < oldest_time || index.bytes > options_.max_exchange_bytes)) {
+        index.bytes -= e.front().bytes;
+        index.trimmed_to = e.front().sequence;
+        index.trimmed_time_ms = e.front().time_ms;
+        e.pop_front();
+      }
+    }
+    // A snapshot once the log has grown by a segment (or many records) since the last one:
+    // segments before a durable snapshot hold nothing the state needs, so history retention
+    // alone decides when they go.
+    const uint64_t bytes = log_->bytes();
+    bytes_at_snapshot_ = std::min(bytes_at_snapshot_, bytes);
+    if (log_->next_sequence() - last_snapshot_ > kSnapshotEvery ||
+        bytes >= bytes_at_snapshot_ + options_.segment_bytes) {
+      snapshot();
+      bytes_at_snapshot_ = bytes;
+    }
+    needed = kept_snapshot_->load();
+    for (const auto& [key, index] : exchanges_) {
+      if (!index.entries.empty()) needed = std::min(needed, index.entries.front().sequence);
+    }
+  }
+  if (const size_t dropped = log_->drop_before(needed)) {
+    log::info("event=store-retention segments_deleted={} bytes={}", dropped, log_->bytes());
+  }
+}
+
+}  // namespace hydrant::store

@@ -1,0 +1,156 @@
+// MessageStore: the broker's durable store (DESIGN.md "store/" and "history"; issue 6). One
+// SegmentLog in <data>/log holds the messages of exchanges and the state records (records.hpp);
+// this class numbers and appends them, keeps what reads need in memory (a per-exchange index of
+// sequences, the newest messages, a mirror of the durable state for snapshots), and applies
+// retention. Thread-safe: event loops append, the HTTP API and subscribers read.
+//
+// Positions: "<epoch>-<sequence>". The epoch (16 hex digits, in <data>/log/EPOCH) is drawn when
+// the log is created, so a position from a lost or replaced log is never mistaken for one of
+// this log.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/records.hpp"
+#include "store/segment_log.hpp"
+#include "util/string_hash.hpp"
+
+namespace hydrant::store {
+
+struct StoreOptions {
+  std::string dir;  // the log's directory, <data>/log
+  Durability durability = Durability::Fsync;
+  uint64_t segment_bytes = 64ull << 20;
+  int64_t max_age_ms = 24ll * 3600 * 1000;        // history per exchange: by age
+  uint64_t max_exchange_bytes = 256ull << 20;      // and by size
+  std::function<int()> inject_write_error;         // tests only (SegmentLog's)
+};
+
+// One message as stored: its sequence, arrival time and the message itself.
+struct StoredMessage {
+  uint64_t sequence = 0;
+  int64_t time_ms = 0;
+  fanout::MessageRef msg;
+};
+
+// A history read: messages matching `filter` after a position or from a time.
+struct HistoryQuery {
+  std::string filter;                   // an MQTT topic filter (not shared)
+  std::optional<uint64_t> after;        // sequence: messages strictly after it
+  std::optional<uint64_t> epoch;        // the epoch `after` came from
+  std::optional<int64_t> since_ms;      // or: messages at or after this time
+  std::optional<size_t> last;           // or: the newest N
+  size_t limit = 100;
+};
+
+struct HistoryPage {
+  std::vector<StoredMessage> messages;  // oldest first
+  uint64_t scanned_to = 0;  // the last sequence looked at: the next page starts after it
+  bool more = false;        // messages past scanned_to may match
+  bool complete = true;     // false: some of what was asked for is no longer kept
+  std::string gap;          // why, when not complete
+};
+
+// Parses where a read starts: a position "<epoch>-<sequence>", unix milliseconds, or ISO 8601
+// UTC ("2026-12-04T16:30:00Z", optional ".mmm"); with `allow_last`, also "last:N". False when
+// it is none of those. For the history API and the MQTT replay property.
+bool parse_since(std::string_view text, HistoryQuery& q, bool allow_last = false);
+
+class MessageStore {
+ public:
+  // Opens (creating) the store and recovers it: the state as of the last records, the
+  // per-exchange index and the newest messages. Throws StoreError for a log it must refuse.
+  static std::unique_ptr<MessageStore> open(const StoreOptions& options);
+  ~MessageStore();
+
+  uint64_t epoch() const { return epoch_; }
+  std::string position(uint64_t sequence) const;
+  // Parses "<epoch>-<sequence>"; nullopt when malformed.
+  static std::optional<std::pair<uint64_t, uint64_t>> parse_position(std::string_view text);
+  // What recovery found, as one log line's fields.
+  const std::string& recovery_report() const { return recovery_report_; }
+  // The durable state recovered at open (sessions, subscriptions, cursors, retained).
+  const DurableState& recovered_state() const { return recovered_; }
+
+  // Whether topics like this one go into the log (topics of exchanges).
+  static bool logs(std::string_view topic) { return topic.starts_with("exchange/"); }
+  bool healthy() const { return log_->healthy(); }
+
+  // Appends a message of an exchange: `make` builds it given its sequence and position. A
+  // retained message is also recorded as the topic's retained one, before it, so that both are
+  // durable when `done` reports the message durable. Returns the message.
+  using MessageFactory = std::function<fanout::MessageRef(uint64_t sequence, std::string_view position)>;
+  fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
+                                    SegmentLog::Completion done = {});
+
+  // ---- durable state (not waited for: a QoS 1 publish appended after them covers them) ----
+  // Records a persistent session (again, on each connection); returns its incarnation, to
+  // pass on later calls (0 for a new session).
+  uint64_t session_open(std::string_view client_id, uint64_t incarnation,
+                        codec::ProtocolVersion version, uint32_t expiry);
+  void session_end(std::string_view client_id, uint64_t incarnation);
+  // Returns the sequence the subscription counts from.
+  uint64_t subscribe(std::string_view client_id, std::string_view filter,
+                     const codec::SubscriptionOptions& options, uint32_t subscription_id);
+  void unsubscribe(std::string_view client_id, std::string_view filter);
+  void cursor(std::string_view client_id, uint64_t sequence);
+  void retain(const fanout::MessageRef& msg);  // a retained message that is not logged
+
+  // The highest sequence appended so far (written or not).
+  uint64_t last_sequence() const;
+  HistoryPage read(const HistoryQuery& q) const;
+  // Every message kept with sequence > after, in order (durable ones only); for recovery.
+  void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const;
+
+  // Once a second: history retention per exchange, old segments, and a snapshot of the state
+  // when the log moved on enough since the last one.
+  void maintain(int64_t now_ms);
+  void flush() { log_->flush(); }
+  uint64_t bytes() const { return log_->bytes(); }
+
+ private:
+  struct IndexEntry {
+    uint64_t sequence;
+    int64_t time_ms;
+    uint32_t bytes;
+  };
+  struct ExchangeIndex {
+    std::deque<IndexEntry> entries;
+    uint64_t bytes = 0;
+    uint64_t trimmed_to = 0;       // the newest sequence retention removed (0: none)
+    int64_t trimmed_time_ms = 0;   // and its time: a read from before it is not complete
+  };
+
+  explicit MessageStore(const StoreOptions& options);
+  void recover();
+  void load_epoch(bool log_was_empty);
+  void index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms);
+  uint64_t append_state(Kind kind, std::string data);  // with mutex_ held
+  void snapshot();                                     // with mutex_ held
+  std::vector<const ExchangeIndex*> indexes_for(std::string_view filter) const;  // mutex_ held
+
+  const StoreOptions options_;
+  std::unique_ptr<SegmentLog> log_;
+  uint64_t epoch_ = 0;
+  std::string recovery_report_;
+  DurableState recovered_;
+
+  mutable std::mutex mutex_;  // everything below; appends take it so sequences are predictable
+  DurableState state_;        // mirror of what the log says now, for snapshots
+  std::unordered_map<std::string, ExchangeIndex, util::StringHash, std::equal_to<>> exchanges_;
+  std::deque<StoredMessage> newest_;  // the newest messages, served without reading the disk
+  uint64_t newest_bytes_ = 0;
+  uint64_t last_snapshot_ = 0;    // sequence of the last SnapshotBegin appended
+  uint64_t bytes_at_snapshot_ = 0;  // the log's size then
+  std::shared_ptr<std::atomic<uint64_t>> kept_snapshot_;  // last snapshot known durable: kept
+};
+
+}  // namespace hydrant::store

@@ -1,0 +1,194 @@
+// Encoding and applying store records. See records.hpp.
+#include "store/records.hpp"
+
+#include <cstring>
+
+namespace hydrant::store {
+
+namespace {
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+void put_string(std::string& out, std::string_view s) {
+  put(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+// Reads fields in order; any read past the end makes ok false (and returns zeros).
+struct Reader {
+  std::string_view data;
+  bool ok = true;
+  template <class T>
+  T get() {
+    T v{};
+    if (data.size() < sizeof v) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, data.data(), sizeof v);
+    data.remove_prefix(sizeof v);
+    return v;
+  }
+  std::string_view get_string() {
+    const auto n = get<uint32_t>();
+    if (!ok || data.size() < n) {
+      ok = false;
+      return {};
+    }
+    auto s = data.substr(0, n);
+    data.remove_prefix(n);
+    return s;
+  }
+};
+
+uint8_t pack(const codec::SubscriptionOptions& o) {
+  return static_cast<uint8_t>(o.max_qos | (o.no_local ? 4 : 0) | (o.retain_as_published ? 8 : 0) |
+                              (o.retain_handling << 4));
+}
+codec::SubscriptionOptions unpack(uint8_t b) {
+  return {static_cast<uint8_t>(b & 3), (b & 4) != 0, (b & 8) != 0, static_cast<uint8_t>((b >> 4) & 3)};
+}
+
+}  // namespace
+
+std::string encode_message(const fanout::Message& m) {
+  std::string out;
+  const auto topic = m.topic();
+  const auto props = m.forwarded_properties();
+  const auto payload = m.payload();
+  out.reserve(9 + topic.size() + props.size() + payload.size());
+  out.push_back(static_cast<char>(m.qos() | (m.retain() ? 4 : 0)));
+  put(out, static_cast<uint32_t>(topic.size()));
+  put(out, static_cast<uint32_t>(topic.size() + props.size()));
+  out.append(topic).append(props).append(payload);
+  return out;
+}
+
+fanout::MessageRef decode_message(std::string_view data, uint64_t sequence) {
+  Reader r{data};
+  const auto flags = r.get<uint8_t>();
+  const auto topic_len = r.get<uint32_t>();
+  const auto payload_off = r.get<uint32_t>();
+  if (!r.ok || (flags & 3) == 3 || topic_len > payload_off || payload_off > r.data.size()) {
+    return nullptr;
+  }
+  return std::make_shared<const fanout::Message>(std::string(r.data), topic_len, payload_off,
+                                                 static_cast<uint8_t>(flags & 3), (flags & 4) != 0,
+                                                 0, std::nullopt, sequence);
+}
+
+std::string encode_session_open(std::string_view client_id, const StoredSession& s) {
+  std::string out;
+  put_string(out, client_id);
+  put(out, s.incarnation);
+  put(out, static_cast<uint8_t>(s.version));
+  put(out, s.expiry_interval);
+  return out;
+}
+
+std::string encode_session_end(std::string_view client_id, uint64_t incarnation) {
+  std::string out;
+  put_string(out, client_id);
+  put(out, incarnation);
+  return out;
+}
+
+std::string encode_subscribe(std::string_view client_id, std::string_view filter,
+                             const StoredSubscription& sub) {
+  std::string out;
+  put_string(out, client_id);
+  put_string(out, filter);
+  put(out, pack(sub.options));
+  put(out, sub.subscription_id);
+  put(out, sub.start);
+  return out;
+}
+
+std::string encode_unsubscribe(std::string_view client_id, std::string_view filter) {
+  std::string out;
+  put_string(out, client_id);
+  put_string(out, filter);
+  return out;
+}
+
+std::string encode_cursor(std::string_view client_id, uint64_t cursor) {
+  std::string out;
+  put_string(out, client_id);
+  put(out, cursor);
+  return out;
+}
+
+bool DurableState::apply(Kind kind, uint64_t sequence, std::string_view data) {
+  if (kind == Kind::Retain) {
+    auto msg = decode_message(data, 0);
+    if (!msg) return false;
+    if (msg->payload().empty()) {
+      retained.erase(std::string(msg->topic()));
+    } else {
+      retained.insert_or_assign(std::string(msg->topic()), std::move(msg));
+    }
+    return true;
+  }
+  Reader r{data};
+  const std::string client_id(r.get_string());
+  if (!r.ok) return false;
+  switch (kind) {
+    case Kind::SessionOpen: {
+      const auto incarnation = r.get<uint64_t>();
+      const auto version = r.get<uint8_t>();
+      const auto expiry = r.get<uint32_t>();
+      if (!r.ok) return false;
+      StoredSession& s = sessions[client_id];
+      if (s.incarnation != (incarnation ? incarnation : sequence)) {
+        s = StoredSession{};  // a new session under this client id
+        s.incarnation = incarnation ? incarnation : sequence;
+      }
+      s.version = static_cast<codec::ProtocolVersion>(version);
+      s.expiry_interval = expiry;
+      return true;
+    }
+    case Kind::SessionEnd: {
+      const auto incarnation = r.get<uint64_t>();
+      if (!r.ok) return false;
+      if (auto it = sessions.find(client_id);
+          it != sessions.end() && it->second.incarnation == incarnation) {
+        sessions.erase(it);
+      }
+      return true;
+    }
+    case Kind::Subscribe: {
+      const std::string filter(r.get_string());
+      StoredSubscription sub;
+      sub.options = unpack(r.get<uint8_t>());
+      sub.subscription_id = r.get<uint32_t>();
+      sub.start = r.get<uint64_t>();
+      if (!r.ok) return false;
+      sessions[client_id].subscriptions.insert_or_assign(filter, sub);
+      return true;
+    }
+    case Kind::Unsubscribe: {
+      const auto filter = r.get_string();
+      if (!r.ok) return false;
+      if (auto it = sessions.find(client_id); it != sessions.end()) {
+        if (auto f = it->second.subscriptions.find(filter); f != it->second.subscriptions.end()) {
+          it->second.subscriptions.erase(f);
+        }
+      }
+      return true;
+    }
+    case Kind::Cursor: {
+      const auto cursor = r.get<uint64_t>();
+      if (!r.ok) return false;
+      if (auto it = sessions.find(client_id); it != sessions.end() && cursor > it->second.cursor) {
+        it->second.cursor = cursor;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace hydrant::store
