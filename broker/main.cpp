@@ -19,6 +19,7 @@
 #include "admin/commands.hpp"
 #include "admin/declared_exchanges.hpp"
 #include "api/admin_api.hpp"
+#include "api/history_api.hpp"
 #include "api/http_api.hpp"
 #include "auth/access_control.hpp"
 #include "bridge/ws_bridge.hpp"
@@ -115,10 +116,12 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
       next.anon_max_connections_per_ip != current.anon_max_connections_per_ip ||
       next.token_secret_file != current.token_secret_file ||
       next.notify_command != current.notify_command ||
-      next.reserved_names != current.reserved_names) {
+      next.reserved_names != current.reserved_names || next.durability != current.durability ||
+      next.history_max_age != current.history_max_age ||
+      next.history_max_bytes != current.history_max_bytes) {
     log::warn("event=reload note=\"listeners, data, threads, open, web-root, "
-              "anon-max-connections-per-ip, token-secret-file, notify-command and reserved-names "
-              "take effect after a restart\"");
+              "anon-max-connections-per-ip, token-secret-file, notify-command, reserved-names, "
+              "durability and history-* take effect after a restart\"");
     next.mqtt = current.mqtt;
     next.data_dir = current.data_dir;
     next.threads = current.threads;
@@ -131,6 +134,9 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
     next.token_secret_file = current.token_secret_file;
     next.notify_command = current.notify_command;
     next.reserved_names = current.reserved_names;
+    next.durability = current.durability;
+    next.history_max_age = current.history_max_age;
+    next.history_max_bytes = current.history_max_bytes;
   }
   if (tls_contexts && !next.tls_cert.empty()) {
     // New TLS connections use the certificate as it is on disk now; a bad one is refused.
@@ -161,6 +167,25 @@ std::shared_ptr<tls::ContextHolder> load_tls(const config::Config& cfg) {
   return std::make_shared<tls::ContextHolder>(loaded.context);
 }
 
+// Opens the message log in <data>/log and recovers it; a log it cannot trust stops start-up.
+std::shared_ptr<store::MessageStore> open_store(const config::Config& cfg) {
+  store::StoreOptions o;
+  o.dir = cfg.data_dir + "/log";
+  o.durability = cfg.durability == "batch"  ? store::Durability::Batch
+                 : cfg.durability == "none" ? store::Durability::None
+                                            : store::Durability::Fsync;
+  o.max_age_ms = static_cast<int64_t>(cfg.history_max_age) * 1000;
+  o.max_exchange_bytes = cfg.history_max_bytes;
+  try {
+    std::shared_ptr<store::MessageStore> st = store::MessageStore::open(o);
+    log::info("event=store-recovered dir=\"{}\" durability={} {}", o.dir, cfg.durability,
+              st->recovery_report());
+    return st;
+  } catch (const store::StoreError& e) {
+    throw config::ConfigError(fmt::format("message log: {}", e.what()));
+  }
+}
+
 // Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host.
 bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::BrokerOptions& opts,
                                     net::Broker& broker, const std::string& admin_token,
@@ -177,8 +202,10 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   sources.stats = [&broker] { return broker.snapshot(); };
   sources.activity = [&broker] { return broker.activity(); };
   const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime);
-  options.api = [sources, admin](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
+  const store::MessageStore* history = broker.store();
+  options.api = [sources, admin, history](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);
+    if (!r) r = api::handle_history({q.method, q.path, q.query}, history);
     if (!r) r = api::handle_api({q.method, q.path, q.query}, sources, std::chrono::system_clock::now());
     if (!r) return std::nullopt;
     return bridge::HttpAnswer{r->status, std::move(r->content_type), std::move(r->body),
@@ -232,7 +259,9 @@ int run(int argc, char** argv) {
   opts.access = load_access(cfg, admin_token);
   RuntimeFile runtime(cfg.data_dir);
   opts.notify_command = cfg.notify_command;
+  opts.store = open_store(cfg);
   net::Broker broker(opts);
+  broker.restore_from_store();
   try {
     const size_t declared = admin::load_declared_exchanges(cfg.data_dir, broker.exchanges());
     if (declared) log::info("event=exchanges-loaded declared={}", declared);
@@ -273,9 +302,16 @@ int run(int argc, char** argv) {
       inotify_add_watch(watch_fd, cfg.data_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
     throw std::runtime_error(fmt::format("cannot watch {}: {}", cfg.data_dir, strerror(errno)));
   }
+  auto next_second = std::chrono::steady_clock::now();
   for (bool running = true; running;) {
     pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) continue;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_second) {
+      broker.on_second();  // the store's retention, snapshots and checkpoints
+      next_second = now + std::chrono::seconds(1);
+    }
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_second - now);
+    if (poll(fds, 2, static_cast<int>(wait.count()) + 1) < 0) continue;
     if (fds[1].revents & POLLIN) {
       alignas(inotify_event) char buf[4096];
       bool users_changed = false;

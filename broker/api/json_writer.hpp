@@ -43,6 +43,8 @@ class JsonWriter {
   JsonWriter& value(double d) { return raw(std::isfinite(d) ? fmt::format("{:.3f}", d) : "null"); }
   JsonWriter& value(bool b) { return raw(b ? "true" : "false"); }
   JsonWriter& null() { return raw("null"); }
+  // A value that is already valid JSON (checked by the caller), written as it is.
+  JsonWriter& json_value(std::string_view valid_json) { return raw(valid_json); }
 
   // key(name).value(v) in one call.
   template <class T>

@@ -43,4 +43,29 @@ inline std::optional<std::string_view> query_param(std::string_view query, std::
   return std::nullopt;
 }
 
+// Percent-decodes a query value ("%23" -> '#'). A '+' stays '+', not a space: in our
+// parameters it is the MQTT wildcard far more often than a space. Nullopt for a bad escape.
+inline std::optional<std::string> percent_decode(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '%') {
+      out += v[i];
+      continue;
+    }
+    if (i + 2 >= v.size()) return std::nullopt;  // '%' needs two hex digits after it
+    const int hi = hex(v[i + 1]), lo = hex(v[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace hydrant::api

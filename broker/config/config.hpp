@@ -76,6 +76,10 @@ struct Config {
   uint32_t queue_warning_percent = 80;         // of max-queued-messages
   uint32_t queue_overlimit_timeout = 3600;     // seconds over the limit before deletion; 0 = never
   std::string notify_command;                  // run with the notice as arguments; empty = none
+  // The message log (issue 6): <data>/log.
+  std::string durability = "fsync";            // fsync, batch or none
+  uint32_t history_max_age = 86400;            // seconds an exchange's messages are kept
+  uint64_t history_max_bytes = 256ull << 20;   // bytes of messages kept per exchange
   // ws_origins are stored as browsers serialize an Origin ("https://example.org", no default
   // port) and trusted_proxies as canonical IP literals, so the bridge may compare them exactly.
 };

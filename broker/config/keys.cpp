@@ -262,6 +262,15 @@ void set_log_level(Config& config, std::string_view text) {
   config.log_level = *level;
 }
 
+void set_durability(Config& config, std::string_view text) {
+  if (text != "fsync" && text != "batch" && text != "none") {
+    throw ConfigError(fmt::format("expected fsync, batch or none, got '{}'", text));
+  }
+  config.durability = std::string(text);
+}
+
+std::string show_durability(const Config& config) { return config.durability; }
+
 std::string show_log_level(const Config& config) { return std::string(log::level_name(config.log_level)); }
 
 using detail::KeyInfo;
@@ -378,6 +387,19 @@ const std::array kKeys{
             "e-mail addresses (comma-separated), the notice kind and its text as arguments",
             set_path<&Config::notify_command>, show_string<&Config::notify_command>, false, false,
             nullptr, "none"},
+    KeyInfo{"durability", "MODE",
+            "when a QoS 1/2 publish to an exchange is acknowledged: fsync = once it is synced to "
+            "disk (survives a power cut); batch = once written, synced at most every 100 ms (a "
+            "machine crash may lose the last 100 ms); none = once written, never synced by us "
+            "(survives a broker crash only)",
+            set_durability, show_durability},
+    KeyInfo{"history-max-age", "SECONDS",
+            "how long each exchange's messages are kept for history and replay",
+            set_number<&Config::history_max_age, 1, kU32>, show_number<&Config::history_max_age>},
+    KeyInfo{"history-max-bytes", "BYTES",
+            "how many bytes of messages each exchange keeps for history and replay (suffix K, M, G)",
+            set_number<&Config::history_max_bytes, 1024, kU64, true>,
+            show_number<&Config::history_max_bytes>},
     KeyInfo{"http", "HOST:PORT",
             "HTTP listener of the bridge: the live viewer at /, the JSON API, MQTT over "
             "WebSocket at /mqtt; repeat for several; off = none; port 0 picks a free port",

@@ -58,6 +58,8 @@ void Broker::start() {
 void Broker::stop() {
   for (auto* h : hosts_) h->stop();
   for (auto* h : hosts_) h->join();
+  // What was appended is written and synced while the hosts its completions post to still exist.
+  if (options_.store) options_.store->flush();
 }
 
 void Broker::reconfigure(const session::Limits& limits, uint32_t sys_interval,

@@ -16,6 +16,7 @@
 #include "router/router.hpp"
 #include "router/session_registry.hpp"
 #include "session/limits.hpp"
+#include "store/message_store.hpp"
 
 namespace hydrant::net {
 
@@ -29,6 +30,8 @@ struct BrokerOptions {
   std::shared_ptr<auth::AccessControl> access;
   // Run for every notice to a queue's owner (owner, e-mails, kind, text); empty = none.
   std::string notify_command;
+  // The message log (history, confirmed publish, durable sessions); null = none.
+  std::shared_ptr<store::MessageStore> store;
 };
 
 class Broker {
@@ -91,6 +94,19 @@ class Broker {
   // Called on worker 0's loop every tick: publishes $SYS when due.
   void on_main_tick(SessionHost& w, fanout::Clock::time_point now);
 
+  // ---- the message log ----
+  store::MessageStore* store() { return options_.store.get(); }
+  // Before start(): brings back the persistent sessions, their subscriptions and the messages
+  // they had not received, and the retained messages, as the store recovered them.
+  void restore_from_store();
+  // Once a second, from the main thread: the store's retention and snapshots, and a checkpoint
+  // that moves the routed watermark on.
+  void on_second();
+  // Every message logged up to here has reached the queues of its sessions (see Checkpoint).
+  uint64_t routed_watermark() const { return routed_watermark_.load(std::memory_order_acquire); }
+  // A host passed one round of a checkpoint.
+  void barrier_passed(const std::shared_ptr<Checkpoint>& c);
+
  private:
   BrokerOptions options_;
   pulse::ExchangeRegistry exchanges_;
@@ -104,6 +120,8 @@ class Broker {
   std::atomic<uint32_t> max_connections_;
   std::atomic<uint32_t> sys_interval_;
   std::atomic<int64_t> connections_{0};
+  std::atomic<uint64_t> routed_watermark_{0};
+  std::atomic<bool> checkpoint_running_{false};
   fanout::Clock::time_point started_;
   fanout::Clock::time_point next_sys_;
 };

@@ -11,7 +11,8 @@ using session::ClientLink;
 using session::Session;
 
 SessionHost::SessionHost(Broker& broker, uint32_t index, session::Limits limits)
-    : broker_(broker), index_(index), limits_(limits), now_(fanout::Clock::now()) {}
+    : broker_(broker), index_(index), limits_(limits), now_(fanout::Clock::now()),
+      store_(broker.store()) {}
 
 SessionHost::~SessionHost() = default;
 
@@ -52,6 +53,10 @@ void SessionHost::handle(Task&& task) {
           t.fn();
         } else if constexpr (std::is_same_v<T, RevalidateTask>) {
           revalidate_credentials();
+        } else if constexpr (std::is_same_v<T, ConfirmTask>) {
+          handle_confirm(t);
+        } else if constexpr (std::is_same_v<T, BarrierTask>) {
+          broker_.barrier_passed(t.checkpoint);
         } else {
           stopping_ = true;
         }
@@ -155,6 +160,7 @@ void SessionHost::end_session(router::SessionId id) {
   }
   publish_will(s);
   for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, id);
+  if (store_ && s.store_incarnation) store_->session_end(s.client_id(), s.store_incarnation);
   log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
   sessions_.erase(it);
 }
@@ -233,7 +239,12 @@ void SessionHost::handle_arrive(ArriveTask& t) {
 
 void SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics) {
   activity_.record(msg->topic(), msg->payload().size(), now_, std::chrono::system_clock::now());
-  if (msg->retain()) broker_.router().retain(msg);
+  if (msg->retain()) {
+    broker_.router().retain(msg);
+    // A logged message's retained record went into the log with it; others are recorded here
+    // (not $SYS: the broker publishes those again after a restart).
+    if (store_ && msg->sequence() == 0 && !msg->topic().starts_with('$')) store_->retain(msg);
+  }
   match_scratch_.clear();
   if (cc_topics.empty()) {
     broker_.router().match(msg->topic(), msg->origin_session(), match_scratch_);
@@ -280,10 +291,12 @@ void SessionHost::handle_deliver(DeliverTask& task) {
 
 bool SessionHost::subscribe(Session& s, std::string_view filter,
                        const codec::SubscriptionOptions& options, uint32_t subscription_id) {
+  if (store_ && s.store_incarnation) store_->subscribe(s.client_id(), filter, options, subscription_id);
   return broker_.router().subscribe(filter, s.handle(), options, subscription_id);
 }
 
 bool SessionHost::unsubscribe(Session& s, std::string_view filter) {
+  if (store_ && s.store_incarnation) store_->unsubscribe(s.client_id(), filter);
   return broker_.router().unsubscribe(filter, s.id());
 }
 

@@ -16,6 +16,7 @@
 #include "metrics/topic_activity.hpp"
 #include "net/queue_monitor.hpp"
 #include "net/tasks.hpp"
+#include "store/message_store.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
 #include "util/string_hash.hpp"
@@ -63,6 +64,19 @@ class SessionHost : public session::Services {
                  const codec::SubscriptionOptions& options, uint32_t subscription_id) override;
   bool unsubscribe(session::Session& s, std::string_view filter) override;
   void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) override;
+  // The message log (session_host_store.cpp).
+  bool logs(std::string_view topic) const override;
+  bool log_writable() const override;
+  fanout::MessageRef log_message(session::ClientLink& link, const MessageFactory& make,
+                                 bool confirm, uint16_t packet_id, uint8_t qos) override;
+  void session_attached(session::Session& s) override;
+  std::optional<ReplayResult> replay(session::Session& s, std::string_view filter,
+                                     std::string_view from,
+                                     std::vector<fanout::MessageRef>& out) override;
+
+  // Before start(): a persistent session the store recovered, offline, with its subscriptions.
+  session::Session& restore_session(const router::HandleRef& handle,
+                                    const store::StoredSession& stored);
 
  protected:
   // ---- what the transport provides ----
@@ -90,6 +104,8 @@ class SessionHost : public session::Services {
   void handle_deliver(DeliverTask& t);
   void revalidate_credentials();
   void sweep_queues();  // once a second: queue limits, notices, the directory
+  void record_cursors();  // once a second: how far each persistent session has its messages
+  void handle_confirm(const ConfirmTask& t);
   void send_notice(const Notice& n);
   void deliver_local(const fanout::MessageRef& msg, const router::Target& target);
   void handle_migrate(const MigrateTask& t);
@@ -100,6 +116,7 @@ class SessionHost : public session::Services {
   session::Session& new_session(const router::HandleRef& handle);
 
   bool stopping_ = false;
+  store::MessageStore* const store_;  // null: no message log
   fanout::Clock::time_point next_queue_sweep_{};
   mutable std::mutex directory_mutex_;
   Directory directory_;

@@ -47,6 +47,7 @@ void SessionHost::sweep_queues() {
     }
   }
   broker_.queue_monitor().sweep(now_);
+  record_cursors();
   for (const auto& [user, n] : per_user) dir.connections_per_user.emplace_back(user, n);
   {
     std::lock_guard lock(directory_mutex_);

@@ -2,6 +2,7 @@
 // sessions cross threads; each task is processed on the receiving worker's loop.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <variant>
@@ -44,7 +45,25 @@ struct CallTask {
   std::function<void()> fn;
 };
 
+// A logged QoS 1/2 PUBLISH of connection `conn_id` is on disk (ok) or failed: answer it.
+struct ConfirmTask {
+  uint64_t conn_id;
+  uint16_t packet_id;
+  uint8_t qos;
+  bool ok;
+};
+// One round of a checkpoint (Broker::on_second): once every host has passed three rounds, every
+// message logged up to `upto` has reached its sessions' queues.
+struct Checkpoint {
+  uint64_t upto = 0;
+  int round = 1;
+  std::atomic<uint32_t> remaining{0};
+};
+struct BarrierTask {
+  std::shared_ptr<Checkpoint> checkpoint;
+};
+
 using Task = std::variant<DeliverTask, EndSessionTask, MigrateTask, ArriveTask, LimitsTask, StopTask,
-                          CallTask, RevalidateTask>;
+                          CallTask, RevalidateTask, ConfirmTask, BarrierTask>;
 
 }  // namespace hydrant::net

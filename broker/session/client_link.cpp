@@ -309,6 +309,7 @@ void ClientLink::attach_session(Session* session, bool session_present) {
     if (lim.topic_alias_maximum) p.topic_alias_maximum = lim.topic_alias_maximum;
   }
   send(ack);
+  services_.session_attached(*session);
   log::debug("conn={} client=\"{}\" event=connected version={} session_present={}", conn_id_,
              client_id_, static_cast<int>(version_), session_present);
   const auto now = services_.now();

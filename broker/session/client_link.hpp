@@ -50,6 +50,9 @@ class ClientLink {
   void attach_session(Session* session, bool session_present);
   // The session was taken over by another connection [MQTT-3.1.4-3]: DISCONNECT 0x8E, close.
   void close_taken_over();
+  // A logged QoS 1/2 PUBLISH is on disk (ok) or could not be written: PUBACK/PUBREC now, with
+  // 0x97 when it failed (MQTT 3.1.1 has no such code: the connection is closed).
+  void confirm_publish(uint16_t packet_id, uint8_t qos, bool ok);
   // The broker ends the connection (credentials revoked, an admin action): DISCONNECT with
   // `code` in MQTT 5, then close. The session is ended or kept as on any abnormal close.
   void disconnect(codec::ReasonCode code, const char* why) { close_for(code, why); }

@@ -157,16 +157,45 @@ void ClientLink::handle_publish(codec::Publish& p) {
     // A re-sent QoS 2 PUBLISH already routed: acknowledge again only.
     return send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
-  services_.publish(fanout::Message::create(*topic, p.payload, p.qos, p.retain, p.properties,
-                                            session_->id(), services_.now()),
+  // store: an exchange's message goes into the log; QoS 1/2 is acknowledged once it is on disk
+  const bool logged = services_.logs(*topic);
+  if (logged && p.qos > 0 && !services_.log_writable()) {
+    return refuse_publish(p, Error{ReasonCode::QuotaExceeded,
+                                   "the message store cannot write now (disk full?); try again later"});
+  }
+  auto make = [&](uint64_t sequence, std::string_view position) {
+    return fanout::Message::create(*topic, p.payload, p.qos, p.retain, p.properties,
+                                   session_->id(), services_.now(), sequence, position);
+  };
+  services_.publish(logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos)
+                           : make(0, {}),
                     cc);
   // reply
+  if (logged && p.qos > 0) {
+    if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);  // routed: never twice
+    return;  // confirm_publish() answers
+  }
   if (p.qos == 1) {
     send(codec::Ack{PacketType::Puback, p.packet_id, ReasonCode::Success, {}});
   } else if (p.qos == 2) {
     session_->awaiting_pubrel.insert(p.packet_id);
     send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
+}
+
+void ClientLink::confirm_publish(uint16_t packet_id, uint8_t qos, bool ok) {
+  if (state_ != LinkState::Connected) return;  // the client re-sends it after reconnecting
+  const PacketType type = qos == 1 ? PacketType::Puback : PacketType::Pubrec;
+  if (ok) return send(codec::Ack{type, packet_id, ReasonCode::Success, {}});
+  log::warn("conn={} client=\"{}\" event=publish-not-stored packet_id={} (the log could not write)",
+            conn_id_, client_id_, packet_id);
+  if (qos == 2) session_->awaiting_pubrel.erase(packet_id);
+  if (version_ != ProtocolVersion::V5) {
+    return close_for(ReasonCode::QuotaExceeded, "the message store could not write the message");
+  }
+  codec::Ack ack{type, packet_id, ReasonCode::QuotaExceeded, {}};
+  if (problem_info_allowed()) ack.properties.reason_string = "the message store could not write it (disk full?)";
+  send(ack);
 }
 
 bool ClientLink::awaiting_pubrel_full() const {

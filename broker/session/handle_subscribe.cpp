@@ -46,6 +46,14 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   };
   std::vector<RetainedSend> retained;
   std::vector<fanout::MessageRef> found;
+  // MQTT 5 replay from the message log (user property `replay`): read right after each filter
+  // is in the router, sent after SUBACK and before any live message.
+  std::optional<std::string_view> replay_from;
+  for (const auto& up : s.properties.user_properties) {
+    if (up.key == "replay") replay_from = up.value;
+  }
+  std::vector<RetainedSend> replayed;
+  std::optional<Services::ReplayResult> replay_total;
 
   for (const auto& sub : s.subscriptions) {
     const auto& o = sub.options;
@@ -74,12 +82,32 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     session_->subscriptions.insert_or_assign(std::string(sub.filter), SubscriptionRecord{o, sub_id});
     const bool is_new = services_.subscribe(*session_, sub.filter, o, sub_id);
     ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
+    if (replay_from && !shared) {
+      found.clear();
+      if (auto r = services_.replay(*session_, sub.filter, *replay_from, found)) {
+        if (!replay_total) replay_total.emplace();
+        replay_total->count += r->count;
+        if (!r->complete && replay_total->complete) {
+          replay_total->complete = false;
+          replay_total->gap = r->gap;
+        }
+        for (auto& msg : found) replayed.push_back({std::move(msg), o.max_qos});
+      }
+    }
     // Retained messages: never for shared subscriptions; retain handling 0 = send,
     // 1 = send if the subscription is new, 2 = do not send [MQTT-3.3.1-9..11].
     if (shared || o.retain_handling == 2 || (o.retain_handling == 1 && !is_new)) continue;
     found.clear();
     services_.retained_for(sub.filter, found);
     for (auto& msg : found) retained.push_back({std::move(msg), o.max_qos});
+  }
+  std::string count_text;
+  if (replay_total) {
+    auto& up = ack.properties.user_properties;
+    count_text = std::to_string(replay_total->count);
+    up.push_back({"replay", replay_total->complete ? "complete" : "incomplete"});
+    up.push_back({"replay-count", count_text});
+    if (!replay_total->complete) up.push_back({"replay-gap", replay_total->gap});
   }
   send(ack);
 
@@ -91,6 +119,11 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     // Replayed retained messages carry RETAIN=1 [MQTT-3.3.1-8] and are paced by the session's
     // window and budget rather than dropped: queue them behind what is already pending.
     session_->deliver_retained(r.msg, r.qos, ids, now);
+  }
+  for (auto& r : replayed) {
+    ids.clear();
+    if (sub_id) ids.push_back(sub_id);
+    session_->deliver_retained(r.msg, r.qos, ids, now, /*retain=*/false);
   }
 }
 

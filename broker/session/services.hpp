@@ -3,6 +3,7 @@
 // knows nothing of threads, sockets or where other sessions live.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,6 +53,35 @@ class Services {
                          const codec::SubscriptionOptions& options, uint32_t subscription_id) = 0;
   virtual bool unsubscribe(Session& session, std::string_view filter) = 0;
   virtual void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) = 0;
+
+  // ---- the message log (issue 6); a broker without one keeps these defaults ----
+  using MessageFactory =
+      std::function<fanout::MessageRef(uint64_t sequence, std::string_view position)>;
+  // Whether a publish to `topic` goes into the message log.
+  virtual bool logs(std::string_view /*topic*/) const { return false; }
+  // False while the log cannot write (a full disk): durable publishes are refused.
+  virtual bool log_writable() const { return true; }
+  // Appends the message `make` builds to the log and returns it. With `confirm`, once it is on
+  // disk (or could not be written) link.confirm_publish(packet_id, qos, ok) runs on this host.
+  virtual fanout::MessageRef log_message(ClientLink& /*link*/, const MessageFactory& make,
+                                         bool /*confirm*/, uint16_t /*packet_id*/, uint8_t /*qos*/) {
+    return make(0, {});
+  }
+  // A client attached to `session` (CONNACK sent): a persistent one is recorded.
+  virtual void session_attached(Session& /*session*/) {}
+  // MQTT 5 replay (SUBSCRIBE user property `replay`): the stored messages matching `filter`
+  // from `from` (a position, a time or "last:N"), oldest first, into `out`; the session then
+  // skips their live copies. Nullopt when the broker keeps no log.
+  struct ReplayResult {
+    bool complete = true;
+    size_t count = 0;
+    std::string gap;  // why not complete
+  };
+  virtual std::optional<ReplayResult> replay(Session& /*session*/, std::string_view /*filter*/,
+                                             std::string_view /*from*/,
+                                             std::vector<fanout::MessageRef>& /*out*/) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace hydrant::session

@@ -11,9 +11,17 @@ namespace hydrant::session {
 void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                       std::vector<uint32_t> subscription_ids, Clock::time_point now) {
   if (msg->expired(now)) return;
+  if (replay_until != 0 && msg->sequence() != 0 && msg->sequence() <= replay_until &&
+      replayed.contains(msg->sequence())) {
+    return;  // the replay that preceded it delivered this one already
+  }
   ++delivered;
   const uint8_t qos = std::min(msg->qos(), granted_qos);
   if (qos == 0) {
+    if (link && replay_until != 0 && queued() != 0) {
+      backlog().queue.push_back(Delivery{msg, 0, retain, std::move(subscription_ids)});
+      return;  // behind the replayed messages still queued, in order
+    }
     // QoS 0 is not queued for an offline session, and is dropped past the outbound budget.
     if (!link || link->out().pending_bytes() >= limits->outbound_budget) {
       counters->messages_dropped.add();
@@ -33,11 +41,22 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
 
 void Session::deliver_retained(const MessageRef& msg, uint8_t granted_qos,
                                const std::vector<uint32_t>& subscription_ids,
-                               Clock::time_point now) {
+                               Clock::time_point now, bool retain) {
   if (msg->expired(now)) return;
   backlog().queue.push_back(
-      Delivery{msg, std::min(msg->qos(), granted_qos), true, subscription_ids});
+      Delivery{msg, std::min(msg->qos(), granted_qos), retain, subscription_ids});
   pump(now);
+}
+
+uint64_t Session::lowest_pending_sequence() const {
+  uint64_t lowest = UINT64_MAX;
+  if (!backlog_) return lowest;
+  auto note = [&](const Delivery& d) {
+    if (d.msg->sequence() != 0) lowest = std::min(lowest, d.msg->sequence());
+  };
+  backlog_->queue.for_each(note);
+  for (const auto& [id, in] : backlog_->inflight) note(in.delivery);
+  return lowest;
 }
 
 Session::Backlog& Session::backlog() {

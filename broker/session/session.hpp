@@ -79,9 +79,14 @@ class Session {
   void deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                std::vector<uint32_t> subscription_ids, Clock::time_point now);
   // Replays a retained message after SUBSCRIBE: always queued (never dropped for the budget,
-  // never counted against the queue limit) and paced by pump(), with RETAIN=1.
+  // never counted against the queue limit) and paced by pump(), with RETAIN=1 (`retain`).
+  // A stored message replayed from the log comes the same way, with RETAIN=0.
   void deliver_retained(const MessageRef& msg, uint8_t granted_qos,
-                        const std::vector<uint32_t>& subscription_ids, Clock::time_point now);
+                        const std::vector<uint32_t>& subscription_ids, Clock::time_point now,
+                        bool retain = true);
+  // The lowest log sequence among the messages queued or in flight (UINT64_MAX: none): the
+  // session's durable cursor may not pass it.
+  uint64_t lowest_pending_sequence() const;
   // Moves queued deliveries to the link while the window and budget allow.
   void pump(Clock::time_point now);
   // Re-sends what was in flight when the previous connection ended [MQTT-4.4.0-1].
@@ -110,6 +115,14 @@ class Session {
   Clock::time_point expires_at = kNever;  // offline: when the session ends
   ClientLink* link = nullptr;                   // non-owning; null while offline
   uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
+  // The message log's view of this session (persistent sessions only): the sequence of its
+  // SessionOpen record (0: not recorded) and the cursor last recorded.
+  uint64_t store_incarnation = 0;
+  uint64_t store_cursor = 0;
+  // After a replay from the log: live messages up to `replay_until` whose sequence is in
+  // `replayed` were already delivered by the replay and are skipped (the seam).
+  uint64_t replay_until = 0;
+  util::FlatSet<uint64_t> replayed;
 
  private:
   // Deliveries waiting and in flight. Allocated at the first one that must wait or be

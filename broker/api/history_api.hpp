@@ -1,0 +1,18 @@
+// GET /api/v1/history: an exchange's recent messages, by position, time or "the newest N"
+// (DESIGN.md "history"; issue 6). Anonymous: exchanges are public. See broker/README.md for the
+// parameters and the answer.
+#pragma once
+
+#include <optional>
+
+#include "api/http_api.hpp"
+#include "store/message_store.hpp"
+
+namespace hydrant::api {
+
+// The answer for /api/v1/history, or nullopt for another path. `store` null: the broker keeps
+// no log (404 says so).
+std::optional<HttpResponse> handle_history(const HttpRequest& request,
+                                           const store::MessageStore* store);
+
+}  // namespace hydrant::api
