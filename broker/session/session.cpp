@@ -19,8 +19,8 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
   const uint8_t qos = std::min(msg->qos(), granted_qos);
   if (qos == 0) {
     if (link && replay_until != 0 && queued() != 0) {
-      backlog().queue.push_back(Delivery{msg, 0, retain, std::move(subscription_ids)});
-      return;  // behind the replayed messages still queued, in order
+      enqueue(Delivery{msg, 0, retain, std::move(subscription_ids)});
+      return;  // behind the replayed messages still queued, in order (and within the limit)
     }
     // QoS 0 is not queued for an offline session, and is dropped past the outbound budget.
     if (!link || link->out().pending_bytes() >= limits->outbound_budget) {
