@@ -237,6 +237,7 @@ TEST_CASE("retention by age trims history, says so, and drops segments once a sn
   for (int i = 0; i < 40; ++i) {
     const uint64_t s = put(*st, "exchange/a/x/k", payload, 100 + i);
     if (i == 0) first = s;
+    st->flush();  // one batch each: a segment is only closed between batches
   }
   const uint64_t fresh = put(*st, "exchange/a/x/k", "fresh", 10000);
   st->flush();
