@@ -1,6 +1,7 @@
 // The live viewer in headless Chromium against a real hydrant: bindings, live rows, the payload
 // panel, links that reproduce the view, filter, pause, download, a burst past the row cap,
-// reconnect after a broker restart, and phone width. Prints PASS/FAIL per case and, last,
+// history on open, recovery of what was missed while the connection was cut, reconnect after a
+// broker restart, a lost log, and phone width. Prints PASS/FAIL per case and, last,
 // "N passed, M failed". The broker is started and stopped here, by PID, on free loopback ports.
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
@@ -57,11 +58,13 @@ class Broker {
     await Promise.race([exited, sleep(5000)]);
     if (this.proc.exitCode === null) process.kill(this.proc.pid, "SIGKILL");
   }
+  // QoS 1: the broker acknowledges an exchange/ message once it is in its log, so the history
+  // API has it when this returns.
   publish(topic, message) {
     execFileSync("mosquitto_pub", ["-h", HOST, "-p", String(this.mqttPort), "-t", topic, "-m", message, "-q", "1"]);
   }
-  publishLines(topic, lines) {
-    execFileSync("mosquitto_pub", ["-h", HOST, "-p", String(this.mqttPort), "-t", topic, "-l", "-q", "0"],
+  publishLines(topic, lines, qos = 0) {
+    execFileSync("mosquitto_pub", ["-h", HOST, "-p", String(this.mqttPort), "-t", topic, "-l", "-q", String(qos)],
       { input: lines.join("\n") + "\n" });
   }
 }
@@ -97,6 +100,65 @@ const browser = await chromium.launch({
 const context = await browser.newContext({ acceptDownloads: true });
 const base = `http://${HOST}:${broker.httpPort}/`;
 
+// The rows as shown, newest first: "<routing key> <live|history>".
+const rowsOf = (page) => page.evaluate(() => [...document.querySelectorAll("#messages tbody tr")]
+  .map((tr) => `${tr.children[2].textContent} ${tr.dataset.source}`));
+
+// At least n rows: the checks after it say what is wrong when there are more.
+const waitRows = (page, n, timeout = 10000) => page.waitForFunction(
+  (n) => document.querySelectorAll("#messages tbody tr").length >= n, n, { timeout });
+
+// What Download JSON saves: every message kept, oldest first.
+async function downloaded(page) {
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download JSON" }).click(),
+  ]);
+  return JSON.parse(readFileSync(await download.path(), "utf8"));
+}
+
+// Positions "<epoch>-<sequence>" of one log, strictly increasing.
+function checkPositions(saved) {
+  const positions = saved.map((m) => m.position);
+  check(positions.every((p) => /^[0-9a-f]{16}-[0-9]+$/.test(p)), `positions: ${positions}`);
+  check(new Set(positions.map((p) => p.slice(0, 16))).size === 1, `one epoch: ${positions}`);
+  const seqs = positions.map((p) => BigInt(p.slice(17)));
+  check(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `increasing: ${positions}`);
+}
+
+const link = (binding, more = "") => `${base}?b=${encodeURIComponent(binding)}&run=1${more}`;
+
+// Routes the page's MQTT WebSocket through Playwright to the real broker, so a test can cut it
+// (and refuse reconnects until restore) while the broker stays up, and wait for a frame the
+// broker sends the page.
+async function proxySocket(page) {
+  let refusing = false;
+  const open = [];
+  const watches = [];  // {text, resolve}
+  await page.routeWebSocket(/\/mqtt$/, (ws) => {
+    if (refusing) {
+      ws.close();
+      return;
+    }
+    const server = ws.connectToServer();
+    server.onMessage((frame) => {
+      ws.send(frame);
+      for (const w of watches) if (Buffer.from(frame).includes(w.text)) w.resolve();
+    });
+    open.push(ws, server);
+  });
+  return {
+    async cut() {
+      refusing = true;
+      for (const s of open.splice(0)) await s.close();
+    },
+    restore() {
+      refusing = false;
+    },
+    frameWith: (text) => new Promise((resolve) => watches.push({ text, resolve })),
+  };
+}
+
 async function openWithBinding(page, exchange, pattern) {
   await page.goto(base);
   await page.getByLabel("Exchange", { exact: true }).fill(exchange);
@@ -125,13 +187,18 @@ try {
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
     const bindings = await page.locator("#binding-list li span").allTextContents();
     check(bindings.length === 1 && bindings[0] === "exchange/gerrit/v1 change-merged.#", `bindings after reload: ${bindings}`);
+    // The message seen before the reload is back, from history (issue 6).
+    await waitRows(page, 1);
+    let rows = await rowsOf(page);
+    check(rows[0] === "change-merged.openstack/nova history", `after reload: ${rows}`);
     await sleep(300);
     broker.publish("exchange/gerrit/v1/change-merged/x", '{"after":"reload"}');
-    await page.locator("#messages tbody tr").first().waitFor({ timeout: 5000 });
+    await waitRows(page, 2);
     // A message outside the binding does not show.
     broker.publish("exchange/gerrit/v1/comment-added/x", '{"other":1}');
     await sleep(500);
-    check((await page.locator("#messages tbody tr").count()) === 1, "only bound messages");
+    rows = await rowsOf(page);
+    check(rows.join() === "change-merged.x live,change-merged.openstack/nova history", `only bound messages: ${rows}`);
     await page.close();
   });
 
@@ -175,6 +242,136 @@ try {
     await page.close();
   });
 
+  await testCase("issue 6: history on open: the newest 50 by default, last=N from the link or the control, then live", async () => {
+    broker.publishLines("exchange/hist/v1/tick", Array.from({ length: 60 }, (_, i) => JSON.stringify({ i })), 1);
+    const page = await context.newPage();
+    await page.goto(link("x:exchange/hist/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await waitRows(page, 50);
+    let saved = await downloaded(page);
+    check(saved.map((m) => m.payload.i).join() === Array.from({ length: 50 }, (_, i) => i + 10).join(),
+      `the newest 50, oldest first: ${saved.map((m) => m.payload.i)}`);
+    checkPositions(saved);
+    check((await rowsOf(page)).every((r) => r === "tick history"), "all from history");
+    check((await page.locator("#from-history").textContent()) === "50", "50 counted from history");
+    // Then the live ones, each once.
+    broker.publish("exchange/hist/v1/tick", '{"i":60}');
+    await waitRows(page, 51);
+    await sleep(300);
+    saved = await downloaded(page);
+    check(saved.length === 51 && saved[50].payload.i === 60, `live after history: ${saved.map((m) => m.payload.i)}`);
+    checkPositions(saved);
+    check((await rowsOf(page))[0] === "tick live", "the newest row is live");
+    check((await page.locator("#received").textContent()) === "51", "51 received");
+    await page.close();
+
+    // last=N in the link.
+    const five = await context.newPage();
+    await five.goto(link("x:exchange/hist/v1 #", "&last=5"));
+    check((await five.locator("#history-last").inputValue()) === "5", "the control shows the link's N");
+    await waitRows(five, 5);
+    await sleep(300);
+    saved = await downloaded(five);
+    check(saved.map((m) => m.payload.i).join() === "56,57,58,59,60", `last=5: ${saved.map((m) => m.payload.i)}`);
+    await five.close();
+
+    // The control, for bindings opened after it changes; the link keeps it.
+    const two = await context.newPage();
+    await two.goto(base);
+    await two.locator("#history-last").fill("2");
+    await two.locator("#history-last").press("Tab");
+    await two.getByLabel("Exchange", { exact: true }).fill("exchange/hist/v1");
+    await two.getByRole("button", { name: "Add binding" }).click();
+    await two.getByRole("button", { name: "Start" }).click();
+    await waitRows(two, 2);
+    await sleep(300);
+    saved = await downloaded(two);
+    check(saved.map((m) => m.payload.i).join() === "59,60", `control at 2: ${saved.map((m) => m.payload.i)}`);
+    check(two.url().includes("last=2"), `N in the link: ${two.url()}`);
+    await two.close();
+  });
+
+  await testCase("issue 6: messages published while the connection is cut come back after reconnect, in order, once", async () => {
+    const page = await context.newPage();
+    const proxy = await proxySocket(page);
+    await page.goto(link("x:exchange/cut/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await sleep(300);
+    broker.publish("exchange/cut/v1/m0", '{"n":0}');
+    broker.publish("exchange/cut/v1/m1", '{"n":1}');
+    await waitRows(page, 2);
+    const before = await downloaded(page);
+
+    await proxy.cut();
+    await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10000 });
+    for (const n of [2, 3, 4]) broker.publish(`exchange/cut/v1/m${n}`, `{"n":${n}}`);
+
+    // The seam: m5 is published once the page has subscribed again and reaches it live, and only
+    // then does its history request reach the broker, so the answer holds m5 too.
+    const asked = [];
+    await page.route(/\/api\/v1\/history\?/, async (route) => {
+      asked.push(new URL(route.request().url()).searchParams);
+      if (asked.length === 1) {
+        const live = proxy.frameWith("exchange/cut/v1/m5");
+        broker.publish("exchange/cut/v1/m5", '{"n":5}');
+        await Promise.race([live, sleep(5000)]);
+      }
+      await route.continue();
+    });
+    proxy.restore();
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 20000 });
+    await waitRows(page, 6);
+    await sleep(500);  // a duplicate, if any, would arrive by now
+    let rows = await rowsOf(page);
+    check(rows.join() === "m5 history,m4 history,m3 history,m2 history,m1 live,m0 live", `after reconnect: ${rows}`);
+    check(asked.length === 1 && asked[0].get("since") === before[1].position && asked[0].get("filter") === "exchange/cut/v1/#",
+      `asked since the last position shown (${before[1].position}): ${asked.map(String)}`);
+    check((await page.locator("#notices li").count()) === 0, "no missed-messages notice");
+
+    broker.publish("exchange/cut/v1/m6", '{"n":6}');
+    await waitRows(page, 7);
+    await sleep(300);
+    rows = await rowsOf(page);
+    check(rows.length === 7 && rows[0] === "m6 live", `live again: ${rows}`);
+    const saved = await downloaded(page);
+    check(saved.map((m) => m.payload.n).join() === "0,1,2,3,4,5,6", `order: ${saved.map((m) => m.payload.n)}`);
+    checkPositions(saved);
+    check((await page.locator("#received").textContent()) === "7", "7 received");
+    await page.close();
+  });
+
+  await testCase("issue 6: 1,200 messages missed while cut come back over two pages (more/next)", async () => {
+    const page = await context.newPage();
+    const proxy = await proxySocket(page);
+    await page.goto(link("x:exchange/pages/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await sleep(300);
+    broker.publish("exchange/pages/v1/n", '{"n":0}');
+    await waitRows(page, 1);
+    await proxy.cut();
+    await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10000 });
+    broker.publishLines("exchange/pages/v1/n", Array.from({ length: 1200 }, (_, i) => JSON.stringify({ n: i + 1 })), 1);
+    const asked = [];
+    await page.route(/\/api\/v1\/history\?/, (route) => {
+      asked.push(new URL(route.request().url()).searchParams);
+      return route.continue();
+    });
+    proxy.restore();
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 20000 });
+    await waitRows(page, 1201, 20000);
+    await sleep(500);
+    const saved = await downloaded(page);
+    check(saved.length === 1201 && saved.every((m, i) => m.payload.n === i),
+      `1201 messages in order: ${saved.length}, first wrong at ${saved.findIndex((m, i) => m.payload.n !== i)}`);
+    checkPositions(saved);
+    check(asked.length === 2, `two pages: ${asked.map(String)}`);
+    check(asked[0].get("since") === saved[0].position && asked[1].get("since") === saved[1000].position,
+      `since the last shown, then next: ${asked.map(String)}`);
+    check(asked.every((q) => q.get("limit") === "1000"), "limit=1000");
+    check((await page.locator("#from-history").textContent()) === "1200", "1200 from history");
+    await page.close();
+  });
+
   await testCase("a burst past the row cap: the page stays responsive, drops are counted", async () => {
     const page = await context.newPage();
     await openWithBinding(page, "exchange/burst/v1", "#");
@@ -193,16 +390,46 @@ try {
     await page.close();
   });
 
-  await testCase("reconnects after the broker restarts", async () => {
+  await testCase("reconnects after the broker restarts; the log survives, nothing is shown twice", async () => {
     const page = await context.newPage();
     await openWithBinding(page, "exchange/re/v1", "#");
+    await sleep(300);
+    broker.publish("exchange/re/v1/before", '{"before":true}');
+    await waitRows(page, 1);
     await broker.stop();
     await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10000 });
     await broker.start();
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 20000 });
     await sleep(300);
     broker.publish("exchange/re/v1/back", '{"back":true}');
-    await page.locator("#messages tbody tr").first().waitFor({ timeout: 5000 });
+    await waitRows(page, 2);
+    await sleep(300);
+    const rows = await rowsOf(page);
+    check(rows.join() === "back live,before live", `rows: ${rows}`);
+    check((await page.locator("#notices li").count()) === 0, "no missed-messages notice");
+    await page.close();
+  });
+
+  await testCase("issue 6: a lost log (restart on a new data directory) shows that messages were missed", async () => {
+    const page = await context.newPage();
+    await openWithBinding(page, "exchange/lost/v1", "#");
+    await sleep(300);
+    broker.publish("exchange/lost/v1/old", '{"old":true}');
+    await waitRows(page, 1);
+    await broker.stop();
+    await page.locator('#status[data-state="reconnecting"]').waitFor({ timeout: 10000 });
+    broker.data = mkdtempSync(path.join(os.tmpdir(), "hydrant-browser-"));
+    await broker.start();
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 20000 });
+    const notice = page.locator("#notices li");
+    await notice.first().waitFor({ timeout: 5000 });
+    const text = await notice.allTextContents();
+    check(text.length === 1 && /^Messages on exchange\/lost\/v1\/# were missed: \S/.test(text[0]), `notice: ${text}`);
+    broker.publish("exchange/lost/v1/new", '{"new":true}');
+    await waitRows(page, 2);
+    await sleep(300);
+    const rows = await rowsOf(page);
+    check(rows.join() === "new live,old live", `rows: ${rows}`);
     await page.close();
   });
 
