@@ -184,8 +184,9 @@ function stop() {
 // messages that arrive meanwhile wait in `pending` and follow the history. Both can hold the
 // same message, so a logged message is shown once per position (see show).
 // The first time, the history is the newest `historyLast` messages; after that, everything
-// after `last`, the position of the feed's newest message shown, so a reconnect (or Stop then
-// Start) shows what was missed.
+// after `last`, so a reconnect (or Stop then Start) shows what was missed. `last` is the position
+// of the feed's newest message shown or, when the history had none, the log position the
+// broker named in `next` (it names one even then), so a quiet binding misses nothing either.
 
 async function openFeed(client, feed) {
   const generation = ++feed.generation;
@@ -206,6 +207,7 @@ async function openFeed(client, feed) {
   if (generation !== feed.generation || state.feeds.get(feed.filter) !== feed) return;
   if (answer.error) notice(`History of ${feed.filter} is unavailable: ${answer.error}`);
   if (answer.gap) notice(`Messages on ${feed.filter} were missed: ${answer.gap}`);
+  if (answer.next) feed.last = answer.next;
   for (const m of [...answer.messages, ...feed.pending]) {
     feed.last = m.position;
     show(m);
@@ -215,9 +217,9 @@ async function openFeed(client, feed) {
 }
 
 // Reads the feed's history from the API, following `next` while the broker says there is
-// `more`. Returns {messages, gap}: gap is the broker's reason when the answer is incomplete
-// (the position is older than what is kept, or from a log that was lost). Throws on an error
-// answer or a network failure.
+// `more`. Returns {messages, next, gap}: next is the last page's; gap is the broker's reason
+// when the answer is incomplete (the position is older than what is kept, or from a log that
+// was lost). Throws on an error answer or a network failure.
 async function readHistory(feed) {
   if (!feed.last && state.historyLast === 0) return { messages: [] };
   let query = feed.last ? { since: feed.last } : { last: String(state.historyLast) };
@@ -230,7 +232,7 @@ async function readHistory(feed) {
     if (!response.ok || !Array.isArray(body.messages)) throw new Error(body.message || `HTTP ${response.status}`);
     if (body.complete === false && !gap) gap = body.gap || "no reason given";
     messages.push(...body.messages.map(fromHistory));
-    if (!body.more || !body.next) return { messages, gap };
+    if (!body.more || !body.next) return { messages, next: body.next, gap };
     query = { since: body.next };
   }
 }
