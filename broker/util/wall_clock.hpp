@@ -24,8 +24,11 @@ inline std::string iso8601(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::time_point_cast<std::chrono::milliseconds>(t));
 }
 
+// "2026-12-04T16:26:49.823Z": the message log's times, to the millisecond.
 inline std::string iso8601_of_unix_ms(int64_t ms) {
-  return iso8601(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+  const int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
+                     std::chrono::sys_seconds(std::chrono::seconds(seconds)), ms - seconds * 1000);
 }
 
 inline std::string iso8601_of_unix(int64_t seconds) {

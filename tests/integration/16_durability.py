@@ -8,6 +8,7 @@ seam; a full disk refuses durable publishes with 0x97 and recovers.
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -199,6 +200,7 @@ def history_pages_by_position_time_and_last(t):
     status, page = history(t, f"filter={EXCHANGE}/x&last=3")
     assert [m["payload"]["n"] for m in page["messages"]] == [247, 248, 249], page
     middle = page["messages"][0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", middle["time"]), middle
     status, page = history(t, f"exchange={EXCHANGE}&routing_key=%23&since={middle['time_ms']}")
     assert [m["payload"]["n"] for m in page["messages"]][-3:] == [247, 248, 249], page
     assert all(m["time_ms"] >= middle["time_ms"] for m in page["messages"])
