@@ -4,15 +4,17 @@
 # core 0 (hydrant with --threads 1), hydrant-loadgen runs pinned to core 1, and the broker's
 # CPU time (/proc/PID/stat utime+stime) and memory (/proc/PID/status VmRSS, VmHWM) are sampled
 # around the run. Each scenario runs REPEAT times; the table shows medians. Then an open-loop
-# step-up finds the highest fan-out rate each broker holds without loss. Every process it
-# starts, it stops (by PID); every wait has a time limit.
+# step-up finds the highest fan-out rate each broker holds without loss. fanin-q1-durable adds
+# hydrant with --durability none (hydrant-nosync); history-read is hydrant's alone. Every
+# process it starts, it stops (by PID); every wait has a time limit.
 #
 #   tests/bench/run.sh            full run, about 8 minutes
 #   QUICK=1 tests/bench/run.sh    1 repeat, shorter runs, under 2 minutes
 # Other knobs (environment): REPEAT, DURATION (s), CONNS, MQTT (4 = 3.1.1, 5), ONLY (scenario
 # names, comma-separated), BROKERS ("hydrant mosquitto"), BENCH_BUILD (the build directory,
-# build-bench). Raw JSON lines: $BENCH_BUILD/bench-*.jsonl. A broker that does not start, or
-# refuses the WebSocket upgrade, gives an error row for that run; the script goes on.
+# build-bench), HIST_K (messages history-read stores, 100000), HIST_READERS (4). Raw JSON
+# lines: $BENCH_BUILD/bench-*.jsonl. A broker that does not start, or refuses the WebSocket
+# upgrade, gives an error row for that run; the script goes on.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,10 +35,14 @@ fi
 MQTT=${MQTT:-4}
 ONLY=${ONLY:-}
 BROKERS=${BROKERS:-hydrant mosquitto}
+HIST_K=${HIST_K:-100000}
+HIST_READERS=${HIST_READERS:-4}
 
 # The same limits for both brokers (hydrant's defaults, stated explicitly):
 # in-flight window 100 per client, 10,000 queued messages per client, 1 MiB max packet,
-# no connection cap, no $SYS, no persistence, TCP_NODELAY on client sockets.
+# no connection cap, no $SYS, TCP_NODELAY on client sockets. Persistence: mosquitto keeps
+# nothing; hydrant logs only what is published under exchange/ (fanin-q1-durable and
+# history-read), with --durability fsync (its default) or none (as hydrant-nosync).
 HYDRANT_ARGS=(--threads 1 --open --log-level warning --sys-interval 0 --max-inflight 100
   --receive-maximum 100 --max-queued-messages 10000 --max-packet-size 1M --max-connections 0
   --outbound-budget 1M)
@@ -76,12 +82,13 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RAW=$BUILD/bench-$STAMP.jsonl
 for n in $(seq 9); do [[ -e $RAW ]] && RAW=$BUILD/bench-$STAMP-$n.jsonl; done
 TMP=$(mktemp -d /tmp/hydrant-bench.XXXXXX)
+DATA=$BUILD/bench-data-$$  # hydrant's --data: on the build's disk, fresh per run, removed after
 BROKER_PID=
 LOADGEN_PID=
 cleanup() {
   [[ -n $LOADGEN_PID ]] && kill "$LOADGEN_PID" 2>/dev/null || true
   stop_broker
-  rm -rf "$TMP"
+  rm -rf "$TMP" "$DATA"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -128,17 +135,19 @@ status_kib() {  # a Vm* line of /proc/PID/status, in KiB (0 if the process is go
 }
 TICK=$(getconf CLK_TCK)
 
-# Starts broker $1 (hydrant | mosquitto) with MQTT on PORT and MQTT over WebSocket on WS_PORT;
-# sets BROKER_PID. Returns 1, with START_ERROR set, when it exits or does not listen within 5 s
-# on PORT (and on WS_PORT if $2 = ws).
+# Starts broker $1 (hydrant | hydrant-nosync | mosquitto) with MQTT on PORT and MQTT over
+# WebSocket (and hydrant's HTTP API) on WS_PORT; sets BROKER_PID. Returns 1, with START_ERROR
+# set, when it exits or does not listen within 5 s on PORT (and on WS_PORT if $2 = ws).
 start_broker() {
   PORT=$(free_port)
   WS_PORT=$(free_port)
   START_ERROR=
-  rm -rf "$TMP/data"
-  if [[ $1 == hydrant ]]; then
+  rm -rf "$DATA"
+  if [[ $1 == hydrant* ]]; then
+    local durability=fsync
+    [[ $1 == hydrant-nosync ]] && durability=none
     taskset -c $BROKER_CORE "$HYDRANT" --mqtt "127.0.0.1:$PORT" --http "127.0.0.1:$WS_PORT" \
-      --data "$TMP/data" "${HYDRANT_ARGS[@]}" 2>>"$TMP/broker.log" &
+      --data "$DATA" --durability $durability "${HYDRANT_ARGS[@]}" 2>>"$TMP/broker.log" &
   else
     mosquitto_conf "$PORT" "$WS_PORT" >"$TMP/mosquitto.conf"
     taskset -c $BROKER_CORE "$MOSQUITTO" -c "$TMP/mosquitto.conf" 2>>"$TMP/broker.log" &
@@ -178,6 +187,7 @@ stop_broker() {
   fi
   wait "$BROKER_PID" 2>/dev/null || true
   BROKER_PID=
+  rm -rf "$DATA"
 }
 
 # One pub/sub run: $1 broker, $2 scenario name, $3 repetition, then loadgen arguments.
@@ -190,11 +200,19 @@ run_load() {
     ws=(--sub-transport ws)
   fi
   start_broker "$broker" "$transport" || { error_row "$name" "$broker" "$rep" "$START_ERROR"; return 0; }
+  measure_load "$broker" "$name" "$rep" "" "${ws[@]}" "$@"
+}
+
+# The measured part of a run, on the broker start_broker started; stops it. $1 broker, $2 name,
+# $3 repetition, $4 more JSON members for the line ("" or ',"key":value'), then loadgen arguments.
+measure_load() {
+  local broker=$1 name=$2 rep=$3 extra=$4
+  shift 4
   local cpu0 cpu1 rss0 out rc=0 cores0 cores1
   rss0=$(status_kib "$BROKER_PID" VmRSS)
   cpu0=$(cpu_ticks "$BROKER_PID")
   cores0=$(cores_ticks)
-  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --ws-port "$WS_PORT" "${ws[@]}" \
+  out=$(timeout 120 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --ws-port "$WS_PORT" \
           --mqtt "$MQTT" --label "$broker" "$@" 2>"$TMP/loadgen.err") || rc=$?
   local why
   why=$(loadgen_error)
@@ -210,7 +228,7 @@ run_load() {
   fi
   cpu1=$(cpu_ticks "$BROKER_PID")
   cores1=$(cores_ticks)
-  out=${out%\}}$(cores_json "$cores0" "$cores1")$(printf ',"broker_cpu_s":%s,"broker_rss0_kib":%s,"broker_rss_kib":%s,"broker_hwm_kib":%s,"loadgen_rc":%s}' \
+  out=${out%\}}$extra$(cores_json "$cores0" "$cores1")$(printf ',"broker_cpu_s":%s,"broker_rss0_kib":%s,"broker_rss_kib":%s,"broker_hwm_kib":%s,"loadgen_rc":%s}' \
     "$(awk -v a="$cpu0" -v b="$cpu1" -v t="$TICK" 'BEGIN { printf "%.2f", (b - a) / t }')" \
     "$rss0" "$(status_kib "$BROKER_PID" VmRSS)" "$(status_kib "$BROKER_PID" VmHWM)" "$rc")
   stop_broker
@@ -285,7 +303,42 @@ sys.exit(0 if ok else 1)' "$line" "$rate"; then
   echo "{\"name\":\"stepup\",\"broker\":\"$broker\",\"rep\":1,\"highest_rate\":$best,\"p99_us\":$best_p99,\"loadgen_cpu\":$best_lg,\"subs\":1000}" >>"$RAW"
 }
 
+# history-read, hydrant only: HIST_K messages of 200 B to exchange/bench/hist/<i> from 10
+# publishers at QoS 1 (so each is in the log once its PUBACK came), then HIST_READERS HTTP
+# clients read them all back (GET /api/v1/history, pages of 1000) over and over for DURATION s.
+run_history() {
+  local rep=$1 fill rate rc=0
+  start_broker hydrant ws || { error_row history-read hydrant "$rep" "$START_ERROR"; return 0; }
+  fill=$(timeout 150 taskset -c $LOADGEN_CORE "$LOADGEN" --port "$PORT" --mqtt "$MQTT" --label prefill \
+           --scenario fanin --pubs 10 --qos 1 --sub-qos 0 --size 200 --window 1000 --burst 10 \
+           --topic-prefix exchange/bench/hist --count "$HIST_K" --duration 120 2>"$TMP/loadgen.err") || rc=$?
+  if ! rate=$(python3 -c 'import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    print("no result")
+    sys.exit(1)
+ok = d["sent"] == int(sys.argv[2]) and d["acked"] == d["sent"]
+print("%.1f" % d["msgs_per_s"] if ok else "%(sent)d sent, %(acked)d acknowledged, %(pub_refused)d refused" % d)
+sys.exit(0 if ok else 1)' "$fill" "$HIST_K"); then
+    stop_broker
+    error_row history-read hydrant "$rep" "filling the log: $rate (loadgen rc=$rc: $(loadgen_error))"
+    return 0
+  fi
+  measure_load hydrant history-read "$rep" ",\"prefill_msgs_per_s\":$rate" --scenario history \
+    --readers "$HIST_READERS" --expect "$HIST_K" --filter 'exchange/bench/hist/#' --limit 1000 \
+    --duration "$DURATION"
+}
+
 want() { [[ -z $ONLY || ",$ONLY," == *",$1,"* ]]; }
+# The brokers a scenario runs on: fanin-q1-durable also on hydrant with --durability none.
+brokers_for() {
+  local b
+  for b in $BROKERS; do
+    echo "$b"
+    [[ $1 == fanin-q1-durable && $b == hydrant ]] && echo hydrant-nosync
+  done
+}
 
 SCENARIOS=(
   "fanout-q0|--scenario fanout --subs 1000 --qos 0 --size 512 --window 64"
@@ -293,6 +346,9 @@ SCENARIOS=(
   "fanout-q1|--scenario fanout --subs 100 --qos 1 --size 512 --window 64"
   "fanin-q0|--scenario fanin --pubs 100 --qos 0 --size 512 --window 1000 --burst 10"
   "latency|--scenario latency --subs 10 --qos 0 --size 512 --deliveries-rate 10000"
+  # QoS 1 publishes to exchange topics (hydrant logs them before its PUBACK); the subscriber
+  # takes them at QoS 0, see README.md.
+  "fanin-q1-durable|--scenario fanin --pubs 100 --qos 1 --sub-qos 0 --size 512 --window 1000 --burst 10 --pub-inflight 10 --topic-prefix exchange/bench/fanin"
 )
 read -r LOAD1 _ </proc/loadavg
 if awk -v l="$LOAD1" 'BEGIN { exit !(l > 0.5) }'; then
@@ -302,13 +358,19 @@ echo "bench: repeat $REPEAT, $DURATION s per run, MQTT $MQTT, broker on core $BR
 for entry in "${SCENARIOS[@]}"; do
   name=${entry%%|*}
   want "$name" || continue
-  for broker in $BROKERS; do
+  for broker in $(brokers_for "$name"); do
     for rep in $(seq "$REPEAT"); do
       echo "bench: $name $broker $rep/$REPEAT" >&2
       run_load "$broker" "$name" "$rep" ${entry#*|} --duration "$DURATION" >/dev/null
     done
   done
 done
+if want history-read && [[ " $BROKERS " == *" hydrant "* ]]; then
+  for rep in $(seq "$REPEAT"); do
+    echo "bench: history-read hydrant $rep/$REPEAT ($HIST_K messages)" >&2
+    run_history "$rep" >/dev/null
+  done
+fi
 for suffix in "" -ws; do
   want "connections$suffix" || continue
   for broker in $BROKERS; do

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Prints run.sh's comparison table from its raw JSON lines: for each scenario and figure, the
 median over the repetitions for hydrant and for mosquitto, and the ratio hydrant/mosquitto; the
-WebSocket rows follow their TCP counterparts. Then hydrant's WebSocket figures against its own
-TCP ones, with issue 4's targets. A run that failed shows as "error" and is listed at the end.
+WebSocket rows follow their TCP counterparts. A row may name another broker for the hydrant
+column (hydrant-nosync: hydrant with --durability none). Then hydrant's WebSocket figures against
+its own TCP ones, with issue 4's targets. A run that failed shows as "error" and is listed at the
+end.
 Usage: table.py RAW.jsonl"""
 import json
 import statistics
 import sys
 
-ROWS = [  # scenario, figure, key, format
+NOSYNC = "hydrant-nosync"
+ROWS = [  # scenario, figure, key, format[, the broker in the hydrant column]
     ("fanout-q0", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
     ("fanout-q0", "loss (deliveries)", "loss", "{:,.0f}"),
     ("fanout-q0", "p50 latency µs", "p50_us", "{:,.0f}"),
@@ -43,6 +46,26 @@ ROWS = [  # scenario, figure, key, format
     ("latency", "p99 latency µs", "p99_us", "{:,.0f}"),
     ("latency", "max latency µs", "max_us", "{:,.0f}"),
     ("latency", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanin-q1-durable", "acknowledged publishes/s (PUBACKs)", "acked_per_s", "{:,.0f}"),
+    ("fanin-q1-durable", "  hydrant-nosync (--durability none)", "acked_per_s", "{:,.0f}", NOSYNC),
+    ("fanin-q1-durable", "deliveries/s", "deliveries_per_s", "{:,.0f}"),
+    ("fanin-q1-durable", "  hydrant-nosync (--durability none)", "deliveries_per_s", "{:,.0f}", NOSYNC),
+    ("fanin-q1-durable", "p50 PUBACK latency µs", "ack_p50_us", "{:,.0f}"),
+    ("fanin-q1-durable", "p99 PUBACK latency µs", "ack_p99_us", "{:,.0f}"),
+    ("fanin-q1-durable", "  hydrant-nosync (--durability none)", "ack_p99_us", "{:,.0f}", NOSYNC),
+    ("fanin-q1-durable", "loss (deliveries)", "loss", "{:,.0f}"),
+    ("fanin-q1-durable", "publishes refused", "pub_refused", "{:,.0f}"),
+    ("fanin-q1-durable", "broker CPU µs/delivery", "cpu_us_per_delivery", "{:.3f}"),
+    ("fanin-q1-durable", "broker peak RSS MiB", "hwm_mib", "{:.1f}"),
+    ("fanin-q1-durable", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
+    ("history-read", "messages/s served over HTTP (pages of 1000)", "messages_per_s", "{:,.0f}"),
+    ("history-read", "  MiB/s of JSON", "mib_per_s", "{:.1f}"),
+    ("history-read", "p50 page latency µs", "page_p50_us", "{:,.0f}"),
+    ("history-read", "p99 page latency µs", "page_p99_us", "{:,.0f}"),
+    ("history-read", "passes short of every message", "short_passes", "{:,.0f}"),
+    ("history-read", "broker CPU µs/message", "cpu_us_per_message", "{:.3f}"),
+    ("history-read", "loadgen CPU %", "loadgen_pct", "{:.0f}"),
+    ("history-read", "filling the log: QoS 1 msgs/s (10 publishers)", "prefill_msgs_per_s", "{:,.0f}"),
     ("connections", "connects/s (CONNACK+SUBACK)", "connects_per_s", "{:,.0f}"),
     ("connections", "broker RSS MiB, all held", "rss_mib", "{:.1f}"),
     ("connections", "RSS bytes per idle connection", "rss_bytes_per_conn", "{:,.0f}"),
@@ -61,6 +84,8 @@ ROWS = [  # scenario, figure, key, format
 def derive(r):
     if "broker_cpu_s" in r and r.get("received"):
         r["cpu_us_per_delivery"] = r["broker_cpu_s"] * 1e6 / r["received"]
+    if "broker_cpu_s" in r and r.get("messages"):
+        r["cpu_us_per_message"] = r["broker_cpu_s"] * 1e6 / r["messages"]
     if "broker_hwm_kib" in r:
         r["hwm_mib"] = r["broker_hwm_kib"] / 1024
     if "broker_rss_kib" in r:
@@ -121,17 +146,18 @@ def main():
         rs = runs.get((name, broker), [])
         return bool(rs) and all("error" in r for r in rs)
 
-    for name, label, key, fmt in ROWS:
+    for name, label, key, fmt, *ours in ROWS:
+        brokers = (ours[0] if ours else "hydrant", "mosquitto")
         vals = {}
-        for broker in ("hydrant", "mosquitto"):
+        for broker in brokers:
             xs = [r[key] for r in runs.get((name, broker), []) if key in r]
             vals[broker] = statistics.median(xs) if xs else None
         if all(vals[b] is None and not failed(name, b) for b in vals):
             continue
-        h, m = vals["hydrant"], vals["mosquitto"]
+        h, m = (vals[b] for b in brokers)
         ratio = f"{h / m:.2f}" if h is not None and m else "—"
         show = lambda v, b: ("error" if failed(name, b) else "—") if v is None else fmt.format(v)
-        print(f"| {name} | {label} | {show(h, 'hydrant')} | {show(m, 'mosquitto')} | {ratio} |")
+        print(f"| {name} | {label} | {show(h, brokers[0])} | {show(m, 'mosquitto')} | {ratio} |")
     websocket_vs_tcp(runs, failed)
     # Interference: steal (the host ran something else on our vCPU) or core 0 busier than the
     # broker alone (another process, or interrupt work) during a pub/sub run.
