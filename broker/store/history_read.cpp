@@ -145,24 +145,32 @@ HistoryPage MessageStore::read(const HistoryQuery& q) const {
       if (it != newest_.end() && it->sequence == candidates[i].sequence) found[i].msg = it->msg;
     }
   }
-  // The older ones from the disk, then the filter itself.
-  for (auto& f : found) {
-    if (f.msg) continue;
-    log_->read(f.sequence, 1, [&](const Record& r) {
-      if (r.sequence == f.sequence && static_cast<Kind>(r.kind) == Kind::Message) {
-        f.msg = decode_message(r.data, r.sequence);
-      }
-    });
-  }
-  std::erase_if(found, [&](const StoredMessage& f) {
-    return !f.msg || !topics::match_filter(q.filter, f.msg->topic());
-  });
+  // The older ones come from the disk, in the order the page needs them and only until it is
+  // full: a page of `limit` reads about `limit` records, not every candidate.
+  auto load = [&](StoredMessage& f) {
+    if (!f.msg) {
+      log_->read(f.sequence, 1, [&](const Record& r) {
+        if (r.sequence == f.sequence && static_cast<Kind>(r.kind) == Kind::Message) {
+          f.msg = decode_message(r.data, r.sequence);
+        }
+      });
+    }
+    return f.msg && topics::match_filter(q.filter, f.msg->topic());
+  };
   if (q.last) {
-    if (found.size() > *q.last) found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(*q.last));
+    for (auto it = found.rbegin(); it != found.rend() && page.messages.size() < *q.last; ++it) {
+      if (load(*it)) page.messages.push_back(std::move(*it));
+    }
+    std::reverse(page.messages.begin(), page.messages.end());
     page.scanned_to = last;
-  } else if (found.size() > limit) {
-    found.resize(limit);
-    page.scanned_to = found.back().sequence;
+    return page;
+  }
+  size_t i = 0;
+  for (; i < found.size() && page.messages.size() < limit; ++i) {
+    if (load(found[i])) page.messages.push_back(std::move(found[i]));
+  }
+  if (i < found.size()) {
+    page.scanned_to = page.messages.back().sequence;  // full: the next page starts after it
     page.more = true;
   } else if (truncated) {
     page.scanned_to = candidates.back().sequence;
@@ -170,7 +178,6 @@ HistoryPage MessageStore::read(const HistoryQuery& q) const {
   } else {
     page.scanned_to = last;
   }
-  page.messages = std::move(found);
   return page;
 }
 
