@@ -1,0 +1,159 @@
+// hydrant-pipe: publishes JSON lines from stdin or a file, one message per line, for a source no
+// other adapter knows and for replaying recorded streams. The routing key comes from a flag or
+// a field of each line (or the whole topic from a field); the payload is the line, or one field.
+// A line that is not JSON, or lacks the field, is logged with its number and skipped.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "input.hpp"
+#include "options.hpp"
+#include "publisher.hpp"
+#include "pulse/mapping.hpp"
+#include "util/log.hpp"
+
+using namespace hydrant;
+using namespace hydrant::publishers;
+
+namespace {
+
+constexpr const char* kUsage = R"(hydrant-pipe: publish JSON lines (stdin or --file) to an exchange
+usage: hydrant-pipe --client-id NAME [--token-file FILE] [--exchange NAME]
+                    (--routing-key KEY | --routing-key-field FIELD | --topic-field FIELD)
+                    [--payload-field FIELD] [--file FILE] [--dry-run]
+  FIELD may be a dotted path into the line (event.routing_key).
+)";
+
+struct PipeOptions {
+  std::string file;
+  std::string routing_key;
+  std::string routing_key_field;
+  std::string topic_field;
+  std::string payload_field;
+};
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  for (size_t at = 0;;) {
+    const size_t dot = path.find('.', at);
+    out.push_back(path.substr(at, dot - at));
+    if (dot == std::string_view::npos) return out;
+    at = dot + 1;
+  }
+}
+
+simdjson::simdjson_result<simdjson::dom::element> at_path(simdjson::dom::element root, std::string_view path) {
+  simdjson::dom::element e = root;
+  for (auto key : split_path(path)) {
+    simdjson::dom::object obj;
+    if (auto err = e.get_object().get(obj)) return err;
+    if (auto err = obj.at_key(key).get(e)) return err;
+  }
+  return e;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PipeOptions po;
+  CommonOptions co;
+  try {
+    co = parse_options(argc, argv, kUsage,
+                       {{"file", "read this file instead of stdin", true, [&](auto v) { po.file = v; }},
+                        {"routing-key", "the routing key of every line", true, [&](auto v) { po.routing_key = v; }},
+                        {"routing-key-field", "the field holding each line's routing key", true,
+                         [&](auto v) { po.routing_key_field = v; }},
+                        {"topic-field", "the field holding each line's whole topic (under exchange/<client-id>/)",
+                         true, [&](auto v) { po.topic_field = v; }},
+                        {"payload-field", "publish this field's JSON instead of the whole line", true,
+                         [&](auto v) { po.payload_field = v; }}},
+                       "pipe");
+    const int given = !po.routing_key.empty() + !po.routing_key_field.empty() + !po.topic_field.empty();
+    if (given != 1) throw UsageError("give one of --routing-key, --routing-key-field, --topic-field");
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
+    return kExitUsage;
+  }
+  install_stop_signals();
+  int fd = STDIN_FILENO;
+  if (!po.file.empty() && (fd = ::open(po.file.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
+    std::fprintf(stderr, "hydrant-pipe: %s: %s\n", po.file.c_str(), std::strerror(errno));
+    return kExitFailed;
+  }
+  Publisher publisher(co, "pipe");
+  try {
+    publisher.start();
+  } catch (const RefusedCredentials& e) {
+    std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
+    return kExitRefused;
+  }
+  const std::string own_prefix = "exchange/" + co.client_id + "/";
+  simdjson::dom::parser parser;
+  LineReader reader(fd);
+  std::string line;
+  uint64_t number = 0, skipped = 0;
+  int status = kExitOk;
+  for (;;) {
+    const auto st = reader.next(line);
+    if (st == LineReader::Status::End || st == LineReader::Status::Stopped) break;
+    if (st == LineReader::Status::Error) {
+      log::error("event=read-failed error=\"{}\"", std::strerror(errno));
+      status = kExitFailed;
+      break;
+    }
+    ++number;
+    if (st == LineReader::Status::TooLong) {
+      log::warn("event=line-skipped line={} why=\"longer than 4 MiB\"", number);
+      ++skipped;
+      continue;
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    simdjson::dom::element root;
+    if (auto err = parser.parse(line).get(root)) {
+      log::warn("event=line-skipped line={} why=\"not JSON: {}\"", number, simdjson::error_message(err));
+      ++skipped;
+      continue;
+    }
+    std::string topic;
+    auto field_text = [&](const std::string& path) -> std::optional<std::string> {
+      simdjson::dom::element e;
+      std::string_view s;
+      if (at_path(root, path).get(e) || e.get_string().get(s)) return std::nullopt;
+      return std::string(s);
+    };
+    if (!po.topic_field.empty()) {
+      auto t = field_text(po.topic_field);
+      if (!t || !t->starts_with(own_prefix)) {
+        log::warn("event=line-skipped line={} why=\"{} is not a topic under {}\"", number, po.topic_field, own_prefix);
+        ++skipped;
+        continue;
+      }
+      topic = *t;
+    } else {
+      auto key = po.routing_key.empty() ? field_text(po.routing_key_field) : po.routing_key;
+      if (!key) {
+        log::warn("event=line-skipped line={} why=\"no string field {}\"", number, po.routing_key_field);
+        ++skipped;
+        continue;
+      }
+      topic = pulse::topic_for(co.exchange_topic(), *key);
+    }
+    std::string payload = line;
+    if (!po.payload_field.empty()) {
+      simdjson::dom::element e;
+      if (at_path(root, po.payload_field).get(e)) {
+        log::warn("event=line-skipped line={} why=\"no field {}\"", number, po.payload_field);
+        ++skipped;
+        continue;
+      }
+      payload = simdjson::minify(e);
+    }
+    if (!publisher.publish(std::move(topic), std::move(payload))) break;
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  const size_t left = publisher.stop();
+  log::info("event=done lines={} skipped={} unconfirmed={}", number, skipped, left);
+  if (left) return kExitUnflushed;
+  return status;
+}
