@@ -198,10 +198,12 @@ class Broker:
             argv += [f"--{k}", str(v)]
         return argv + self.extra_argv
 
-    def start(self, timeout=15):
+    def start(self, timeout=15, same_port=False):
+        """same_port: restart on the port of the previous start (clients reconnect there)."""
         last_err = None
         for _attempt in range(3):
-            self.port = free_port()
+            if not (same_port and self.port):
+                self.port = free_port()
             argv = self._argv()
             with open(self.stderr_path, "ab") as err:
                 t0 = time.monotonic()
