@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "input.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::publishers {
@@ -64,13 +65,17 @@ Publisher::~Publisher() {
   if (sender_.joinable()) sender_.join();
 }
 
-void Publisher::start() {
-  if (options_.dry_run) return;
+bool Publisher::start() {
+  if (options_.dry_run) return true;
   const std::string uri = fmt::format("tcp://{}:{}", options_.host, options_.port);
   client_ = std::make_unique<mqtt::async_client>(uri, options_.client_id + "-" + adapter_,
                                                  mqtt::create_options(MQTTVERSION_5));
   callbacks_ = std::make_unique<Callbacks>(*this);
   client_->set_callback(*callbacks_);
+  // A broker that closes cleanly (MQTT 5 DISCONNECT, e.g. on its shutdown) is reported here,
+  // not through connection_lost().
+  client_->set_disconnected_handler(
+      [this](const mqtt::properties&, mqtt::ReasonCode) { on_connection_lost(); });
   auto opts = mqtt::connect_options_builder()
                   .mqtt_version(MQTTVERSION_5)
                   .clean_start(true)
@@ -84,19 +89,24 @@ void Publisher::start() {
       client_->connect(opts)->wait();
       break;
     } catch (const mqtt::exception& e) {
-      const int rc = e.get_reason_code();
+      // Paho reports a refused MQTT 5 CONNACK by its return code, the reason code being 0.
+      const int rc = e.get_reason_code() ? static_cast<int>(e.get_reason_code()) : e.get_return_code();
       if (rc == 0x86 || rc == 0x87 || rc == 0x85 || rc == 0x8C) {
         throw RefusedCredentials(fmt::format("the broker at {} refused client {}: reason 0x{:02x} ({})",
                                              uri, options_.client_id, rc, mqtt::exception::reason_code_str(rc)));
       }
       log::warn("event=connect-failed broker={} error=\"{}\" retry_in_s={}", uri, e.what(), backoff.count());
-      std::this_thread::sleep_for(backoff);
+      for (auto until = std::chrono::steady_clock::now() + backoff; std::chrono::steady_clock::now() < until;) {
+        if (g_stop_requested.load()) return false;  // stopped before the broker was reachable
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
     }
   }
   log::info("event=connected broker={} client={} exchange={}", uri, options_.client_id,
             options_.exchange_topic());
   on_connected();
   sender_ = std::thread([this] { run_sender(); });
+  return true;
 }
 
 bool Publisher::publish(std::string topic, std::string payload, Done done) {
@@ -136,12 +146,15 @@ void Publisher::run_sender() {
     auto msg = mqtt::make_message(e.topic, e.payload, 1, false);
     msg->set_properties(mqtt::properties{{mqtt::property::CONTENT_TYPE, std::string("application/json")}});
     lock.unlock();
+    bool sent = true;
     try {
       client_->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(id)), *callbacks_);
-    } catch (const mqtt::exception& e) {
+    } catch (const mqtt::exception&) {
+      sent = false;
       requeue(id, false);  // not connected at the moment: wait for the reconnect
     }
     lock.lock();
+    if (!sent && !client_->is_connected()) connected_ = false;  // whatever Paho said or not
   }
 }
 

@@ -39,8 +39,9 @@ class Publisher {
   ~Publisher();
 
   // Connects, retrying with backoff while the broker is unreachable; throws RefusedCredentials
-  // when the broker refuses who we are (no retry helps). Dry-run: nothing.
-  void start();
+  // when the broker refuses who we are (no retry helps). False when SIGTERM/SIGINT came first.
+  // Dry-run: nothing to connect.
+  bool start();
   // Queues a message (waits while the buffer is full). False once stopping.
   bool publish(std::string topic, std::string payload, Done done = {});
   // Waits until every queued message is confirmed or refused, or `timeout`; returns how many

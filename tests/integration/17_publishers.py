@@ -1,0 +1,196 @@
+"""17 publishers: hydrant-gerrit and hydrant-pipe end to end against a real hydrant with the
+access rules (issue 7). The Gerrit sample stream goes through `hydrant-gerrit --command "cat …"`
+and an anonymous mosquitto_sub sees every event on the topic the layout gives it, payload
+unchanged; bad lines, split lines and numbers as strings; a broker restart in the middle of a
+pipe loses nothing (the offline buffer); wrong credentials exit 4; --dry-run needs no broker.
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+from harness import ROOT, V5, Skip, case, wait_until
+
+WHY = "hydrant's publishers (issue 7)"
+RULES = {"open": "false", "http": "free"}
+SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # copies of ../shared/samples
+
+
+def publisher_bin(name):
+    """The built adapter: $HYDRANT_PUBLISHERS/<name>/hydrant-<name>, else the test builds."""
+    roots = [os.environ.get("HYDRANT_PUBLISHERS")] if os.environ.get("HYDRANT_PUBLISHERS") else []
+    roots += [os.path.join(ROOT, b, "publishers") for b in ("build-asan", "build")]
+    for r in roots:
+        p = os.path.join(r, name, f"hydrant-{name}")
+        if os.path.exists(p):
+            return p
+    raise Skip(f"hydrant-{name} not built (looked in $HYDRANT_PUBLISHERS, build-asan/, build/)")
+
+
+def sample_path(name):
+    p = os.path.join(SAMPLES, name)
+    if not os.path.exists(p):
+        raise Skip(f"sample {name} not found")
+    return p
+
+
+def user_token_file(t, name):
+    token = t.broker.add_user(name)
+    path = os.path.join(t.broker.tmp, f"{name}.token")
+    with open(path, "w") as f:
+        f.write(token + "\n")
+    return path
+
+
+def run_adapter(t, name, args, stdin=None, timeout=60):
+    argv = [publisher_bin(name), "--port", str(t.port), "--heartbeat", "0"] + args
+    return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout)
+
+
+def encode_word(w):
+    return w.replace("%", "%25").replace("/", "%2F").replace("+", "%2B").replace("#", "%23")
+
+
+def gerrit_topic(client, event):
+    """The layout, written out independently: v1/<type>/<project>/<branch>/<change number>."""
+    change, ref = event.get("change", {}), event.get("refUpdate", {})
+    project = change.get("project") or ref.get("project") or event.get("project")
+    branch = change.get("branch") or ref.get("refName") or event.get("branch")
+    if branch and branch.startswith("refs/heads/"):
+        branch = branch[len("refs/heads/"):]
+    number = change.get("number")
+    words = [encode_word(str(w)) if w not in (None, "") else "_" for w in (project, branch, number)]
+    return "/".join([f"exchange/{client}/v1", encode_word(event["type"])] + words)
+
+
+def history(t, query):
+    url = f"http://127.0.0.1:{t.broker.http_port}/api/v1/history?{query}"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def all_history(t, filt):
+    out, since = [], None
+    for _ in range(100):
+        page = history(t, f"filter={filt}&limit=1000" + (f"&since={since}" if since else ""))
+        out += page["messages"]
+        since = page["next"]
+        if not page["more"]:
+            return out
+    raise AssertionError("history did not end")
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=90)
+def gerrit_sample_stream_reaches_anonymous_reader(t):
+    """Issue 7's "done when" for Gerrit: the sample stream piped through hydrant-gerrit; an
+    anonymous mosquitto_sub sees each event once, on its topic, with its payload unchanged."""
+    token = user_token_file(t, "gerrit")
+    path = sample_path("gerrit-stream-events.jsonl")
+    with open(path, "rb") as f:
+        lines = [l.rstrip(b"\n") for l in f if l.strip()]
+    events = [json.loads(l) for l in lines]
+    sub = t.mosquitto_sub("exchange/gerrit/#", count=len(lines))
+    sub.wait_subscribed()
+    r = run_adapter(t, "gerrit", ["--client-id", "gerrit", "--token-file", token, "--once",
+                                  "--command", f"cat '{path}'"])
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    sub.wait_exit(20)
+    got = sub.messages()
+    expected = [f"{gerrit_topic('gerrit', e)} {l.decode()}" for e, l in zip(events, lines)]
+    assert got == expected, (got[:2], expected[:2])
+    t.note(f"{len(lines)} events from gerrit-stream-events.jsonl")
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=60)
+def gerrit_tolerates_bad_and_split_lines(t):
+    """Not JSON, no type, a line written in two parts, a change number as a string, a blank
+    line: the bad ones are logged with their line number and skipped, the rest published."""
+    token = user_token_file(t, "gerrit")
+    script = os.path.join(t.broker.tmp, "stream.sh")
+    with open(script, "w") as f:
+        f.write("""printf 'not json at all\\n'
+printf '{"no":"type"}\\n\\n'
+printf '{"type":"patchset-created","change":{"project":"a/b","bra'
+sleep 0.3
+printf 'nch":"main","number":"42"}}\\n'
+printf '{"type":"dropped-output"}\\n'
+printf '{"type":"ref-updated","refUpdate":{"project":"c","refName":"refs/heads/x+y"}}'
+""")
+    sub = t.mosquitto_sub("exchange/gerrit/#", count=3)
+    sub.wait_subscribed()
+    r = run_adapter(t, "gerrit", ["--client-id", "gerrit", "--token-file", token, "--once",
+                                  "--command", f"sh {script}"])
+    err = r.stderr.decode()
+    assert r.returncode == 0, err[-2000:]
+    sub.wait_exit(20)
+    topics = [l.split(" ", 1)[0] for l in sub.messages()]
+    assert topics == ["exchange/gerrit/v1/patchset-created/a%2Fb/main/42",
+                      "exchange/gerrit/v1/dropped-output/_/_/_",
+                      "exchange/gerrit/v1/ref-updated/c/x%2By/_"], topics
+    assert "line=1 why=\"not JSON" in err and "line=2 why=\"no type" in err, err
+    assert "gerrit-dropped-output" in err, err
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=90)
+def pipe_survives_broker_restart(t):
+    """hydrant-pipe fed through a pipe while the broker stops and starts again on its port:
+    every line is on the exchange afterwards (the offline buffer; QoS 1 may repeat one)."""
+    token = user_token_file(t, "pipe")
+    argv = [publisher_bin("pipe"), "--port", str(t.port), "--heartbeat", "0", "--client-id",
+            "pipe", "--token-file", token, "--exchange", "feed", "--routing-key", "a.b"]
+    p = t.track_proc(subprocess.Popen(argv, stdin=subprocess.PIPE, stderr=subprocess.PIPE))
+    for n in range(50):
+        p.stdin.write(json.dumps({"n": n}).encode() + b"\n")
+    p.stdin.flush()
+    wait_until(lambda: len(all_history(t, "exchange/pipe/%23")) >= 50, 15, what="first 50")
+    t.broker.stop()
+    for n in range(50, 100):
+        p.stdin.write(json.dumps({"n": n}).encode() + b"\n")
+    p.stdin.flush()
+    time.sleep(1)
+    t.broker.start(same_port=True)
+    p.stdin.close()
+    assert p.wait(timeout=60) == 0, p.stderr.read().decode()[-2000:]
+    got = [m["payload"]["n"] for m in all_history(t, "exchange/pipe/%23")]
+    assert sorted(set(got)) == list(range(100)), sorted(set(range(100)) - set(got))
+    assert all(m == "exchange/pipe/feed/a/b" for m in
+               {m["topic"] for m in all_history(t, "exchange/pipe/%23")})
+    t.note(f"100 lines across a broker restart, {len(got) - 100} sent twice")
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=60)
+def pipe_replays_recorded_stream_by_field(t):
+    """Replaying a recorded Taskcluster stream: the routing key from each line's `routes`
+    field and the payload from its `payload` field; a line missing the field is skipped."""
+    token = user_token_file(t, "replay")
+    path = sample_path("taskcluster-pulse-messages.jsonl")
+    with open(path) as f:
+        recorded = [json.loads(l) for l in f if l.strip()]
+    stdin = b"".join(json.dumps(r).encode() + b"\n" for r in recorded[:10]) + b'{"nokey":1}\n'
+    r = run_adapter(t, "pipe", ["--client-id", "replay", "--token-file", token, "--exchange",
+                                "tc", "--routing-key-field", "routes", "--payload-field",
+                                "payload"], stdin=stdin)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    assert "line=11 why=\"no string field routes\"" in r.stderr.decode()
+    got = all_history(t, "exchange/replay/%23")
+    assert [m["payload"] for m in got] == [rec["payload"] for rec in recorded[:10]]
+    for m, rec in zip(got, recorded):
+        words = [encode_word(w) for w in rec["routes"].split(".")]
+        assert m["topic"] == "/".join(["exchange/replay/tc"] + words), (m["topic"], rec["routes"])
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=30)
+def wrong_token_exits_4_and_dry_run_needs_no_broker(t):
+    """Wrong credentials: exit 4 with the broker's reason; --dry-run prints topic and payload."""
+    user_token_file(t, "gerrit")
+    bad = os.path.join(t.broker.tmp, "bad.token")
+    with open(bad, "w") as f:
+        f.write("not-the-token\n")
+    r = run_adapter(t, "pipe", ["--client-id", "gerrit", "--token-file", bad, "--routing-key", "k"],
+                    stdin=b'{"a":1}\n')
+    assert r.returncode == 4 and b"refused" in r.stderr, (r.returncode, r.stderr[-500:])
+    r = subprocess.run([publisher_bin("pipe"), "--dry-run", "--routing-key", "x.y"],
+                       input=b'{"a":1}\n', capture_output=True, timeout=10)
+    assert r.returncode == 0 and r.stdout == b'exchange/dry-run/pipe/x/y\t{"a":1}\n', r
