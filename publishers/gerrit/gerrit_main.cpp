@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   install_stop_signals();
   Publisher publisher(co, "gerrit");
   try {
-    publisher.start();
+    if (!publisher.start()) return kExitOk;  // stopped before anything was read
   } catch (const RefusedCredentials& e) {
     std::fprintf(stderr, "hydrant-gerrit: %s\n", e.what());
     return kExitRefused;

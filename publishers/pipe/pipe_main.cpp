@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   }
   Publisher publisher(co, "pipe");
   try {
-    publisher.start();
+    if (!publisher.start()) return kExitOk;  // stopped before anything was read
   } catch (const RefusedCredentials& e) {
     std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
     return kExitRefused;
