@@ -91,7 +91,9 @@ HistoryPage MessageStore::read(const HistoryQuery& q) const {
   HistoryPage page;
   const size_t limit = std::max<size_t>(1, q.limit);
   const size_t budget = std::max<size_t>(limit * 10, 1000);  // index entries looked at per page
-  std::optional<uint64_t> after = q.after;
+  // A plain flag and value rather than an optional: GCC 12 mistakes the optional for unset.
+  bool has_after = q.after.has_value();
+  const uint64_t after = q.after.value_or(0);
   std::vector<IndexEntry> candidates;
   std::vector<StoredMessage> found;  // sequence order
   bool truncated = false;
@@ -102,21 +104,21 @@ HistoryPage MessageStore::read(const HistoryQuery& q) const {
     if (q.epoch && *q.epoch != epoch_) {
       page.complete = false;
       page.gap = "the position is from another epoch: the log it came from is gone";
-      after.reset();
+      has_after = false;
     }
     for (const auto& [key, index] : exchanges_) {
       if (!filter_reaches(q.filter, key)) continue;
       const auto& e = index.entries;
       if (page.complete && index.trimmed_to != 0 &&
-          ((after && *after < index.trimmed_to) || (q.since_ms && *q.since_ms <= index.trimmed_time_ms))) {
+          ((has_after && after < index.trimmed_to) || (q.since_ms && *q.since_ms <= index.trimmed_time_ms))) {
         page.complete = false;
         page.gap = "messages from that point on are no longer kept (history retention)";
       }
       auto from = e.begin();
       if (q.last) {
         from = e.end() - static_cast<std::ptrdiff_t>(std::min(e.size(), budget));
-      } else if (after) {
-        from = std::upper_bound(e.begin(), e.end(), *after,
+      } else if (has_after) {
+        from = std::upper_bound(e.begin(), e.end(), after,
                                 [](uint64_t s, const IndexEntry& x) { return s < x.sequence; });
       } else if (q.since_ms) {
         from = std::lower_bound(e.begin(), e.end(), *q.since_ms,
