@@ -11,22 +11,11 @@ import subprocess
 import time
 import urllib.request
 
-from harness import ROOT, V5, Skip, case, wait_until
+from harness import publisher_bin, ROOT, V5, Skip, case, wait_until
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false", "http": "free"}
 SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # copies of ../shared/samples
-
-
-def publisher_bin(name):
-    """The built adapter: $HYDRANT_PUBLISHERS/<name>/hydrant-<name>, else the test builds."""
-    roots = [os.environ.get("HYDRANT_PUBLISHERS")] if os.environ.get("HYDRANT_PUBLISHERS") else []
-    roots += [os.path.join(ROOT, b, "publishers") for b in ("build-asan", "build")]
-    for r in roots:
-        p = os.path.join(r, name, f"hydrant-{name}")
-        if os.path.exists(p):
-            return p
-    raise Skip(f"hydrant-{name} not built (looked in $HYDRANT_PUBLISHERS, build-asan/, build/)")
 
 
 def sample_path(name):

@@ -17,23 +17,12 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import HOST, ROOT, V5, Skip, case, free_port, wait_until
+from harness import publisher_bin, HOST, ROOT, V5, Skip, case, free_port, wait_until
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false"}
 SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # copies of ../shared/samples
 KEY = "s3cret-webhook-key"
-
-
-def bugzilla_bin():
-    """$HYDRANT_PUBLISHERS/bugzilla/hydrant-bugzilla, else build-asan/ or build/."""
-    roots = [os.environ["HYDRANT_PUBLISHERS"]] if os.environ.get("HYDRANT_PUBLISHERS") else []
-    roots += [os.path.join(ROOT, b, "publishers") for b in ("build-asan", "build")]
-    for r in roots:
-        p = os.path.join(r, "bugzilla", "hydrant-bugzilla")
-        if os.path.exists(p):
-            return p
-    raise Skip("hydrant-bugzilla not built (looked in $HYDRANT_PUBLISHERS, build-asan/, build/)")
 
 
 def sample(name):
@@ -66,7 +55,7 @@ class Adapter:
         self.t = t
         self.port = free_port()
         tmp = t.broker.tmp
-        argv = [bugzilla_bin(), "--listen", f"{HOST}:{self.port}", "--heartbeat", "0", *extra]
+        argv = [publisher_bin("bugzilla"), "--listen", f"{HOST}:{self.port}", "--heartbeat", "0", *extra]
         if "--dry-run" not in extra:
             token_file = os.path.join(tmp, f"{client}.token")
             if not os.path.exists(token_file):  # a second adapter for the same user reuses it

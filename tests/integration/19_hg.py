@@ -16,23 +16,12 @@ import time
 import urllib.parse
 import urllib.request
 
-from harness import ROOT, V5, Skip, case, free_port, wait_until
+from harness import publisher_bin, ROOT, V5, Skip, case, free_port, wait_until
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false", "http": "free"}
 SAMPLE_DIRS = [os.path.join(ROOT, "tests", "integration", "samples"),
                os.path.join(ROOT, "..", "shared", "samples")]
-
-
-def hg_bin():
-    """$HYDRANT_PUBLISHERS/hg/hydrant-hg, else build-asan/, else build/."""
-    roots = [os.environ["HYDRANT_PUBLISHERS"]] if os.environ.get("HYDRANT_PUBLISHERS") else []
-    roots += [os.path.join(ROOT, b, "publishers") for b in ("build-asan", "build")]
-    for r in roots:
-        p = os.path.join(r, "hg", "hydrant-hg")
-        if os.path.exists(p):
-            return p
-    raise Skip("hydrant-hg not built (looked in $HYDRANT_PUBLISHERS, build-asan/, build/)")
 
 
 def sample(name):
@@ -182,7 +171,7 @@ def read_state(path):
 
 
 def run_poll(t, tok, log, state, *extra, timeout=60):
-    argv = [hg_bin(), "poll", *common(t, tok), "--url", log.url, "--state-file", state, *extra]
+    argv = [publisher_bin("hg"), "poll", *common(t, tok), "--url", log.url, "--state-file", state, *extra]
     return subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -202,7 +191,7 @@ def hook_publishes_push_from_env(t):
     os.makedirs(os.path.join(repos, "try"))
     sub = t.mosquitto_sub("exchange/hgpushes/#", count=1)
     sub.wait_subscribed()
-    argv = [hg_bin(), "hook", *common(t, tok), "--repo-root", repos,
+    argv = [publisher_bin("hg"), "hook", *common(t, tok), "--repo-root", repos,
             "--base-url", "https://hg.mozilla.org/", "--push-id", str(pl["pushid"]),
             "--push-user", pl["user"], "--push-date", str(pl["time"])]
     r = subprocess.run(argv, cwd=os.path.join(repos, "try"), env=push_env(want["data"]["heads"][0]),
@@ -229,7 +218,7 @@ def hook_nested_repo_and_failures(t):
     repo = os.path.join(repos, "integration", "autoland")
     os.makedirs(repo)
     node = "0123456789abcdef0123456789abcdef01234567"
-    argv = [hg_bin(), "hook", *common(t, tok), "--repo-root", repos,
+    argv = [publisher_bin("hg"), "hook", *common(t, tok), "--repo-root", repos,
             "--base-url", "https://hg.mozilla.org", "--push-id", "7", "--push-user", "a@b.c",
             "--push-date", "1700000000"]
     r = subprocess.run(argv, cwd=repo, env=push_env(node), capture_output=True, timeout=40)
@@ -328,7 +317,7 @@ def poll_keeps_push_while_broker_away(t):
     state = os.path.join(t.broker.tmp, "try.state")
     with open(state, "w") as f:
         f.write("33277\n")
-    argv = [hg_bin(), "poll", *common(t, tok), "--url", log.url, "--state-file", state,
+    argv = [publisher_bin("hg"), "poll", *common(t, tok), "--url", log.url, "--state-file", state,
             "--interval", "1"]
     errpath = os.path.join(t.broker.tmp, "poll.stderr")
     try:
@@ -380,7 +369,7 @@ def hook_installed_in_real_mercurial(t):
 
     os.makedirs(os.path.join(root, "repos", "projects"))
     assert hgrun("init", "repos/projects/demo").returncode == 0
-    hook = (f"{hg_bin()} hook --port {t.port} --heartbeat 0 --client-id hgpushes "
+    hook = (f"{publisher_bin('hg')} hook --port {t.port} --heartbeat 0 --client-id hgpushes "
             f"--token-file {tok} --repo-root {root}/repos --base-url https://hg.example.org "
             f"--timeout 3")
     with open(os.path.join(root, "repos", "projects", "demo", ".hg", "hgrc"), "w") as f:

@@ -98,6 +98,18 @@ def hydrant_bin():
     return None
 
 
+def publisher_bin(name):
+    """A built adapter: $HYDRANT_PUBLISHERS/<name>/hydrant-<name>, else build-asan/ or build/;
+    the case is skipped (visibly) when it is not built."""
+    roots = [os.environ["HYDRANT_PUBLISHERS"]] if os.environ.get("HYDRANT_PUBLISHERS") else []
+    roots += [os.path.join(ROOT, b, "publishers") for b in ("build-asan", "build")]
+    for r in roots:
+        p = os.path.join(r, name, f"hydrant-{name}")
+        if os.path.exists(p):
+            return p
+    raise Skip(f"hydrant-{name} not built (looked in $HYDRANT_PUBLISHERS, build-asan/, build/)")
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
