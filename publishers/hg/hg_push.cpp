@@ -8,29 +8,11 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "api/json_writer.hpp"
+
 namespace hydrant::publishers::hg {
 
 namespace {
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;  // UTF-8 passes through; the broker checks the payload is UTF-8
-        }
-    }
-  }
-  out += '"';
-}
 
 std::optional<uint64_t> parse_id(std::string_view text) {
   uint64_t n = 0;
@@ -94,46 +76,22 @@ std::string push_json_url(std::string_view repo_url, uint64_t push_id, bool full
 }
 
 std::string encode_push_message(const Push& push) {
-  std::string out = R"({"type":"changegroup.1","data":{"repo_url":)";
-  append_json_string(out, push.repo_url);
-  out += R"(,"heads":[)";
-  for (size_t i = 0; i < push.heads.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, push.heads[i]);
-  }
-  out += R"(],"pushlog_pushes":[{)";
-  bool first = true;
-  auto key = [&](std::string_view k) {
-    if (!first) out += ',';
-    first = false;
-    append_json_string(out, k);
-    out += ':';
-  };
-  if (push.time) {
-    key("time");
-    out += fmt::format("{}", *push.time);
-  }
-  if (push.push_id) {
-    key("pushid");
-    out += fmt::format("{}", *push.push_id);
-  }
-  if (push.user) {
-    key("user");
-    append_json_string(out, *push.user);
-  }
+  api::JsonWriter w;  // the broker's JSON writer: escaping in one place
+  w.begin_object().member("type", "changegroup.1").key("data").begin_object();
+  w.member("repo_url", push.repo_url).key("heads").begin_array();
+  for (const auto& h : push.heads) w.value(h);
+  w.end_array().key("pushlog_pushes").begin_array().begin_object();
+  if (push.time) w.member("time", static_cast<int64_t>(*push.time));
+  if (push.push_id) w.member("pushid", static_cast<uint64_t>(*push.push_id));
+  if (push.user) w.member("user", *push.user);
   if (push.push_id && (push.repo_url.starts_with("https://") || push.repo_url.starts_with("http://"))) {
-    key("push_json_url");
-    append_json_string(out, push_json_url(push.repo_url, *push.push_id, false));
-    key("push_full_json_url");
-    append_json_string(out, push_json_url(push.repo_url, *push.push_id, true));
+    w.member("push_json_url", push_json_url(push.repo_url, *push.push_id, false));
+    w.member("push_full_json_url", push_json_url(push.repo_url, *push.push_id, true));
   }
-  out += "}]";
-  if (push.source) {
-    out += R"(,"source":)";
-    append_json_string(out, *push.source);
-  }
-  out += "}}";
-  return out;
+  w.end_object().end_array();
+  if (push.source) w.member("source", *push.source);
+  w.end_object().end_object();
+  return w.take();
 }
 
 std::optional<Pushlog> parse_pushlog(std::string_view body, std::string& why, size_t& skipped) {
