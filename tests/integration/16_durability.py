@@ -167,7 +167,9 @@ def retained_and_subscriptions_survive_kill(t):
     got = {p.f["topic"]: p.f["payload"] for p in collect(s, quiet=0.5)}
     assert got == {f"{EXCHANGE}/status": b'{"state":"green"}', "plain/retained": b"kept"}, got
     q = persistent(t, "keeper")
-    t.raw().publish("plain/after", b"x", qos=1, pid=9)
+    pub = t.raw()  # kept until its PUBACK: closing with it unread resets the connection
+    pub.publish("plain/after", b"x", qos=1, pid=9)
+    assert pub.expect(PUBACK).f["rc"] == 0
     p = q.expect(PUBLISH)
     assert p.f["topic"] == "plain/after", p
 
