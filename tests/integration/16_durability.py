@@ -159,7 +159,10 @@ def retained_and_subscriptions_survive_kill(t):
     q = persistent(t, "keeper")
     q.subscribe([("plain/#", 1)])
     q.disconnect()
-    r.ping()  # the retained records precede this in the log; PUBACKs above mean synced
+    # A SUBACK does not wait for the disk; a QoS 1 exchange publish's PUBACK does, and covers
+    # every record before it (the subscription included).
+    r.publish(f"{EXCHANGE}/sync", b'{}', qos=1, pid=5)
+    assert r.expect(PUBACK).f["rc"] == 0
     restart(t)
     assert "retained=2" in recovery_line(t.broker), recovery_line(t.broker)
     s = t.raw()
