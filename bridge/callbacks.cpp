@@ -114,12 +114,9 @@ void fill_mounts(MountTable& t) {
   callback_mount(t.healthz, "/healthz", nullptr);
   callback_mount(t.metrics, "/metrics", &t.healthz);
   callback_mount(t.api, "/api", &t.metrics);
-  t.files.mount_next = &t.api;
-  t.files.mountpoint = "/";
-  t.files.origin = t.web_root.c_str();
-  t.files.def = "index.html";
-  t.files.origin_protocol = LWSMPRO_FILE;
-  t.files.mountpoint_len = 1;
+  // The files too: the bridge checks method and real path before lws opens anything
+  // (WebSocketBridge::serve_file), which an LWSMPRO_FILE mount does not.
+  callback_mount(t.files, "/", &t.api);
 }
 
 }  // namespace hydrant::bridge

@@ -11,7 +11,8 @@ namespace hydrant::bridge {
 
 const lws_protocols* protocols();
 
-// The mounts of every vhost: the viewer's files at "/", the API paths to the "http" callback.
+// The mounts of every vhost: every path goes to the "http" callback (the API paths and the
+// viewer's files at "/").
 struct MountTable {
   std::string web_root;
   lws_http_mount files{};

@@ -6,11 +6,17 @@
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <stdexcept>
 
 #include "bridge/callbacks.hpp"
@@ -23,14 +29,61 @@ namespace {
 
 constexpr size_t kMaxFramePayload = 64 * 1024;  // bytes handed to lws_write per wake-up
 constexpr lws_usec_t kTickUs = 250 * LWS_US_PER_MS;
+constexpr unsigned kHeaderBuffers = 1024;  // 32 MiB at most in header buffers
+
+// lws's own warnings and errors go to our log. A failing condition can repeat a line thousands
+// of times a second (lws logs every failed accept(), and its listener stays polled): a line that
+// repeats the previous one within kLogRepeatWindow is counted, and the count is logged with the
+// next different line or after the window.
+constexpr auto kLogRepeatWindow = std::chrono::seconds(5);
 
 void lws_log_line(int level, const char* line) {
+  static std::mutex mutex;
+  static std::string last;
+  static uint64_t repeats = 0;
+  static std::chrono::steady_clock::time_point last_logged;
   std::string_view text(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  // lws prefixes a timestamp ("[2024/01/01 00:00:00:0000] E: "): compare what follows it.
+  const size_t body_at = text.starts_with('[') ? text.find("] ") : std::string_view::npos;
+  const std::string_view body = body_at == std::string_view::npos ? text : text.substr(body_at + 2);
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex);
+  if (body == last && now - last_logged < kLogRepeatWindow) {
+    ++repeats;
+    return;
+  }
+  if (repeats > 0) log::warn("bridge lws: previous line repeated {} times", repeats);
+  repeats = 0;
+  last.assign(body);
+  last_logged = now;
   if (level & LLL_ERR) {
     log::error("bridge lws: {}", text);
   } else {
     log::warn("bridge lws: {}", text);
+  }
+}
+
+// Binds `l` once with a socket of our own, so that an address that cannot be bound stops
+// start-up with the reason (lws retries some bind failures later, silently), and a host that is
+// not an IP literal is refused (lws would read it as an interface name).
+void check_bindable(const HttpListener& l) {
+  const bool any = l.host.empty() || l.host == "0.0.0.0";
+  auto ip = util::PeerAddress::parse_ip(any ? "0.0.0.0" : l.host);
+  if (!ip) throw std::runtime_error(fmt::format("bridge: listen {}: not an IP address", l.host));
+  ip->port = l.port;
+  sockaddr_storage ss{};
+  const socklen_t len = ip->to_sockaddr(ss);
+  const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(fmt::format("bridge: socket: {}", std::strerror(errno)));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  const int rc = bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    throw std::runtime_error(fmt::format("bridge: cannot listen on {}:{} ({}): {}", l.host, l.port,
+                                         l.tls ? "https" : "http", std::strerror(err)));
   }
 }
 
@@ -61,7 +114,9 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
       tick_(std::make_unique<TickTimer>()),
       mounts_(std::make_unique<MountTable>()) {
   mounts_->web_root = options_.web_root;
+  if (char real[PATH_MAX]; realpath(options_.web_root.c_str(), real)) real_web_root_ = real;
   fill_mounts(*mounts_);
+  for (const HttpListener& l : options_.listeners) check_bindable(l);
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
@@ -69,19 +124,29 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols();
   info.user = this;
+  // Room for a URI or headers somewhat over our limits, so that those get a 414 / 431 from
+  // http.cpp rather than lws's close without a status; one buffer per connection while its
+  // headers arrive, at most kHeaderBuffers of them at once (later ones wait for a free one).
+  info.max_http_header_data2 = kHttpHeaderBuffer;
+  info.max_http_header_pool2 = kHeaderBuffers;
   context_ = lws_create_context(&info);
   if (!context_) throw std::runtime_error("bridge: cannot create the libwebsockets context");
 
   for (const HttpListener& l : options_.listeners) {
     std::memset(&info, 0, sizeof info);
     info.port = l.port;
+    // lws binds an IPv6 socket unless told not to, and reads an IPv4 address given for it into
+    // the wrong field: "127.0.0.1" bound "::", every interface. An IPv4 host (0.0.0.0 included,
+    // as for the MQTT listeners) therefore gets an IPv4-only socket bound to exactly it.
+    const bool ipv4 = l.host.empty() || l.host.find(':') == std::string::npos;
     const bool any = l.host == "0.0.0.0" || l.host == "::" || l.host.empty();
     info.iface = any ? nullptr : l.host.c_str();
     info.protocols = protocols();
     info.mounts = &mounts_->files;
     info.alpn = "http/1.1";  // WebSocket upgrades are HTTP/1.1 ones
     info.vhost_name = l.tls ? "https" : "http";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | (l.tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | (l.tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0) |
+                   (ipv4 ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0);
     if (l.tls) {
       info.ssl_cert_filepath = options_.tls_cert.c_str();
       info.ssl_private_key_filepath = options_.tls_key.c_str();
@@ -330,166 +395,6 @@ void WebSocketBridge::close_link(uint64_t conn_id) {
   if (it == conns_.end()) return;
   it->second->closing = true;
   lws_callback_on_writable(it->second->wsi);
-}
-
-// ---- HTTP API ----
-
-namespace {
-
-// One HTTP request on an API path and its answer: the request while its body arrives, then the
-// answer's body while it is written. Lives in the lws per-session slot.
-struct HttpExchange {
-  std::string method, path, query, authorization, peer;
-  std::string body;
-  bool too_large = false;
-  bool answered = false;  // lws may report the end of an empty body after we answered
-  std::string reply;
-  size_t sent = 0;
-};
-
-constexpr size_t kMaxRequestBody = 64 * 1024;  // admin requests are a few hundred bytes
-
-HttpAnswer json_error(int status, std::string_view error, std::string_view message) {
-  HttpAnswer a;
-  a.status = status;
-  a.content_type = "application/json";
-  a.body = fmt::format(R"({{"status":{},"error":"{}","message":"{}"}})", status, error,
-                       message.substr(0, message.find_first_of("\"\\")));
-  return a;
-}
-
-std::string header(lws* wsi, lws_token_indexes token) {
-  const int len = lws_hdr_total_length(wsi, token);
-  if (len <= 0) return {};
-  std::string value(static_cast<size_t>(len) + 1, '\0');
-  if (lws_hdr_copy(wsi, value.data(), len + 1, token) < 0) return {};
-  value.resize(static_cast<size_t>(len));
-  return value;
-}
-
-// The query string: lws keeps each name=value argument as a fragment of its own (and
-// lws_hdr_copy joins them with nothing between), so join them with '&' again.
-std::string query_string(lws* wsi) {
-  std::string out;
-  char buf[4096];
-  for (int i = 0;; ++i) {
-    const int n = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i);
-    if (n < 0) break;
-    if (!out.empty()) out += '&';
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-}  // namespace
-
-int WebSocketBridge::serve_api(lws* wsi, void* session) {
-  touch_clock();
-  static constexpr std::pair<lws_token_indexes, const char*> kMethods[] = {
-      {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_HEAD_URI, "HEAD"},
-      {WSI_TOKEN_POST_URI, "POST"},     {WSI_TOKEN_PUT_URI, "PUT"},
-      {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_DELETE_URI, "DELETE"},
-      {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
-  };
-  auto* x = new HttpExchange;
-  *static_cast<HttpExchange**>(session) = x;
-  x->method = "UNKNOWN";
-  for (const auto& [token, name] : kMethods) {
-    if (lws_hdr_total_length(wsi, token) > 0) {
-      x->method = name;
-      x->path = header(wsi, token);
-      break;
-    }
-  }
-  x->query = query_string(wsi);
-  x->authorization = header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-  x->peer = client_address(wsi).ip_string();
-  // A request with a body is answered once the body is complete (HTTP_BODY_COMPLETION); lws
-  // reports no completion for an empty one, so that is answered now.
-  const std::string length = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-  const bool chunked = header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == "chunked";
-  if (chunked || std::strtoull(length.c_str(), nullptr, 10) > 0) return 0;
-  return answer_api(wsi, session);
-}
-
-int WebSocketBridge::api_body(void* session, const void* data, size_t len) {
-  auto* x = *static_cast<HttpExchange**>(session);
-  if (!x) return -1;
-  if (x->body.size() + len > kMaxRequestBody) {
-    x->too_large = true;
-    return 0;
-  }
-  x->body.append(static_cast<const char*>(data), len);
-  return 0;
-}
-
-int WebSocketBridge::answer_api(lws* wsi, void* session) {
-  auto* x = *static_cast<HttpExchange**>(session);
-  if (!x || x->answered) return 0;
-  x->answered = true;
-  std::optional<HttpAnswer> answer;
-  if (x->too_large) {
-    answer = json_error(413, "payload too large", "request bodies are 64 KiB at most");
-  } else if (options_.api) {
-    answer = options_.api(ApiRequest{x->method, x->path, x->query, x->authorization, x->body,
-                                     x->peer});
-  }
-  if (!answer) answer = json_error(404, "not found", "no such path: " + x->path);
-
-  uint8_t headers[LWS_PRE + 4096];
-  uint8_t* const start = headers + LWS_PRE;
-  uint8_t* p = start;
-  uint8_t* const end = headers + sizeof headers - 1;
-  if (lws_add_http_common_headers(wsi, static_cast<unsigned>(answer->status),
-                                  answer->content_type.c_str(), answer->body.size(), &p, end)) {
-    return 1;
-  }
-  for (const auto& [name, value] : answer->headers) {
-    std::string key;
-    for (char ch : name) key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    key += ':';
-    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
-                                    reinterpret_cast<const unsigned char*>(value.data()),
-                                    static_cast<int>(value.size()), &p, end)) {
-      return 1;
-    }
-  }
-  if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
-  if (answer->body.empty() || x->method == "HEAD") {
-    release_api_body(session);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-  }
-  x->reply = std::move(answer->body);
-  x->sent = 0;
-  lws_callback_on_writable(wsi);
-  return 0;
-}
-
-int WebSocketBridge::write_api_body(lws* wsi, void* session) {
-  auto* x = *static_cast<HttpExchange**>(session);
-  if (!x || x->reply.empty()) return 0;
-  const size_t chunk = std::min(x->reply.size() - x->sent, kMaxFramePayload);
-  uint8_t* const payload = write_buf_.data() + LWS_PRE;
-  std::memcpy(payload, x->reply.data() + x->sent, chunk);
-  x->sent += chunk;
-  const bool last = x->sent == x->reply.size();
-  if (lws_write(wsi, payload, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
-      static_cast<int>(chunk)) {
-    return -1;
-  }
-  if (!last) {
-    lws_callback_on_writable(wsi);
-    return 0;
-  }
-  release_api_body(session);
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-void WebSocketBridge::release_api_body(void* session) {
-  if (!session) return;
-  auto** slot = static_cast<HttpExchange**>(session);
-  delete *slot;
-  *slot = nullptr;
 }
 
 }  // namespace hydrant::bridge

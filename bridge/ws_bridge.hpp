@@ -98,6 +98,11 @@ class WebSocketBridge final : public net::SessionHost {
   int write_api_body(lws* wsi, void* session);
   static void release_api_body(void* session);
   void touch_clock();
+  // Request limits answered with a status (lws closes without one only past its own header
+  // buffer, kHttpHeaderBuffer): a longer URI gets 414, longer headers 431.
+  static constexpr size_t kMaxHttpUri = 8 * 1024;
+  static constexpr size_t kMaxHttpHeaders = 16 * 1024;
+  static constexpr size_t kHttpHeaderBuffer = 32 * 1024;
 
  private:
   session::ClientLink* link_for(uint64_t conn_id) override;
@@ -105,8 +110,12 @@ class WebSocketBridge final : public net::SessionHost {
   void wake() override;
   void run();
   util::PeerAddress client_address(lws* wsi);
+  int send_answer(lws* wsi, void* session, HttpAnswer answer);
+  int serve_file(lws* wsi, void* session);  // GET/HEAD outside the API paths
+  std::string resolve_file(const std::string& path) const;
 
   BridgeOptions options_;
+  std::string real_web_root_;  // realpath of options_.web_root; "" when it does not exist
   std::mutex context_mutex_;  // wake() from other threads against the end of run()
   lws_context* context_ = nullptr;
   std::vector<uint16_t> ports_;
