@@ -97,6 +97,8 @@ struct WebSocketBridge::Connection {
   session::ClientLink link;
   size_t message_bytes = 0;  // of the WebSocket message being received
   bool closing = false;      // flush what is queued, then close
+  bool dirty = false;        // in dirty_
+  bool write_failed = false;  // a direct write failed: the WRITEABLE callback closes it
 };
 
 struct WebSocketBridge::TickTimer {
@@ -229,6 +231,7 @@ void WebSocketBridge::run() {
   }, 1);
   while (!stopping()) {
     if (lws_service(context_, 0) < 0) break;
+    flush_dirty();
   }
   lws_sul_cancel(&tick_->sul);
   // Closing the context closes every connection (each one's CLOSED callback ends its link, as a
@@ -340,28 +343,33 @@ int WebSocketBridge::on_message(Connection& c, const uint8_t* data, size_t len, 
   return 0;
 }
 
-int WebSocketBridge::on_writeable(Connection& c) {
+int WebSocketBridge::write_queued(Connection& c) {
   auto& out = c.link.out();
-  if (!out.empty()) {
-    // One frame per wake-up, copied once into the lws headroom buffer: the price of framing.
-    iovec iov[64];
-    const int n = out.gather(iov, 64);
-    uint8_t* const payload = write_buf_.data() + LWS_PRE;
-    size_t size = 0;
-    for (int i = 0; i < n && size < kMaxFramePayload; ++i) {
-      const size_t take = std::min(iov[i].iov_len, kMaxFramePayload - size);
-      std::memcpy(payload + size, iov[i].iov_base, take);
-      size += take;
-    }
-    if (lws_write(c.wsi, payload, size, LWS_WRITE_BINARY) < static_cast<int>(size)) return -1;
-    out.consume(size);
-    counters_.bytes_sent.add(size);
-    c.link.on_write_progress(now_);
-    if (out.pending_bytes() < limits_.outbound_budget) {
-      if (auto* s = c.link.session()) s->pump(now_);
-    }
+  if (out.empty()) return 0;
+  // Everything queued, up to kMaxFramePayload, as one binary frame and one write (several MQTT
+  // packets may share a frame), copied once into the lws headroom buffer: the price of framing.
+  iovec iov[64];
+  const int n = out.gather(iov, 64);
+  uint8_t* const payload = write_buf_.data() + LWS_PRE;
+  size_t size = 0;
+  for (int i = 0; i < n && size < kMaxFramePayload; ++i) {
+    const size_t take = std::min(iov[i].iov_len, kMaxFramePayload - size);
+    std::memcpy(payload + size, iov[i].iov_base, take);
+    size += take;
   }
-  if (!out.empty()) {
+  if (lws_write(c.wsi, payload, size, LWS_WRITE_BINARY) < static_cast<int>(size)) return -1;
+  out.consume(size);
+  counters_.bytes_sent.add(size);
+  c.link.on_write_progress(now_);
+  if (out.pending_bytes() < limits_.outbound_budget) {
+    if (auto* s = c.link.session()) s->pump(now_);
+  }
+  return 0;
+}
+
+int WebSocketBridge::on_writeable(Connection& c) {
+  if (c.write_failed || write_queued(c) != 0) return -1;
+  if (!c.link.out().empty()) {
     lws_callback_on_writable(c.wsi);
     return 0;
   }
@@ -370,6 +378,29 @@ int WebSocketBridge::on_writeable(Connection& c) {
     return -1;
   }
   return 0;
+}
+
+// As a TCP worker flushes before epoll_wait: what this loop pass queued is written now while
+// the socket has room, instead of one poll round and one WRITEABLE callback per delivery (with
+// one message in flight per subscriber, that round trip was most of a delivery's cost).
+void WebSocketBridge::flush_dirty() {
+  while (!dirty_.empty()) {
+    dirty_batch_.swap(dirty_);
+    for (const uint64_t id : dirty_batch_) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      Connection& c = *it->second;
+      c.dirty = false;
+      // Closing goes through the callback (it sends the close frame); a choked socket too.
+      if (c.closing || lws_send_pipe_choked(c.wsi)) {
+        lws_callback_on_writable(c.wsi);
+        continue;
+      }
+      if (write_queued(c) != 0) c.write_failed = true;
+      if (c.write_failed || !c.link.out().empty()) lws_callback_on_writable(c.wsi);
+    }
+    dirty_batch_.clear();
+  }
 }
 
 void WebSocketBridge::on_closed(Connection& c) {
@@ -382,7 +413,9 @@ void WebSocketBridge::on_closed(Connection& c) {
 
 void WebSocketBridge::wants_write(session::ClientLink& link) {
   auto it = conns_.find(link.conn_id());
-  if (it != conns_.end()) lws_callback_on_writable(it->second->wsi);
+  if (it == conns_.end() || it->second->dirty) return;
+  it->second->dirty = true;
+  dirty_.push_back(link.conn_id());  // written by flush_dirty() at the end of this loop pass
 }
 
 session::ClientLink* WebSocketBridge::link_for(uint64_t conn_id) {

@@ -109,6 +109,8 @@ class WebSocketBridge final : public net::SessionHost {
   void close_link(uint64_t conn_id) override;
   void wake() override;
   void run();
+  void flush_dirty();
+  int write_queued(Connection& c);  // one frame of what is queued; nonzero: the write failed
   util::PeerAddress client_address(lws* wsi);
   int send_answer(lws* wsi, void* session, HttpAnswer answer);
   int serve_file(lws* wsi, void* session);  // GET/HEAD outside the API paths
@@ -123,6 +125,8 @@ class WebSocketBridge final : public net::SessionHost {
   std::promise<void> ready_;  // set by the loop's first pass
   uint64_t next_conn_id_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::vector<uint64_t> dirty_;        // connections with bytes queued in this loop pass
+  std::vector<uint64_t> dirty_batch_;  // flush_dirty()'s working copy (kept: no allocation)
   std::vector<uint8_t> write_buf_;  // LWS_PRE headroom + one frame's payload
   struct TickTimer;
   std::unique_ptr<TickTimer> tick_;
