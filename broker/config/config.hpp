@@ -47,7 +47,7 @@ struct Config {
   uint32_t connect_timeout = 10;         // seconds
   uint32_t max_session_expiry = 604800;  // seconds (cap on requested session expiry)
   uint32_t sys_interval = 10;            // seconds; 0 = off
-  uint32_t max_connections = 0;          // 0 = unlimited
+  uint32_t max_connections = 0;          // 0 = automatic (below the fd limit)
   std::vector<std::string> deny_subscribe;  // filters nobody may subscribe to (repeatable)
   // The bridge and TLS (issue 4). https and mqtts default to 0.0.0.0:8443 / 0.0.0.0:8883 only
   // when a certificate is configured and no source named them (*_given).

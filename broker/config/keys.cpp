@@ -332,7 +332,9 @@ const std::array kKeys{
             show_number<&Config::max_session_expiry>},
     KeyInfo{"sys-interval", "SECONDS", "period of the $SYS/broker/... updates, 0..86400; 0 = off",
             set_number<&Config::sys_interval, 0, 86400>, show_number<&Config::sys_interval>},
-    KeyInfo{"max-connections", "N", "simultaneous client connections; 0 = unlimited",
+    KeyInfo{"max-connections", "N", "simultaneous client connections (MQTT, MQTT/TLS and WebSocket); 0 = automatic: "
+            "the descriptor limit (ulimit -n) less a reserve for the log, store and HTTP; a "
+            "larger value is lowered to that with a warning",
             set_number<&Config::max_connections, 0, kU32>, show_number<&Config::max_connections>},
     KeyInfo{"deny-subscribe", "FILTER",
             "refuse SUBSCRIBE to this filter and to every filter it covers (SUBACK 0x87 in MQTT 5, "

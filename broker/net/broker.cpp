@@ -13,13 +13,14 @@
 #include <fmt/ranges.h>
 
 #include "metrics/sys_topics.hpp"
+#include "net/fd_budget.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::net {
 
 Broker::Broker(BrokerOptions options)
-    : options_(std::move(options)), max_connections_(options_.max_connections),
-      sys_interval_(options_.sys_interval) {
+    : options_(std::move(options)), max_connections_(0), sys_interval_(options_.sys_interval) {
+  set_max_connections(options_.max_connections);
   if (!options_.access) {
     options_.access = std::make_shared<auth::AccessControl>(auth::AccessOptions::open_mode());
   }
@@ -64,7 +65,7 @@ void Broker::stop() {
 
 void Broker::reconfigure(const session::Limits& limits, uint32_t sys_interval,
                          uint32_t max_connections) {
-  max_connections_.store(max_connections);
+  set_max_connections(max_connections);
   sys_interval_.store(sys_interval);
   for (auto* h : hosts_) h->post(LimitsTask{limits});
 }
@@ -117,6 +118,21 @@ void Broker::notify_owner(const Notice& n) {
 
 void Broker::revalidate_credentials() {
   for (auto* h : hosts_) h->post(RevalidateTask{});
+}
+
+void Broker::set_max_connections(uint32_t configured) {
+  // Past the descriptor limit accept() fails instead of refusing: keep clients below it, with a
+  // reserve for the log, the store and HTTP.
+  const ConnectionCap cap = connection_cap(configured);
+  if (cap.lowered) {
+    log::warn("event=max-connections-lowered configured={} used={} fd_limit={} reserve={}",
+              configured, cap.value, cap.fd_limit, cap.reserve);
+  }
+  if (cap.value != max_connections_.load()) {
+    log::info("event=max-connections value={} fd_limit={} reserve={}{}", cap.value, cap.fd_limit,
+              cap.reserve, configured == 0 ? " automatic=true" : "");
+  }
+  max_connections_.store(cap.value);
 }
 
 bool Broker::admit_connection() {

@@ -24,7 +24,7 @@ struct BrokerOptions {
   unsigned threads = 1;
   session::Limits limits;
   uint32_t sys_interval = 10;    // seconds; 0 = off
-  uint32_t max_connections = 0;  // 0 = unlimited
+  uint32_t max_connections = 0;  // 0 = automatic: below the descriptor limit (fd_budget.hpp)
   std::string version;
   // Who may connect, publish, subscribe; null = open (no rules), as in the unit tests.
   std::shared_ptr<auth::AccessControl> access;
@@ -86,6 +86,7 @@ class Broker {
   // Connection cap (max-connections); called by workers on accept and close.
   bool admit_connection();
   void release_connection();
+  uint32_t max_connections() const { return max_connections_.load(std::memory_order_relaxed); }
 
   // The broker's figures now (every host summed), for $SYS and the HTTP API. Any thread.
   metrics::Snapshot snapshot() const;
@@ -117,6 +118,7 @@ class Broker {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<SessionHost>> extra_hosts_;  // after the workers
   std::vector<SessionHost*> hosts_;
+  void set_max_connections(uint32_t configured);  // 0: automatic (fd_budget.hpp)
   std::atomic<uint32_t> max_connections_;
   std::atomic<uint32_t> sys_interval_;
   std::atomic<int64_t> connections_{0};

@@ -3,6 +3,7 @@
 #include "net/worker.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -39,12 +40,14 @@ Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  take_spares();
 }
 
 Worker::~Worker() {
   for (auto& [id, c] : conns_) ::close(c.fd);
   for (const Listener& l : listeners_) ::close(l.fd);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  release_spares();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
@@ -102,7 +105,7 @@ void Worker::run() {
   shutdown_all();
 }
 
-void Worker::accept_all(const Listener& listener) {
+void Worker::accept_all(Listener& listener) {
   const int listen_fd = listener.fd;
   for (;;) {
     sockaddr_storage ss{};
@@ -111,29 +114,95 @@ void Worker::accept_all(const Listener& listener) {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        log::warn("worker={} event=accept-failed error=\"{}\"", index_, strerror(errno));
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      const int err = errno;
+      if (err == EMFILE || err == ENFILE) {
+        if (refuse_with_spare(listen_fd, err)) continue;
+      } else if (const uint64_t n = accept_error_log_.add(now_)) {
+        log::warn("worker={} event=accept-failed error=\"{}\" count={}", index_, strerror(err), n);
       }
+      // The listener is level-triggered: retrying now would spin on the same error.
+      pause_accepting(listener);
       return;
     }
     if (!broker_.admit_connection()) {
-      log::warn("worker={} event=refused why=\"max-connections reached\"", index_);
+      // Closed at once: the client sees the connection end instead of waiting in the backlog.
       ::close(fd);
+      if (const uint64_t n = refused_log_.add(now_)) {
+        log::warn("worker={} event=refused why=\"max-connections reached\" max={} count={}",
+                  index_, broker_.max_connections(), n);
+      }
       continue;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const uint64_t id = next_conn_id_++;
-    auto [it, added] =
-        conns_.try_emplace(id, fd, *this, id, util::PeerAddress::from_sockaddr(ss), now_);
-    if (listener.tls) it->second.tls = std::make_unique<tls::Stream>(tls_contexts_->current(), fd);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = id;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-    counters_.connections_total.add();
-    counters_.clients_connected.add(1);
+    adopt(fd, ss, listener.tls);
   }
+}
+
+bool Worker::refuse_with_spare(int listen_fd, int err) {
+  if (spare_fds_[0] < 0) return false;
+  release_spares();
+  if (const uint64_t n = fd_exhausted_log_.add(now_)) {
+    log::error("worker={} event=accept-failed error=\"{}\" refused={} note=\"out of "
+               "descriptors: refusing new connections; raise ulimit -n or lower "
+               "max-connections\"", index_, strerror(err), n);
+  }
+  const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  // Another thread may have taken the freed slots: then this accept failed too.
+  return take_spares() && fd >= 0;
+}
+
+void Worker::release_spares() {
+  for (int& fd : spare_fds_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+}
+
+bool Worker::take_spares() {
+  for (int& fd : spare_fds_) {
+    if (fd < 0) fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      release_spares();  // all or none: a partial set would leave no room to log
+      return false;
+    }
+  }
+  return true;
+}
+
+void Worker::pause_accepting(Listener& listener) {
+  if (listener.paused) return;
+  epoll_event ev{};  // no events: stays registered, not reported
+  ev.data.u64 = kListenTagBit | static_cast<uint64_t>(&listener - listeners_.data());
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listener.fd, &ev);
+  listener.paused = true;
+}
+
+void Worker::resume_accepting() {
+  if (spare_fds_[0] < 0 && !take_spares()) return;  // still out: stay paused
+  for (Listener& l : listeners_) {
+    if (!l.paused) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenTagBit | static_cast<uint64_t>(&l - listeners_.data());
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, l.fd, &ev);
+    l.paused = false;
+  }
+}
+
+void Worker::adopt(int fd, const sockaddr_storage& peer, bool tls) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const uint64_t id = next_conn_id_++;
+  auto [it, added] =
+      conns_.try_emplace(id, fd, *this, id, util::PeerAddress::from_sockaddr(peer), now_);
+  if (tls) it->second.tls = std::make_unique<tls::Stream>(tls_contexts_->current(), fd);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = id;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  counters_.connections_total.add();
+  counters_.clients_connected.add(1);
 }
 
 Worker::Connection* Worker::find(uint64_t conn_id) {
@@ -353,6 +422,7 @@ void Worker::tick() {
     if (c.link.closing()) closing_.push_back(id);
   }
   for (uint64_t id : expired_lingers) close_connection(id, false);
+  resume_accepting();  // listeners paused out of descriptors get another try (backoff: a tick)
   expire_sessions();
   if (index_ == 0) broker_.on_main_tick(*this, now_);
 }

@@ -9,6 +9,7 @@
 
 #include <sys/epoll.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/fd_budget.hpp"
 #include "net/session_host.hpp"
 #include "tls/context_holder.hpp"
 #include "tls/stream.hpp"
@@ -60,10 +62,17 @@ class Worker final : public SessionHost {
   struct Listener {
     int fd;
     bool tls;
+    bool paused = false;  // out of descriptors: not polled until the next tick
   };
 
   void run();
-  void accept_all(const Listener& listener);
+  void accept_all(Listener& listener);
+  void adopt(int fd, const sockaddr_storage& peer, bool tls);
+  // Out of descriptors (EMFILE/ENFILE): refuse one pending connection with the spare descriptor;
+  // false when there is no spare (the listener is then paused until the next tick).
+  bool refuse_with_spare(int listen_fd, int err);
+  void pause_accepting(Listener& listener);
+  void resume_accepting();
   void on_readable(Connection& c);
   void read_tls(Connection& c);
   bool write_tls(Connection& c);  // false: the connection failed
@@ -86,6 +95,15 @@ class Worker final : public SessionHost {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::vector<Listener> listeners_;
+  // The reserve-descriptor technique: spare fds (/dev/null) closed when accept() runs out of
+  // descriptors, so the pending connection can be accepted and closed instead of spinning, and
+  // the log line about it (and a sanitizer runtime, which needs a pipe) has room too.
+  void release_spares();
+  bool take_spares();  // false: the process is still out of descriptors
+  std::array<int, 4> spare_fds_{-1, -1, -1, -1};
+  RateLimitedCount fd_exhausted_log_;
+  RateLimitedCount refused_log_;
+  RateLimitedCount accept_error_log_;
   std::shared_ptr<tls::ContextHolder> tls_contexts_;
   std::thread thread_;
 

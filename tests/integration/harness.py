@@ -144,8 +144,12 @@ def wait_until(pred, timeout, interval=0.02, what="condition"):
 class Broker:
     """One broker process. start() blocks until the port accepts; stop() SIGTERMs it by PID."""
 
-    def __init__(self, args=None, kind=BROKER_KIND, optional=(), config_file=None, extra_argv=()):
+    def __init__(self, args=None, kind=BROKER_KIND, optional=(), config_file=None, extra_argv=(),
+                 nofile=None):
+        """nofile: the broker's descriptor limit (RLIMIT_NOFILE, soft and hard), for fd-limit
+        cases; None keeps the runner's."""
         self.kind = kind
+        self.nofile = nofile
         self.args = dict(args or {})
         self.optional = set(optional)
         self.config_file = config_file
@@ -220,7 +224,8 @@ class Broker:
             with open(self.stderr_path, "ab") as err:
                 t0 = time.monotonic()
                 self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                             stdout=err, stderr=err, cwd=self.tmp)
+                                             stdout=err, stderr=err, cwd=self.tmp,
+                                             preexec_fn=self._preexec())
             deadline = t0 + timeout
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -243,6 +248,13 @@ class Broker:
             if "in use" not in self.stderr_tail().lower():
                 break  # not a port race: do not retry
         raise AssertionError(last_err)
+
+    def _preexec(self):
+        if self.nofile is None:
+            return None
+        import resource
+        limit = self.nofile
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
     @property
     def pid(self):
