@@ -301,7 +301,11 @@ util::PeerAddress WebSocketBridge::client_address(lws* wsi) {
 
 WebSocketBridge::Connection* WebSocketBridge::open_connection(lws* wsi) {
   if (!broker_.admit_connection()) {
-    log::warn("bridge event=refused why=\"max-connections reached\"");
+    // Refused at once (lws closes it); one line per 5 s with a count, as the TCP workers do.
+    if (const uint64_t n = refused_log_.add(now_)) {
+      log::warn("bridge event=refused why=\"max-connections reached\" max={} count={}",
+                broker_.max_connections(), n);
+    }
     return nullptr;
   }
   const uint64_t id = next_conn_id_++;

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/fd_budget.hpp"
 #include "net/session_host.hpp"
 #include "util/peer_address.hpp"
 
@@ -127,6 +128,7 @@ class WebSocketBridge final : public net::SessionHost {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<uint64_t> dirty_;        // connections with bytes queued in this loop pass
   std::vector<uint64_t> dirty_batch_;  // flush_dirty()'s working copy (kept: no allocation)
+  net::RateLimitedCount refused_log_;  // max-connections refusals
   std::vector<uint8_t> write_buf_;  // LWS_PRE headroom + one frame's payload
   struct TickTimer;
   std::unique_ptr<TickTimer> tick_;
