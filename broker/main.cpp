@@ -48,6 +48,7 @@ session::Limits limits_from(const config::Config& c) {
   l.max_session_expiry = c.max_session_expiry;
   l.deny_subscribe = c.deny_subscribe;
   l.anon_max_subscriptions = c.anon_max_subscriptions;
+  l.max_subscriptions_per_session = c.max_subscriptions_per_session;
   l.anon_max_packet_size = c.anon_max_packet_size;
   l.payload_soft_limit = c.payload_soft_limit;
   l.payload_hard_limit = c.payload_hard_limit;
@@ -151,6 +152,7 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
   if (bridge) bridge->reload_certificate();
   log::set_level(next.log_level);
   broker.reconfigure(limits_from(next), next.sys_interval, next.max_connections);
+  broker.router().set_retained_limits(next.max_retained_per_user, next.max_retained_total);
   current = next;
   log::info("event=reloaded config=\"{}\"", config::describe(current));
 }
@@ -261,6 +263,7 @@ int run(int argc, char** argv) {
   opts.notify_command = cfg.notify_command;
   opts.store = open_store(cfg);
   net::Broker broker(opts);
+  broker.router().set_retained_limits(cfg.max_retained_per_user, cfg.max_retained_total);
   broker.restore_from_store();
   try {
     const size_t declared = admin::load_declared_exchanges(cfg.data_dir, broker.exchanges());

@@ -112,10 +112,13 @@ Result<Packet> decode_reason_and_props(PacketType type, ByteView body, detail::P
 
 // The reserved low nibble of the fixed header must be exactly as the spec lists it
 // [MQTT-2.1.3-1] (3.1.1: [MQTT-2.2.2-1], [MQTT-2.2.2-2]). PUBLISH is checked in decode_publish.
-bool fixed_flags_ok(PacketType type, uint8_t flags) {
+// MQTT 3.1 (protocol level 3) let PUBREL carry DUP when re-sent (3.1 section 3.6), and 3.1
+// clients still do: for level 3 only, 0x0A passes as well.
+bool fixed_flags_ok(PacketType type, uint8_t flags, ProtocolVersion version) {
   switch (type) {
     case PacketType::Publish: return true;
     case PacketType::Pubrel:  // [MQTT-3.6.1-1]
+      return flags == 0x02 || (version == ProtocolVersion::V31 && flags == 0x0A);
     case PacketType::Subscribe:  // [MQTT-3.8.1-1]
     case PacketType::Unsubscribe:  // [MQTT-3.10.1-1]
       return flags == 0x02;
@@ -136,7 +139,7 @@ Result<Packet> decode(ByteView packet, ProtocolVersion version) {
   const ByteView body = packet.subspan(f.header_size);
   const PacketType type = f.type();
   const bool v5 = version == ProtocolVersion::V5;
-  if (!fixed_flags_ok(type, flags)) return malformed("reserved fixed header flags");
+  if (!fixed_flags_ok(type, flags, version)) return malformed("reserved fixed header flags");
 
   switch (type) {
     case PacketType::Connect: return detail::decode_connect(flags, body);

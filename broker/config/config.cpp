@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -86,6 +87,11 @@ void validate_or_throw(Config& config, std::string_view origin) {
 }
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a directory and reads it as empty: the broker would start on defaults.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(fmt::format("{}: is a directory, not a configuration file", path));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::ostringstream contents;

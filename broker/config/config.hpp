@@ -65,6 +65,9 @@ struct Config {
   // Access (issue 5; off with open).
   uint32_t anon_max_connections_per_ip = 64;   // 0 = unlimited
   uint32_t anon_max_subscriptions = 64;        // per anonymous connection; 0 = unlimited
+  uint32_t max_subscriptions_per_session = 1000;  // any session; 0 = unlimited
+  uint32_t max_retained_per_user = 10000;      // retained topics per owner; 0 = unlimited
+  uint32_t max_retained_total = 1000000;       // retained topics in all; 0 = unlimited
   uint32_t anon_max_packet_size = 16384;       // inbound, after an anonymous CONNECT
   uint32_t payload_soft_limit = 8192;          // exchange payloads above are counted and logged
   uint32_t payload_hard_limit = 262144;        // exchange payloads above are refused

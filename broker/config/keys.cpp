@@ -348,6 +348,20 @@ const std::array kKeys{
             "subscriptions one anonymous connection may hold; 0 = unlimited",
             set_number<&Config::anon_max_subscriptions, 0, kU32>,
             show_number<&Config::anon_max_subscriptions>},
+    KeyInfo{"max-subscriptions-per-session", "N",
+            "subscriptions one session may hold (more: SUBACK 0x97, 3.1.1 0x80); 0 = unlimited",
+            set_number<&Config::max_subscriptions_per_session, 0, kU32>,
+            show_number<&Config::max_subscriptions_per_session>},
+    KeyInfo{"max-retained-per-user", "N",
+            "retained topics one owner may hold (exchange/<owner>/..., else the first topic "
+            "level); a new one over it is refused with 0x97; 0 = unlimited",
+            set_number<&Config::max_retained_per_user, 0, kU32>,
+            show_number<&Config::max_retained_per_user>},
+    KeyInfo{"max-retained-total", "N",
+            "retained topics the broker holds in all; a new one over it is refused with 0x97; "
+            "0 = unlimited",
+            set_number<&Config::max_retained_total, 0, kU32>,
+            show_number<&Config::max_retained_total>},
     KeyInfo{"anon-max-packet-size", "BYTES",
             "largest packet an anonymous client may send after CONNECT, 64..268435460, suffix "
             "K/M/G allowed; announced in its MQTT 5 CONNACK",

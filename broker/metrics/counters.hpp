@@ -36,6 +36,7 @@ struct Counters {
   Counter connections_total;  // accepted since start
   Counter protocol_errors;    // connections closed for bad input
   Counter auth_failures;      // CONNECTs refused for wrong credentials
+  Counter retained_refused;   // retained PUBLISHes over the retained quotas
   Counter publishes_refused;  // PUBLISHes refused by the access rules or payload checks
   Counter payloads_over_soft_limit;  // exchange payloads above payload-soft-limit (accepted)
   Gauge clients_connected;

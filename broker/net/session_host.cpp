@@ -300,6 +300,10 @@ bool SessionHost::unsubscribe(Session& s, std::string_view filter) {
   return broker_.router().unsubscribe(filter, s.id());
 }
 
+bool SessionHost::retain_allowed(std::string_view topic, bool deletes) {
+  return broker_.router().retain_allowed(topic, deletes, now_);
+}
+
 void SessionHost::retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) {
   broker_.router().retained_for(filter, now_, out);
 }

@@ -95,10 +95,62 @@ void Router::match(std::span<const std::string_view> topics, SessionId origin,
 void Router::retain(const fanout::MessageRef& msg) {
   std::lock_guard lock(retained_mutex_);
   if (msg->payload().empty()) {
-    retained_.erase(msg->topic());
+    if (retained_.erase(msg->topic())) count_retained(msg->topic(), -1);
   } else {
+    const bool is_new = retained_.find(msg->topic()) == nullptr;
     retained_.set(msg->topic(), msg);
+    if (is_new) count_retained(msg->topic(), +1);
   }
+}
+
+std::string_view Router::retained_owner(std::string_view topic) {
+  std::string_view first = topic.substr(0, topic.find('/'));
+  if (first != "exchange" || first.size() == topic.size()) return first;
+  const std::string_view rest = topic.substr(first.size() + 1);
+  return rest.substr(0, rest.find('/'));
+}
+
+void Router::count_retained(std::string_view topic, int delta) {
+  const std::string_view owner = retained_owner(topic);
+  auto it = retained_per_owner_.find(owner);
+  if (delta > 0) {
+    if (it == retained_per_owner_.end()) it = retained_per_owner_.emplace(std::string(owner), 0).first;
+    ++it->second;
+  } else if (it != retained_per_owner_.end() && --it->second == 0) {
+    retained_per_owner_.erase(it);
+  }
+}
+
+void Router::set_retained_limits(size_t per_owner, size_t total) {
+  std::lock_guard lock(retained_mutex_);
+  retained_per_owner_max_ = per_owner;
+  retained_total_max_ = total;
+}
+
+void Router::purge_expired_retained(fanout::Clock::time_point now) {
+  if (now - last_retained_purge_ < std::chrono::seconds(1)) return;  // a full walk: bounded rate
+  last_retained_purge_ = now;
+  std::vector<std::string> expired;
+  retained_.for_each([&](std::string_view topic, const fanout::MessageRef& msg) {
+    if (msg->expired(now)) expired.emplace_back(topic);
+  });
+  for (const auto& topic : expired) {
+    if (retained_.erase(topic)) count_retained(topic, -1);
+  }
+}
+
+bool Router::retain_allowed(std::string_view topic, bool deletes, fanout::Clock::time_point now) {
+  std::lock_guard lock(retained_mutex_);
+  if (deletes || retained_.find(topic) != nullptr) return true;
+  auto over = [&] {
+    if (retained_total_max_ && retained_.size() >= retained_total_max_) return true;
+    if (!retained_per_owner_max_) return false;
+    auto it = retained_per_owner_.find(retained_owner(topic));
+    return it != retained_per_owner_.end() && it->second >= retained_per_owner_max_;
+  };
+  if (!over()) return true;
+  purge_expired_retained(now);
+  return !over();
 }
 
 void Router::retained_for(std::string_view filter, fanout::Clock::time_point now,

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "codec/packet.hpp"
@@ -53,6 +54,15 @@ class Router {
   // Stores a retained message, or deletes the topic's one when the payload is empty
   // [MQTT-3.3.1-6, MQTT-3.3.1-7].
   void retain(const fanout::MessageRef& msg);
+  // Caps on retained messages: per owner (retained_owner()) and in all; 0 = unlimited.
+  void set_retained_limits(size_t per_owner, size_t total);
+  // Whether a retained publish to `topic` may be stored: replacing the topic's message or
+  // deleting it always may; a new topic may while its owner and the broker are under their caps
+  // (expired messages are purged first, at most once a second, so that they do not count).
+  bool retain_allowed(std::string_view topic, bool deletes, fanout::Clock::time_point now);
+  // Who a retained topic counts against: <owner> for exchange/<owner>/..., else its first level.
+  static std::string_view retained_owner(std::string_view topic);
+
   // Appends the live retained messages matching a non-shared filter.
   void retained_for(std::string_view filter, fanout::Clock::time_point now,
                     std::vector<fanout::MessageRef>& out) const;
@@ -68,8 +78,15 @@ class Router {
   };
   mutable std::shared_mutex subs_mutex_;
   topics::SubscriptionTrie<SessionId, Entry> subscriptions_;
+  void count_retained(std::string_view topic, int delta);  // under retained_mutex_
+  void purge_expired_retained(fanout::Clock::time_point now);  // under retained_mutex_
+
   mutable std::mutex retained_mutex_;
   topics::RetainedIndex<fanout::MessageRef> retained_;
+  std::unordered_map<std::string, size_t, topics::detail::LevelHash, std::equal_to<>> retained_per_owner_;
+  size_t retained_per_owner_max_ = 0;
+  size_t retained_total_max_ = 0;
+  fanout::Clock::time_point last_retained_purge_{};
 };
 
 }  // namespace hydrant::router

@@ -20,6 +20,9 @@ struct SessionHandle {
   const SessionId id;
   const std::string client_id;
   std::atomic<uint32_t> worker;
+  // The session's expiry is 0: it ends with its connection, so a takeover never resumes it
+  // (MQTT 3.1.1 CleanSession=1, MQTT 5 Session Expiry 0). Set by the owning worker.
+  std::atomic<bool> ends_with_connection{false};
 };
 
 using HandleRef = std::shared_ptr<SessionHandle>;

@@ -12,7 +12,7 @@ SessionRegistry::Claim SessionRegistry::claim(std::string_view client_id, uint32
     claim.previous = it->second;
     claim.previous_worker = claim.previous->worker.load();
   }
-  if (claim.previous && !clean_start) {
+  if (claim.previous && !clean_start && !claim.previous->ends_with_connection.load()) {
     claim.handle = claim.previous;
     claim.resumed = true;
     claim.handle->worker.store(worker);

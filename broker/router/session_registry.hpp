@@ -22,7 +22,8 @@ class SessionRegistry {
   };
 
   // Called on CONNECT. With clean_start (or no existing session) a new session replaces any
-  // existing one, which the caller must end. Otherwise the existing session is resumed and its
+  // existing one, which the caller must end; so does a session that ends with its connection
+  // (SessionHandle::ends_with_connection), which a takeover cannot resume. Otherwise the existing session is resumed and its
   // worker becomes `worker`; the caller must fetch it from previous_worker if that differs.
   Claim claim(std::string_view client_id, uint32_t worker, bool clean_start);
 

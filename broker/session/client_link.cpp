@@ -291,6 +291,7 @@ void ClientLink::attach_session(Session* session, bool session_present) {
   session->link = this;
   session->version = version_;
   session->expiry_interval = session_expiry_;
+  session->handle()->ends_with_connection.store(session_expiry_ == 0);
   session->will_due = kNever;
   session->expires_at = kNever;
   session->will.reset();

@@ -105,7 +105,8 @@ class ClientLink {
   Error check_exchange_payload(const codec::Publish& p, std::string_view topic);
   Result<std::vector<std::string>> cc_topics(const codec::Publish& p, std::string_view topic);
   void refuse_publish(const codec::Publish& p, Error refusal);
-  Error check_subscribe_access(std::string_view filter) const;
+  void log_retained_refusal();
+  Error check_subscribe_access(std::string_view filter, size_t held, bool exists) const;
   // Anonymous clients live under tighter limits, unless the broker is open.
   bool restricted_anonymous() const { return !principal_ && !services_.access().open(); }
   uint32_t inbound_packet_limit() const;

@@ -2,6 +2,9 @@
 // an inbound QoS 2 flow. Inbound QoS 2 uses "method B" ordering: the message is routed when the
 // PUBLISH arrives and its packet id is remembered until PUBREL, so a re-sent PUBLISH with the
 // same id is acknowledged again but not routed twice [MQTT-4.3.3-10].
+#include <atomic>
+#include <chrono>
+
 #include "pulse/json_payload.hpp"
 #include "pulse/mapping.hpp"
 #include "session/client_link.hpp"
@@ -157,6 +160,16 @@ void ClientLink::handle_publish(codec::Publish& p) {
     // A re-sent QoS 2 PUBLISH already routed: acknowledge again only.
     return send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
+  // quota: a new retained topic over its owner's or the broker's cap (docs/conformance.md)
+  bool retain = p.retain;
+  if (retain && !services_.retain_allowed(*topic, p.payload.empty())) {
+    services_.counters().retained_refused.add();
+    log_retained_refusal();
+    if (version_ == ProtocolVersion::V5 && p.qos > 0) {
+      return refuse_publish(p, Error{ReasonCode::QuotaExceeded, "retained message quota exceeded"});
+    }
+    retain = false;  // QoS 0, and 3.1.1 which has no way to say so: delivered, not retained
+  }
   // store: an exchange's message goes into the log; QoS 1/2 is acknowledged once it is on disk
   const bool logged = services_.logs(*topic);
   if (logged && p.qos > 0 && !services_.log_writable()) {
@@ -164,7 +177,7 @@ void ClientLink::handle_publish(codec::Publish& p) {
                                    "the message store cannot write now (disk full?); try again later"});
   }
   auto make = [&](uint64_t sequence, std::string_view position) {
-    return fanout::Message::create(*topic, p.payload, p.qos, p.retain, p.properties,
+    return fanout::Message::create(*topic, p.payload, p.qos, retain, p.properties,
                                    session_->id(), services_.now(), sequence, position);
   };
   services_.publish(logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos)
@@ -196,6 +209,20 @@ void ClientLink::confirm_publish(uint16_t packet_id, uint8_t qos, bool ok) {
   codec::Ack ack{type, packet_id, ReasonCode::QuotaExceeded, {}};
   if (problem_info_allowed()) ack.properties.reason_string = "the message store could not write it (disk full?)";
   send(ack);
+}
+
+// One line a second at most for the whole process, with the count since the last one: a client
+// publishing retained messages in a loop over its quota must not flood the log.
+void ClientLink::log_retained_refusal() {
+  static std::atomic<int64_t> last_logged{0};
+  static std::atomic<uint64_t> since{0};
+  const int64_t second =
+      std::chrono::duration_cast<std::chrono::seconds>(services_.now().time_since_epoch()).count();
+  ++since;
+  int64_t last = last_logged.load(std::memory_order_relaxed);
+  if (second <= last || !last_logged.compare_exchange_strong(last, second)) return;
+  log::info("conn={} client=\"{}\" event=retained-quota-exceeded refused={}", conn_id_, client_id_,
+            since.exchange(0));
 }
 
 bool ClientLink::awaiting_pubrel_full() const {

@@ -1,5 +1,7 @@
 // SUBSCRIBE and UNSUBSCRIBE: validate each filter, record it in the session and the router,
 // answer SUBACK/UNSUBACK, then send the retained messages the retain handling asks for.
+#include <unordered_set>
+
 #include "session/client_link.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
@@ -20,16 +22,20 @@ bool ClientLink::denied(std::string_view filter) const {
   return false;
 }
 
-// The access model for one filter: what it may reach (auth/rules.hpp), and the cap on an
-// anonymous connection's subscriptions. Success when allowed.
-Error ClientLink::check_subscribe_access(std::string_view filter) const {
+// The access model for one filter: what it may reach (auth/rules.hpp), and the caps on how many
+// subscriptions a session holds (`held`, counting this packet's so far; `exists`: the filter is
+// one of them, so replacing it adds none). Success when allowed.
+Error ClientLink::check_subscribe_access(std::string_view filter, size_t held, bool exists) const {
+  const uint32_t session_cap = services_.limits().max_subscriptions_per_session;
+  if (session_cap && held >= session_cap && !exists) {
+    return Error{ReasonCode::QuotaExceeded, "subscription limit per session"};
+  }
   if (services_.access().open()) return Error{ReasonCode::Success, ""};
   const auto shared = topics::parse_shared(filter);
   const auto decision = auth::check_subscribe(principal_.get(), shared ? shared->filter : filter);
   if (!decision.ok()) return Error{decision.code, decision.why};
   const uint32_t cap = services_.limits().anon_max_subscriptions;
-  if (!principal_ && cap && session_->subscriptions.size() >= cap &&
-      session_->subscriptions.find(filter) == session_->subscriptions.end()) {
+  if (!principal_ && cap && held >= cap && !exists) {
     return Error{ReasonCode::QuotaExceeded, "subscription limit for anonymous clients"};
   }
   return Error{ReasonCode::Success, ""};
@@ -55,6 +61,12 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   std::vector<RetainedSend> replayed;
   std::optional<Services::ReplayResult> replay_total;
 
+  // The session's map is updated once at the end (a sorted vector: inserting filter by filter
+  // would shift it once per filter, quadratic in a 65,535-filter SUBSCRIBE).
+  std::vector<std::pair<std::string, SubscriptionRecord>> added;
+  std::unordered_set<std::string_view> added_new;  // filters of this packet not held before
+  size_t refusals_logged = 0;
+
   for (const auto& sub : s.subscriptions) {
     const auto& o = sub.options;
     if (auto ok = topics::validate_topic_filter(sub.filter); !ok) {
@@ -67,8 +79,12 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
                                                                  : ReasonCode::UnspecifiedError);
       continue;
     }
-    if (auto e = check_subscribe_access(sub.filter); e.code != ReasonCode::Success) {
-      log::info("conn={} peer={} client=\"{}\" event=subscribe-refused filter=\"{}\" reason=0x{:02x} "
+    const bool exists = session_->subscriptions.contains(sub.filter) ||
+                        added_new.contains(sub.filter);
+    const size_t held = session_->subscriptions.size() + added_new.size();
+    if (auto e = check_subscribe_access(sub.filter, held, exists); e.code != ReasonCode::Success) {
+      // One line per packet at most: a packet of 65,535 refused filters is one event.
+      if (refusals_logged++ == 0) log::info("conn={} peer={} client=\"{}\" event=subscribe-refused filter=\"{}\" reason=0x{:02x} "
                 "why=\"{}\"", conn_id_, peer_.to_string(), client_id_, sub.filter,
                 static_cast<unsigned>(e.code), e.context);
       ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? e.code
@@ -77,9 +93,12 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     }
     const auto shared = topics::parse_shared(sub.filter);
     if (shared && o.no_local) {
+      // The filters before it are in the router: the session must know them to undo them.
+      session_->subscriptions.insert_or_assign_many(std::move(added));
       return close_for(ReasonCode::ProtocolError, "no local on a shared subscription");  // [MQTT-3.8.3-4]
     }
-    session_->subscriptions.insert_or_assign(std::string(sub.filter), SubscriptionRecord{o, sub_id});
+    if (!session_->subscriptions.contains(sub.filter)) added_new.insert(sub.filter);
+    added.emplace_back(std::string(sub.filter), SubscriptionRecord{o, sub_id});
     const bool is_new = services_.subscribe(*session_, sub.filter, o, sub_id);
     ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
     if (replay_from && !shared) {
@@ -101,6 +120,7 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     services_.retained_for(sub.filter, found);
     for (auto& msg : found) retained.push_back({std::move(msg), o.max_qos});
   }
+  session_->subscriptions.insert_or_assign_many(std::move(added));
   std::string count_text;
   if (replay_total) {
     auto& up = ack.properties.user_properties;
@@ -129,17 +149,22 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
 
 void ClientLink::handle_unsubscribe(const codec::Unsubscribe& u) {
   codec::Unsuback ack{u.packet_id, {}, {}};
+  ack.reason_codes.reserve(u.filters.size());
+  // Removed from the session's map in one pass at the end (see handle_subscribe).
+  std::unordered_set<std::string_view> removed;
   for (std::string_view filter : u.filters) {
     if (!topics::validate_topic_filter(filter).ok()) {
       ack.reason_codes.push_back(ReasonCode::TopicFilterInvalid);  // 3.1.1 UNSUBACK has no codes
       continue;
     }
     bool existed = false;
-    if (auto it = session_->subscriptions.find(filter); it != session_->subscriptions.end()) {
-      session_->subscriptions.erase(it);
+    if (session_->subscriptions.contains(filter) && removed.insert(filter).second) {
       existed = services_.unsubscribe(*session_, filter);
     }
     ack.reason_codes.push_back(existed ? ReasonCode::Success : ReasonCode::NoSubscriptionExisted);
+  }
+  if (!removed.empty()) {
+    session_->subscriptions.erase_if([&](const auto& item) { return removed.contains(item.first); });
   }
   send(ack);
 }

@@ -19,6 +19,7 @@ struct Limits {
   uint32_t connect_timeout = 10;        // seconds to receive CONNECT
   uint16_t max_keepalive = 65535;       // seconds
   uint32_t max_session_expiry = 604800; // seconds
+  uint32_t max_subscriptions_per_session = 1000;  // beyond: SUBACK 0x97 / 0x80; 0 = unlimited
   std::vector<std::string> deny_subscribe;  // filters refused to everyone
   // Access (issue 5); ignored when the AccessControl is open.
   uint32_t anon_max_subscriptions = 64;   // per anonymous connection; 0 = unlimited

@@ -53,6 +53,9 @@ class Services {
                          const codec::SubscriptionOptions& options, uint32_t subscription_id) = 0;
   virtual bool unsubscribe(Session& session, std::string_view filter) = 0;
   virtual void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) = 0;
+  // Whether a retained PUBLISH to `topic` fits the retained quotas (router::Router::
+  // retain_allowed); `deletes`: an empty payload, which always may.
+  virtual bool retain_allowed(std::string_view /*topic*/, bool /*deletes*/) { return true; }
 
   // ---- the message log (issue 6); a broker without one keeps these defaults ----
   using MessageFactory =

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -46,6 +47,40 @@ class FlatMap {
     }
     items_.emplace(it, std::move(key), std::move(value));
     return true;
+  }
+
+  // Inserts or replaces many at once in O((n + k) log(n + k)) rather than k shifts of the
+  // vector (one SUBSCRIBE may carry 65,535 filters). Within `batch` the last of equal keys wins.
+  void insert_or_assign_many(std::vector<value_type>&& batch) {
+    std::stable_sort(batch.begin(), batch.end(), [](const value_type& a, const value_type& b) {
+      return Less{}(a.first, b.first);
+    });
+    const size_t old_size = items_.size();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (i + 1 < batch.size() && !Less{}(batch[i].first, batch[i + 1].first)) continue;
+      auto end = items_.begin() + static_cast<std::ptrdiff_t>(old_size);
+      auto it = std::lower_bound(items_.begin(), end, batch[i].first,
+                                 [](const value_type& item, const K& k) { return Less{}(item.first, k); });
+      if (it != end && !Less{}(batch[i].first, it->first)) {
+        it->second = std::move(batch[i].second);
+      } else {
+        items_.push_back(std::move(batch[i]));  // the appended tail stays sorted
+      }
+    }
+    std::inplace_merge(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(old_size),
+                       items_.end(), [](const value_type& a, const value_type& b) {
+                         return Less{}(a.first, b.first);
+                       });
+  }
+
+  // Removes every item for which pred(const value_type&) is true, in one pass.
+  template <class Pred>
+  size_t erase_if(Pred pred) {
+    const auto first = std::remove_if(items_.begin(), items_.end(), pred);
+    const auto removed = static_cast<size_t>(items_.end() - first);
+    items_.erase(first, items_.end());
+    if (items_.empty()) std::vector<value_type>().swap(items_);
+    return removed;
   }
 
   iterator erase(iterator it) {

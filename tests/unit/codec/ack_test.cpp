@@ -122,3 +122,13 @@ TEST_CASE("acks 5: every allowed reason code decodes, every other is a protocol 
     }
   }
 }
+
+TEST_CASE("acks 3.1: a re-sent PUBREL with DUP (flags 0x0A) is accepted at protocol level 3 only") {
+  const auto pubrel_dup = bytes({0x6A, 0x02, 0x00, 0x07});
+  CHECK(decode_as<Ack>(pubrel_dup, V::V31) == make_ack(PacketType::Pubrel, 7));
+  CHECK(decode_code(pubrel_dup, V::V311) == ReasonCode::MalformedPacket);
+  CHECK(decode_code(pubrel_dup, V::V5) == ReasonCode::MalformedPacket);
+  // Other flags stay malformed at level 3 as well.
+  CHECK(decode_code(bytes({0x60, 0x02, 0x00, 0x07}), V::V31) == ReasonCode::MalformedPacket);
+  CHECK(decode_code(bytes({0x6B, 0x02, 0x00, 0x07}), V::V31) == ReasonCode::MalformedPacket);
+}

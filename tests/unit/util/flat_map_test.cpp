@@ -2,11 +2,13 @@
 // sessions rely on (heterogeneous lookup, erase while iterating, an emptied container).
 #include <doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/flat_map.hpp"
 
@@ -84,4 +86,48 @@ TEST_CASE("FlatSet behaves like std::set") {
     REQUIRE(flat.size() == ref.size());
   }
   CHECK(flat.empty() == ref.empty());
+}
+
+namespace {
+// A comparator that counts its calls: the batch operations must stay O(n log n) in comparisons
+// and element moves, where one insert_or_assign/erase per key shifts the vector each time.
+struct CountingLess {
+  static inline size_t calls = 0;
+  bool operator()(const std::string& a, const std::string& b) const {
+    ++calls;
+    return a < b;
+  }
+};
+}  // namespace
+
+TEST_CASE("FlatMap batch insert and erase of 65,535 keys stay O(n log n)") {
+  constexpr size_t kN = 65535;
+  std::vector<std::pair<std::string, int>> batch;
+  // Reverse order: the worst case for one-by-one sorted insertion (every key goes to the front).
+  for (size_t i = kN; i-- > 0;) batch.emplace_back("filter/" + std::to_string(i), static_cast<int>(i));
+  batch.emplace_back("filter/7", -7);  // a duplicate within the batch: the last one wins
+  FlatMap<std::string, int, CountingLess> flat;
+  flat.insert_or_assign(std::string("held/before"), 1);
+  CountingLess::calls = 0;
+  flat.insert_or_assign_many(std::move(batch));
+  const size_t bound = 2 * 40 * kN;  // comfortably above k log2 k (~16 k) for sort + merge
+  CHECK(CountingLess::calls < bound);
+  CHECK(flat.size() == kN + 1);
+  CHECK(flat.find(std::string("filter/7"))->second == -7);
+  CHECK(std::is_sorted(flat.begin(), flat.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; }));
+
+  CountingLess::calls = 0;
+  std::set<std::string, std::less<>> removed;
+  for (size_t i = 0; i < kN; i += 2) removed.insert("filter/" + std::to_string(i));
+  const size_t erased = flat.erase_if([&](const auto& item) { return removed.contains(item.first); });
+  CHECK(erased == removed.size());
+  CHECK(CountingLess::calls == 0);  // one pass, no ordering work
+  CHECK(flat.size() == kN + 1 - removed.size());
+  CHECK(flat.contains(std::string("filter/1")));
+  CHECK(!flat.contains(std::string("filter/2")));
+  CHECK(flat.contains(std::string("held/before")));
+  const size_t left = flat.size();
+  CHECK(flat.erase_if([](const auto&) { return true; }) == left);
+  CHECK(flat.empty());
 }
