@@ -106,6 +106,7 @@ void MessageStore::recover() {
   // older snapshot the history segments still hold.
   uint64_t messages = 0, bad = 0, open_begin = 0, complete_begin = 0, snapshot_records = 0;
   uint64_t snapshot_bytes = 0, building_records = 0, building_bytes = 0, records_after = 0;
+  uint64_t bytes_after = 0;
   log_->read(0, SIZE_MAX, [&](const Record& rec) {
     const auto kind = static_cast<Kind>(rec.kind);
     if (kind == Kind::Message) {
@@ -116,6 +117,7 @@ void MessageStore::recover() {
         ++bad;
       }
       ++records_after;
+      bytes_after += rec.data.size();
     } else if (kind == Kind::SnapshotBegin) {
       open_begin = rec.sequence;
       building_records = building_bytes = 0;
@@ -124,13 +126,14 @@ void MessageStore::recover() {
         complete_begin = open_begin;
         snapshot_records = building_records;
         snapshot_bytes = building_bytes;
-        records_after = 0;
+        records_after = bytes_after = 0;
       }
       open_begin = 0;
     } else {
       ++building_records;
       building_bytes += rec.data.size();
       ++records_after;
+      bytes_after += rec.data.size();
     }
   });
   // Second pass, from that snapshot on: the state it restates, then the changes after it. A
@@ -147,14 +150,16 @@ void MessageStore::recover() {
       "truncated_bytes={} unreadable_records={} first={} next={} epoch={:016x}",
       r.segments, r.records, messages, exchanges_.size(), state_.sessions.size(),
       state_.retained.size(), r.truncated_bytes, bad, r.first_sequence, r.next_sequence, epoch_);
-  if (complete_begin && records_after == 0) {
-    // Nothing since the last snapshot: it is the one the next recovery starts from.
+  if (complete_begin) {
+    // What was written since the last snapshot counts as if this run had written it: a restart
+    // snapshots only when one was due anyway, so restarts in a loop do not each restate the state.
     last_snapshot_ = complete_begin;
     snapshot_records_ = snapshot_records;
     snapshot_bytes_ = snapshot_bytes;
-  } else {
-    snapshot();  // the next recovery starts here, and older state records can go
+    appended_records_ = records_after;
+    appended_bytes_ = bytes_after;
   }
+  if (!complete_begin || snapshot_due()) snapshot();  // the next recovery starts here
 }
 
 void MessageStore::index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms) {
@@ -279,7 +284,24 @@ bool MessageStore::snapshot_due() const {
          appended_bytes_ > std::max(options_.segment_bytes, snapshot_bytes_);
 }
 
+std::string MessageStore::problem() const {
+  if (log_->directory_lost()) {
+    return fmt::format("the data directory {} is gone or replaced: nothing can be stored",
+                       options_.dir);
+  }
+  if (!log_->healthy()) return "the message log could not write (disk full?)";
+  return {};
+}
+
 void MessageStore::maintain(int64_t now_ms) {
+  // A removed or replaced data directory: every durable publish is refused from now on (the
+  // log's writes fail); say so loudly, again every 10 s, until the broker is restarted.
+  if (log_->check_directory() && now_ms - lost_reported_ms_ >= 10000) {
+    lost_reported_ms_ = now_ms;
+    log::error("event=store-directory-lost dir=\"{}\" note=\"the data directory was removed "
+               "or replaced: durable publishes are refused and /healthz reports it; restart the "
+               "broker on its real data directory\"", options_.dir);
+  }
   uint64_t needed;
   {
     std::lock_guard lock(mutex_);
