@@ -18,7 +18,11 @@ namespace {
 
 constexpr size_t kNewestMessages = 16384;        // kept in memory for reads and replay
 constexpr uint64_t kNewestBytes = 16ull << 20;
-constexpr uint64_t kSnapshotEvery = 100000;      // records between snapshots of the state
+// A snapshot is due once what was appended since the last one (the snapshot itself not
+// counted) outgrows both a floor and the snapshot: then snapshots cost at most about as much as
+// the writes they follow, an idle broker writes none, and the log stays within a small multiple
+// of the live state plus the history kept.
+constexpr uint64_t kSnapshotFloorRecords = 100000;
 
 uint8_t kind_byte(Kind k) { return static_cast<uint8_t>(k); }
 
@@ -97,47 +101,65 @@ void MessageStore::recover() {
   load_epoch(r.records == 0);
 
   std::lock_guard lock(mutex_);
-  DurableState building;
-  bool in_snapshot = false;
-  uint64_t snapshot_begin = 0, messages = 0, bad = 0;
+  // First pass: the messages, for the index, and where the last complete snapshot begins.
+  // Only the state records from there on are replayed, so recovery does not pay for every
+  // older snapshot the history segments still hold.
+  uint64_t messages = 0, bad = 0, open_begin = 0, complete_begin = 0, snapshot_records = 0;
+  uint64_t snapshot_bytes = 0, building_records = 0, building_bytes = 0, records_after = 0;
+  uint64_t bytes_after = 0;
   log_->read(0, SIZE_MAX, [&](const Record& rec) {
     const auto kind = static_cast<Kind>(rec.kind);
-    switch (kind) {
-      case Kind::Message:
-        if (auto m = decode_message(rec.data, rec.sequence)) {
-          index_message(m, rec.sequence, rec.time_ms);
-          ++messages;
-        } else {
-          ++bad;
-        }
-        return;
-      case Kind::SnapshotBegin:
-        building = DurableState{};
-        in_snapshot = true;
-        snapshot_begin = rec.sequence;
-        return;
-      case Kind::SnapshotEnd:
-        // A complete restatement of the state: what came before it is superseded.
-        if (in_snapshot) {
-          state_ = std::move(building);
-          kept_snapshot_->store(snapshot_begin);
-        }
-        in_snapshot = false;
-        return;
-      default:
-        // Applied to the running state always: a snapshot cut short (a full disk) leaves the
-        // records after it to the state it did not replace.
-        if (!state_.apply(kind, rec.sequence, rec.data)) ++bad;
-        if (in_snapshot) building.apply(kind, rec.sequence, rec.data);
+    if (kind == Kind::Message) {
+      if (auto m = decode_message(rec.data, rec.sequence)) {
+        index_message(m, rec.sequence, rec.time_ms);
+        ++messages;
+      } else {
+        ++bad;
+      }
+      ++records_after;
+      bytes_after += rec.data.size();
+    } else if (kind == Kind::SnapshotBegin) {
+      open_begin = rec.sequence;
+      building_records = building_bytes = 0;
+    } else if (kind == Kind::SnapshotEnd) {
+      if (open_begin) {
+        complete_begin = open_begin;
+        snapshot_records = building_records;
+        snapshot_bytes = building_bytes;
+        records_after = bytes_after = 0;
+      }
+      open_begin = 0;
+    } else {
+      ++building_records;
+      building_bytes += rec.data.size();
+      ++records_after;
+      bytes_after += rec.data.size();
     }
   });
+  // Second pass, from that snapshot on: the state it restates, then the changes after it. A
+  // snapshot cut short (a full disk) after it only restates what the state already holds.
+  log_->read(complete_begin, SIZE_MAX, [&](const Record& rec) {
+    const auto kind = static_cast<Kind>(rec.kind);
+    if (kind == Kind::Message || kind == Kind::SnapshotBegin || kind == Kind::SnapshotEnd) return;
+    if (!state_.apply(kind, rec.sequence, rec.data)) ++bad;
+  });
+  if (complete_begin) kept_snapshot_->store(complete_begin);
   recovered_ = state_;
   recovery_report_ = fmt::format(
       "segments={} records={} messages={} exchanges={} sessions={} retained={} "
       "truncated_bytes={} unreadable_records={} first={} next={} epoch={:016x}",
       r.segments, r.records, messages, exchanges_.size(), state_.sessions.size(),
       state_.retained.size(), r.truncated_bytes, bad, r.first_sequence, r.next_sequence, epoch_);
-  snapshot();  // the next recovery starts here, and older state records can go
+  if (complete_begin) {
+    // What was written since the last snapshot counts as if this run had written it: a restart
+    // snapshots only when one was due anyway, so restarts in a loop do not each restate the state.
+    last_snapshot_ = complete_begin;
+    snapshot_records_ = snapshot_records;
+    snapshot_bytes_ = snapshot_bytes;
+    appended_records_ = records_after;
+    appended_bytes_ = bytes_after;
+  }
+  if (!complete_begin || snapshot_due()) snapshot();  // the next recovery starts here
 }
 
 void MessageStore::index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms) {
@@ -172,12 +194,16 @@ fanout::MessageRef MessageStore::append_message(const MessageFactory& make, int6
     state_.apply(Kind::Retain, sequence - 1, data);
   }
   log_->append(kind_byte(Kind::Message), now_ms, data, std::move(done));
+  appended_records_ += probe->retain() ? 2 : 1;
+  appended_bytes_ += (probe->retain() ? 2 : 1) * data.size();
   index_message(probe, sequence, now_ms);
   return probe;
 }
 
 uint64_t MessageStore::append_state(Kind kind, std::string data) {
   const uint64_t sequence = log_->append(kind_byte(kind), util::unix_ms(), data);
+  ++appended_records_;
+  appended_bytes_ += data.size();
   state_.apply(kind, sequence, data);
   return sequence;
 }
@@ -225,26 +251,57 @@ void MessageStore::retain(const fanout::MessageRef& msg) {
 uint64_t MessageStore::last_sequence() const { return log_->next_sequence() - 1; }
 
 void MessageStore::snapshot() {
+  uint64_t records = 0, bytes = 0;
+  auto put = [&](Kind kind, const std::string& data) {
+    log_->append(kind_byte(kind), util::unix_ms(), data);
+    ++records;
+    bytes += data.size();
+  };
   const uint64_t begin = log_->append(kind_byte(Kind::SnapshotBegin), util::unix_ms(), {});
   for (const auto& [client_id, s] : state_.sessions) {
-    log_->append(kind_byte(Kind::SessionOpen), util::unix_ms(), encode_session_open(client_id, s));
+    put(Kind::SessionOpen, encode_session_open(client_id, s));
     for (const auto& [filter, sub] : s.subscriptions) {
-      log_->append(kind_byte(Kind::Subscribe), util::unix_ms(), encode_subscribe(client_id, filter, sub));
+      put(Kind::Subscribe, encode_subscribe(client_id, filter, sub));
     }
-    if (s.cursor) log_->append(kind_byte(Kind::Cursor), util::unix_ms(), encode_cursor(client_id, s.cursor));
+    if (s.cursor) put(Kind::Cursor, encode_cursor(client_id, s.cursor));
   }
-  for (const auto& [topic, msg] : state_.retained) {
-    log_->append(kind_byte(Kind::Retain), util::unix_ms(), encode_message(*msg));
-  }
+  for (const auto& [topic, msg] : state_.retained) put(Kind::Retain, encode_message(*msg));
   auto kept = kept_snapshot_;
   log_->append(kind_byte(Kind::SnapshotEnd), util::unix_ms(), {},
                [kept, begin](uint64_t, bool ok) {
                  if (ok) kept->store(begin);
                });
   last_snapshot_ = begin;
+  snapshot_records_ = records;
+  snapshot_bytes_ = bytes;
+  appended_records_ = 0;
+  appended_bytes_ = 0;
+  ++snapshots_;
+}
+
+bool MessageStore::snapshot_due() const {
+  return appended_records_ > std::max(kSnapshotFloorRecords, snapshot_records_) ||
+         appended_bytes_ > std::max(options_.segment_bytes, snapshot_bytes_);
+}
+
+std::string MessageStore::problem() const {
+  if (log_->directory_lost()) {
+    return fmt::format("the data directory {} is gone or replaced: nothing can be stored",
+                       options_.dir);
+  }
+  if (!log_->healthy()) return "the message log could not write (disk full?)";
+  return {};
 }
 
 void MessageStore::maintain(int64_t now_ms) {
+  // A removed or replaced data directory: every durable publish is refused from now on (the
+  // log's writes fail); say so loudly, again every 10 s, until the broker is restarted.
+  if (log_->check_directory() && now_ms - lost_reported_ms_ >= 10000) {
+    lost_reported_ms_ = now_ms;
+    log::error("event=store-directory-lost dir=\"{}\" note=\"the data directory was removed "
+               "or replaced: durable publishes are refused and /healthz reports it; restart the "
+               "broker on its real data directory\"", options_.dir);
+  }
   uint64_t needed;
   {
     std::lock_guard lock(mutex_);
@@ -258,16 +315,9 @@ void MessageStore::maintain(int64_t now_ms) {
         e.pop_front();
       }
     }
-    // A snapshot once the log has grown by a segment (or many records) since the last one:
-    // segments before a durable snapshot hold nothing the state needs, so history retention
+    // Segments before a durable snapshot hold nothing the state needs, so history retention
     // alone decides when they go.
-    const uint64_t bytes = log_->bytes();
-    bytes_at_snapshot_ = std::min(bytes_at_snapshot_, bytes);
-    if (log_->next_sequence() - last_snapshot_ > kSnapshotEvery ||
-        bytes >= bytes_at_snapshot_ + options_.segment_bytes) {
-      snapshot();
-      bytes_at_snapshot_ = bytes;
-    }
+    if (snapshot_due()) snapshot();
     needed = kept_snapshot_->load();
     for (const auto& [key, index] : exchanges_) {
       if (!index.entries.empty()) needed = std::min(needed, index.entries.front().sequence);

@@ -83,6 +83,8 @@ class MessageStore {
   // Whether topics like this one go into the log (topics of exchanges).
   static bool logs(std::string_view topic) { return topic.starts_with("exchange/"); }
   bool healthy() const { return log_->healthy(); }
+  // Why the store cannot take durable writes now ("" when it can): for /healthz.
+  std::string problem() const;
 
   // Appends a message of an exchange: `make` builds it given its sequence and position. A
   // retained message is also recorded as the topic's retained one, before it, so that both are
@@ -110,11 +112,17 @@ class MessageStore {
   // Every message kept with sequence > after, in order (durable ones only); for recovery.
   void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const;
 
-  // Once a second: history retention per exchange, old segments, and a snapshot of the state
-  // when the log moved on enough since the last one.
+  // Once a second: history retention per exchange, old segments, a snapshot of the state when
+  // the log moved on enough since the last one (snapshot_due()), and a check that the data
+  // directory is still there.
   void maintain(int64_t now_ms);
   void flush() { log_->flush(); }
   uint64_t bytes() const { return log_->bytes(); }
+  // Snapshots written since open (the one recovery may write included); for tests and metrics.
+  uint64_t snapshots() const {
+    std::lock_guard lock(mutex_);
+    return snapshots_;
+  }
 
  private:
   struct IndexEntry {
@@ -135,6 +143,7 @@ class MessageStore {
   void index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms);
   uint64_t append_state(Kind kind, std::string data);  // with mutex_ held
   void snapshot();                                     // with mutex_ held
+  bool snapshot_due() const;                           // with mutex_ held
   std::vector<const ExchangeIndex*> indexes_for(std::string_view filter) const;  // mutex_ held
 
   const StoreOptions options_;
@@ -149,7 +158,11 @@ class MessageStore {
   std::deque<StoredMessage> newest_;  // the newest messages, served without reading the disk
   uint64_t newest_bytes_ = 0;
   uint64_t last_snapshot_ = 0;    // sequence of the last SnapshotBegin appended
-  uint64_t bytes_at_snapshot_ = 0;  // the log's size then
+  uint64_t snapshot_records_ = 0;   // its size: state records and their bytes
+  uint64_t snapshot_bytes_ = 0;
+  uint64_t appended_records_ = 0;   // appended since, the snapshot itself not counted
+  uint64_t appended_bytes_ = 0;
+  uint64_t snapshots_ = 0;
   std::shared_ptr<std::atomic<uint64_t>> kept_snapshot_;  // last snapshot known durable: kept
 };
 
