@@ -68,6 +68,12 @@ bool AccessControl::still_valid(const Principal& p) const {
   return user && user->epoch == p.credential_epoch;
 }
 
+IdClaim AccessControl::claim_of(std::string_view client_id, const Principal* who) const {
+  const auto table = users();
+  return claim_of_client_id(client_id, who,
+                            [&](std::string_view name) { return table->find(name) != nullptr; });
+}
+
 std::optional<std::string> AccessControl::reload_users() {
   if (options_.users_file.empty()) return std::nullopt;
   try {

@@ -55,6 +55,9 @@ class AccessControl {
   // Signed tokens stay valid until they expire: verifying them needs no lookup by design.
   bool still_valid(const Principal& p) const;
 
+  // Whose `client_id` is (rules.hpp, claim_of_client_id) against the current users table.
+  IdClaim claim_of(std::string_view client_id, const Principal* who) const;
+
   // Re-reads the users file. A file that does not load leaves the current table in place and
   // returns its error; std::nullopt on success.
   std::optional<std::string> reload_users();

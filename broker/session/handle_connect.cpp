@@ -105,8 +105,14 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   }
   const bool persistent = session_expiry_ > 0;
   bool keep = false;
-  const auto decision = auth::check_client_id(principal_.get(), client_id_, persistent, keep);
+  // A server-assigned identifier is nobody's, whatever its prefix.
+  const auth::IdClaim claim = c.client_id.empty()
+                                  ? auth::IdClaim::Free
+                                  : access.claim_of(client_id_, principal_.get());
+  const auto decision = auth::check_client_id(principal_.get(), client_id_, persistent, keep, claim);
   if (!decision.ok()) return Error{decision.code, decision.why};
+  // Nobody inherits a session another connection made: only an owner resumes (issue 13).
+  if (!auth::may_resume_session(principal_.get(), client_id_, claim)) clean_start_ = true;
   if (persistent && !keep) {
     // Only a user's queue/<clientId>/<name> outlives its connection. MQTT 5 is told in CONNACK
     // (Session Expiry 0); 3.1.1 has no way to say it, so a clean-session-0 CONNECT is refused.

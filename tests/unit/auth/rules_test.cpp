@@ -1,6 +1,9 @@
 // The access rules (auth/rules.hpp) as a table: anonymous, a user, a subscribe-only token.
 #include <doctest.h>
 
+#include <set>
+#include <string>
+
 #include "auth/rules.hpp"
 
 using namespace hydrant;
@@ -71,4 +74,42 @@ TEST_CASE("subscribe: exchanges, '#', public $SYS; notices for their owner") {
   CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/bugzilla").code == ReasonCode::NotAuthorized);
   CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/+").code == ReasonCode::NotAuthorized);
   CHECK(check_subscribe(&kGerrit, "$SYS/hydrant/notices/#").code == ReasonCode::NotAuthorized);
+}
+
+TEST_CASE("client identifiers of registered users (issue 13)") {
+  const std::set<std::string, std::less<>> users{"gerrit", "bob", "bob-ci"};
+  size_t lookups = 0;
+  auto is_user = [&](std::string_view n) {
+    ++lookups;
+    return users.find(n) != users.end();
+  };
+  const Principal bob{"bob", true, 0, 1};
+  const Principal ci{"bob-ci", true, 0, 1};
+  CHECK(claim_of_client_id("gerrit", &kGerrit, is_user) == IdClaim::Mine);
+  CHECK(claim_of_client_id("gerrit-hg", &kGerrit, is_user) == IdClaim::Mine);
+  CHECK(claim_of_client_id("gerrit/x-y", &kGerrit, is_user) == IdClaim::Mine);
+  CHECK(claim_of_client_id("gerrit", nullptr, is_user) == IdClaim::Other);
+  CHECK(claim_of_client_id("gerrit-hg", &bob, is_user) == IdClaim::Other);
+  CHECK(claim_of_client_id("gerrit/x", nullptr, is_user) == IdClaim::Other);
+  CHECK(claim_of_client_id("gerritx", nullptr, is_user) == IdClaim::Free);
+  CHECK(claim_of_client_id("x-gerrit", nullptr, is_user) == IdClaim::Free);
+  CHECK(claim_of_client_id("x/gerrit", nullptr, is_user) == IdClaim::Free);
+  // Overlapping names: either owner may use what both own, nobody else.
+  CHECK(claim_of_client_id("bob-ci-1", &bob, is_user) == IdClaim::Mine);
+  CHECK(claim_of_client_id("bob-ci-1", &ci, is_user) == IdClaim::Mine);
+  CHECK(claim_of_client_id("bob-ci-1", &kGerrit, is_user) == IdClaim::Other);
+  CHECK(claim_of_client_id("bob-x", &ci, is_user) == IdClaim::Other);
+  // A hostile identifier costs a bounded number of lookups.
+  lookups = 0;
+  CHECK(claim_of_client_id(std::string(65535, '-'), nullptr, is_user) == IdClaim::Free);
+  CHECK(lookups <= 65);
+  // Refused before any session is touched; only owners resume sessions.
+  bool keep = false;
+  CHECK(check_client_id(nullptr, "gerrit", false, keep, IdClaim::Other).code ==
+        ReasonCode::NotAuthorized);
+  CHECK_FALSE(may_resume_session(nullptr, "viewer", IdClaim::Free));
+  CHECK_FALSE(may_resume_session(&kGerrit, "viewer", IdClaim::Free));
+  CHECK(may_resume_session(&kGerrit, "gerrit-hg", IdClaim::Mine));
+  CHECK(may_resume_session(&kGerrit, "queue/gerrit/q", IdClaim::Free));
+  CHECK_FALSE(may_resume_session(&bob, "queue/gerrit/q", IdClaim::Free));
 }

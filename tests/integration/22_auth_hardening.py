@@ -1,0 +1,95 @@
+"""22 auth hardening (issue 13): client identifiers that belong to registered users, wills
+checked like publishes, signed-token lifetimes and revocation, escaped and rate-limited refusal
+logs, and the per-address budget of failed authentications. Real broker, raw clients.
+"""
+
+import json
+
+from harness import (V311, V5, case, PUBLISH, P_SESSION_EXPIRY, enc_connect,
+                     expect_connect_refused, wait_until)
+
+RULES = {"open": "false", "auth-failure-delay": "0"}
+WHY = "hydrant's access model (issue 13)"
+NOT_AUTHORIZED, CONNACK_311_NOT_AUTHORIZED = 0x87, 5
+
+
+def rules(**extra):
+    return dict(RULES, **extra)
+
+
+def body(n):
+    return json.dumps({"n": n})
+
+
+def expect_delivery(reader, topic, payload, timeout=5.0):
+    p = reader.expect(PUBLISH, timeout=timeout)
+    assert p.f["topic"] == topic and p.f["payload"] == payload.encode(), p
+
+
+# ---- item 2: identifiers of registered users ------------------------------------------------
+
+@case(broker_args=rules(), hydrant_only=WHY)
+def users_identifiers_refused_to_others(t):
+    """A clientId equal to a user's name, or starting with "<user>-" or "<user>/", belongs to
+    that user: anonymous clients and other users are refused (0x87; 3.1.1: 5) and the owner's
+    live connection is not taken over: it keeps publishing to a reader."""
+    token = t.broker.add_user("gerrit")
+    other = t.broker.add_user("mallory")
+    reader = t.raw()
+    reader.subscribe([("exchange/gerrit/#", 0)])
+    pub = t.raw(connect=False)
+    pub.connect("gerrit-adapter", username="gerrit", password=token)
+    for n, cid in enumerate(["gerrit", "gerrit-adapter", "gerrit/x", "gerrit-adapter-2"]):
+        for creds in ({}, dict(username="mallory", password=other)):
+            h = t.raw(connect=False)
+            h.send(enc_connect(t.v, cid, **creds))
+            expect_connect_refused(h, NOT_AUTHORIZED, CONNACK_311_NOT_AUTHORIZED)
+        pub.publish("exchange/gerrit/v1/x", body(n))
+        expect_delivery(reader, "exchange/gerrit/v1/x", body(n))
+    assert pub.ping()
+    # Identifiers that only look alike stay free.
+    for cid in ("gerritx", "xgerrit-1", "gerri"):
+        t.raw(client_id=cid).disconnect()
+
+
+@case(broker_args=rules(), hydrant_only=WHY)
+def owner_uses_its_identifiers(t):
+    """The owner may use its name, <name>-... and <name>/...; with overlapping names ("bob" and
+    "bob-ci") an identifier owned by both is usable by either, and by nobody else."""
+    bob = t.broker.add_user("bob")
+    ci = t.broker.add_user("bob-ci")
+    eve = t.broker.add_user("eve")
+    for cid in ("bob", "bob-x", "bob/y"):
+        t.raw(client_id=cid, username="bob", password=bob).disconnect()
+    for cid in ("bob-ci", "bob-ci-1"):
+        t.raw(client_id=cid, username="bob-ci", password=ci).disconnect()
+        t.raw(client_id=cid, username="bob", password=bob).disconnect()
+        h = t.raw(connect=False)
+        h.send(enc_connect(t.v, cid, username="eve", password=eve))
+        expect_connect_refused(h, NOT_AUTHORIZED, CONNACK_311_NOT_AUTHORIZED)
+    h = t.raw(connect=False)
+    h.send(enc_connect(t.v, "bob-x", username="bob-ci", password=ci))  # bob's, not bob-ci's
+    expect_connect_refused(h, NOT_AUTHORIZED, CONNACK_311_NOT_AUTHORIZED)
+
+
+@case(broker_args=rules(), hydrant_only=WHY, versions=(V5,))
+def clean_start_0_never_inherits(t):
+    """MQTT 5 clean start 0 never resumes a session another connection made: on a user's
+    identifier it is refused; on a free identifier the attacker starts a fresh session (Session
+    Present 0) and receives nothing the victim subscribed to, its notices included."""
+    token = t.broker.add_user("gerrit")
+    pub = t.raw(connect=False)
+    pub.connect("gerrit-adapter", username="gerrit", password=token)
+    pub.subscribe([("exchange/#", 0), ("$SYS/hydrant/notices/gerrit", 0)])
+    h = t.raw(connect=False)
+    h.send(enc_connect(V5, "gerrit-adapter", clean=False, props=[(P_SESSION_EXPIRY, 0)]))
+    expect_connect_refused(h, NOT_AUTHORIZED)
+    assert pub.ping()
+    # A free identifier: an anonymous victim with a subscription, then a takeover.
+    victim = t.raw(client_id="shared-id")
+    victim.subscribe([("exchange/#", 0)])
+    thief = t.raw(connect=False)
+    ack = thief.connect("shared-id", clean=False, props=[(P_SESSION_EXPIRY, 0)])
+    assert ack.f["session_present"] == 0, ack
+    pub.publish("exchange/gerrit/v1/x", body(1))
+    thief.expect_nothing(1.0)
