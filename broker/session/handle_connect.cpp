@@ -4,6 +4,7 @@
 #include <random>
 
 #include "session/client_link.hpp"
+#include "session/publish_checks.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
@@ -123,9 +124,17 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
     session_expiry_ = 0;
     session_expiry_capped_ = true;
   }
-  if (pending_will_) {
-    const auto will = auth::check_publish_topic(principal_.get(), pending_will_->topic());
-    if (!will.ok()) return Error{will.code, will.why};
+  if (c.will) {
+    // The broker publishes the will later on the client's behalf: it passes the rules a PUBLISH
+    // would (issue 13), with the code a PUBLISH would get. 3.1.1 has no CONNACK code for a bad
+    // payload, so it hears 5 (not authorized) as for a topic it may not publish to.
+    const codec::Will& w = *c.will;
+    auto e = exchange_message_error(principal_.get(), services_.limits(), w.topic, w.payload,
+                                    w.properties, w.retain);
+    if (e.code != ReasonCode::Success) {
+      if (version_ != ProtocolVersion::V5) e.code = ReasonCode::NotAuthorized;
+      return e;
+    }
   }
   if (principal_) {
     log::info("conn={} peer={} client=\"{}\" user=\"{}\" event=authenticated{}", conn_id_,

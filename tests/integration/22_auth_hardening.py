@@ -5,7 +5,7 @@ logs, and the per-address budget of failed authentications. Real broker, raw cli
 
 import json
 
-from harness import (V311, V5, case, PUBLISH, P_SESSION_EXPIRY, enc_connect,
+from harness import (V311, V5, case, PUBLISH, P_CONTENT_TYPE, P_SESSION_EXPIRY, enc_connect,
                      expect_connect_refused, wait_until)
 
 RULES = {"open": "false", "auth-failure-delay": "0"}
@@ -93,3 +93,41 @@ def clean_start_0_never_inherits(t):
     assert ack.f["session_present"] == 0, ack
     pub.publish("exchange/gerrit/v1/x", body(1))
     thief.expect_nothing(1.0)
+
+
+# ---- item 7: wills are checked like publishes -----------------------------------------------
+
+PAYLOAD_INVALID, TOO_LARGE = 0x99, 0x95
+WILL_LIMITS = {"payload-hard-limit": "16384", "payload-soft-limit": "8192"}
+
+
+@case(broker_args=rules(**WILL_LIMITS), hydrant_only=WHY)
+def wills_follow_the_exchange_rules(t):
+    """A will that a PUBLISH could not send refuses the CONNECT with the PUBLISH's code (MQTT 5:
+    0x99 not JSON / not UTF-8 / wrong content type, 0x95 above the hard limit; 3.1.1: rc 5),
+    retained or not; nothing reaches an exchange subscriber and no will is retained. A valid will
+    still goes out when its connection drops."""
+    token = t.broker.add_user("gerrit")
+    reader = t.raw()
+    reader.subscribe([("exchange/#", 0)])
+    topic = "exchange/gerrit/v1/will"
+    big = json.dumps({"pad": "x" * 65000}).encode()
+    bad = [(b"not json", PAYLOAD_INVALID), (b'"\xff\xfe"', PAYLOAD_INVALID), (big, TOO_LARGE)]
+    if t.v == V5:
+        bad.append((b"{}", PAYLOAD_INVALID, [(P_CONTENT_TYPE, "text/plain")]))
+    for retain in (False, True):
+        for payload, code, *props in bad:
+            will = dict(topic=topic, payload=payload, qos=1, retain=retain,
+                        props=props[0] if props else None)
+            h = t.raw(connect=False)
+            h.send(enc_connect(t.v, "gerrit-w", will=will, username="gerrit", password=token))
+            expect_connect_refused(h, code, CONNACK_311_NOT_AUTHORIZED)
+    reader.expect_nothing(1.0)
+    late = t.raw()
+    late.subscribe([("exchange/#", 0)])
+    late.expect_nothing(0.5)  # no retained will
+    ok = t.raw(connect=False)
+    ok.connect("gerrit-w", will=dict(topic=topic, payload=b'{"gone":true}'), username="gerrit",
+               password=token)
+    ok.close()
+    expect_delivery(reader, topic, '{"gone":true}')
