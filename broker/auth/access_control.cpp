@@ -40,9 +40,22 @@ AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
       r.log_reason = "signed token for another user";
       return r;
     }
+    if (claims.expires_at - claims.issued_at > options_.signed_token_max_lifetime) {
+      r.log_reason = "signed token lives longer than signed-token-max-hours";
+      return r;
+    }
+    // The signature proves who signed it, not that the user still exists or that its tokens
+    // were not rotated since (issue 13).
+    const auto table = users();
+    const UserRecord* user = table->find(*username);
+    if (!user || claims.issued_at < signed_tokens_valid_from(*user)) {
+      r.log_reason = "signed token revoked (user deleted or tokens rotated)";
+      return r;
+    }
     r.outcome = AuthResult::Outcome::User;
-    r.principal = std::make_unique<Principal>(
-        Principal{std::string(*username), claims.scope == Scope::Publish, claims.expires_at, 0});
+    r.principal = std::make_unique<Principal>(Principal{std::string(*username),
+                                                        claims.scope == Scope::Publish,
+                                                        claims.expires_at, 0, claims.issued_at});
     return r;
   }
   // Hash first and compare against a stand-in for an unknown user, so that the time taken does
@@ -62,10 +75,11 @@ AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
 }
 
 bool AccessControl::still_valid(const Principal& p) const {
-  if (p.credential_epoch == 0) return true;  // a signed token
   const auto table = users();
   const UserRecord* user = table->find(p.user);
-  return user && user->epoch == p.credential_epoch;
+  if (!user) return false;
+  if (p.credential_epoch == 0) return p.issued_at >= signed_tokens_valid_from(*user);  // signed
+  return user->epoch == p.credential_epoch;
 }
 
 IdClaim AccessControl::claim_of(std::string_view client_id, const Principal* who) const {

@@ -26,6 +26,7 @@ struct Principal {
   bool may_publish = true;       // false for a signed token with scope subscribe
   int64_t expires_at = 0;        // seconds since the epoch; 0 = never (access tokens)
   uint64_t credential_epoch = 0; // the user's token generation when this connection authenticated
+  int64_t issued_at = 0;         // a signed token's iat: revoked by a later rotation (issue 13)
 };
 
 struct Decision {

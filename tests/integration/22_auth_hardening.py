@@ -131,3 +131,60 @@ def wills_follow_the_exchange_rules(t):
                password=token)
     ok.close()
     expect_delivery(reader, topic, '{"gone":true}')
+
+
+# ---- item 4: signed tokens end with their user ------------------------------------------------
+
+BAD_CREDENTIALS, CONNACK_311_BAD_CREDENTIALS = 0x86, 4
+
+
+def sign(t, name, *extra, check=True):
+    r = t.broker.admin("token", "sign", name, *extra, check=check)
+    return r if not check else r.stdout.strip().splitlines()[-1]
+
+
+def expect_bad_credentials(t, name, password):
+    h = t.raw(connect=False)
+    h.send(enc_connect(t.v, t.uid(name), username=name, password=password))
+    expect_connect_refused(h, BAD_CREDENTIALS, CONNACK_311_BAD_CREDENTIALS, require_connack=True)
+
+
+@case(broker_args=rules(), hydrant_only=WHY)
+def signed_tokens_end_with_their_user(t):
+    """A signed token issued before `token rotate` is refused and its open connection closed
+    (MQTT 5: DISCONNECT 0x87), like an access token; `user delete` does the same to the tokens
+    signed after the rotation; re-creating the user does not revive them."""
+    t.broker.add_user("bob")
+    old = sign(t, "bob")
+    time.sleep(1.1)  # iat has a resolution of one second
+    p = t.raw(connect=False)
+    p.connect(t.uid("bob"), username="bob", password=old)
+    t.broker.admin("token", "rotate", "bob")
+    expect_violation(p, NOT_AUTHORIZED, timeout=10)
+    expect_bad_credentials(t, "bob", old)
+    new = sign(t, "bob")
+    q = t.raw(connect=False)
+    q.connect(t.uid("bob"), username="bob", password=new)
+    q.publish("exchange/bob/v1/x", body(1), qos=1, pid=3)
+    assert q.expect(PUBACK).f["rc"] == 0
+    t.broker.admin("user", "delete", "bob")
+    expect_violation(q, NOT_AUTHORIZED, timeout=10)
+    expect_bad_credentials(t, "bob", new)
+    time.sleep(1.1)
+    t.broker.add_user("bob")
+    expect_bad_credentials(t, "bob", new)
+
+
+@case(broker_args=rules(**{"signed-token-max-hours": "1"}), hydrant_only=WHY, versions=(V5,))
+def signed_token_lifetimes(t):
+    """`token sign` makes 1-hour tokens by default and refuses --ttl above signed-token-max-hours
+    (24 by default) with a clear error; the broker refuses tokens living longer than its own
+    signed-token-max-hours (here 1) whoever signed them."""
+    t.broker.add_user("ci")
+    token = sign(t, "ci")
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["exp"] - claims["iat"] == 3600, claims
+    t.raw(client_id=t.uid("ci"), username="ci", password=token).disconnect()
+    r = sign(t, "ci", "--ttl", "2d", check=False)
+    assert r.returncode != 0 and "signed-token-max-hours" in r.stderr, (r.returncode, r.stderr)
+    expect_bad_credentials(t, "ci", sign(t, "ci", "--ttl", "2h"))
