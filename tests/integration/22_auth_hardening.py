@@ -3,10 +3,12 @@ checked like publishes, signed-token lifetimes and revocation, escaped and rate-
 logs, and the per-address budget of failed authentications. Real broker, raw clients.
 """
 
+import base64
 import json
+import time
 
-from harness import (V311, V5, case, PUBLISH, P_CONTENT_TYPE, P_SESSION_EXPIRY, enc_connect,
-                     expect_connect_refused, wait_until)
+from harness import (V311, V5, case, PUBACK, PUBLISH, P_CONTENT_TYPE, P_SESSION_EXPIRY,
+                     enc_connect, expect_connect_refused, expect_violation, wait_until)
 
 RULES = {"open": "false", "auth-failure-delay": "0"}
 WHY = "hydrant's access model (issue 13)"
@@ -188,3 +190,25 @@ def signed_token_lifetimes(t):
     r = sign(t, "ci", "--ttl", "2d", check=False)
     assert r.returncode != 0 and "signed-token-max-hours" in r.stderr, (r.returncode, r.stderr)
     expect_bad_credentials(t, "ci", sign(t, "ci", "--ttl", "2h"))
+
+
+# ---- item 5 (log part): client strings are escaped and truncated in log lines ----------------
+
+@case(broker_args=rules(), hydrant_only=WHY, versions=(V5,))
+def log_lines_escape_client_strings(t):
+    """A refused CONNECT whose clientId holds a newline and whose user name is 64 KB: the log has
+    no forged line and no long line (client strings are escaped and cut to 128 bytes)."""
+    t.broker.add_user("gerrit")
+    forged = "\nevent=forged peer=10.0.0.1"
+    h = t.raw(connect=False)
+    h.send(enc_connect(V5, "x" + forged, username="u" * 65000 + forged, password="wrong"))
+    expect_connect_refused(h, BAD_CREDENTIALS)
+    h = t.raw(connect=False)
+    h.send(enc_connect(V5, "gerrit-" + forged + "\x01\"\\"))
+    expect_connect_refused(h, NOT_AUTHORIZED)
+    wait_until(lambda: t.broker.stderr_text().count("event=closed") >= 1 and
+               "event=auth-failed" in t.broker.stderr_text(), 10, what="refusals logged")
+    lines = t.broker.stderr_text().splitlines()
+    assert not [l for l in lines if l.startswith("event=forged")], lines[-10:]
+    assert max(len(l) for l in lines) < 2000, max(len(l) for l in lines)
+    assert any("\\nevent=forged" in l and "(65027 bytes)" in l for l in lines), lines[-10:]
