@@ -3,6 +3,7 @@
 
 #include "auth/jwt.hpp"
 #include "util/log.hpp"
+#include "util/log_untrusted.hpp"
 
 namespace hydrant::auth {
 
@@ -32,7 +33,8 @@ AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
     auto verified = verify_jwt(secret, options_.token_secret, now);
     if (auto* err = std::get_if<JwtError>(&verified)) {
       r.log_reason = "signed token refused";
-      log::debug("event=signed-token-refused user=\"{}\" why=\"{}\"", *username, err->message);
+      log::debug("event=signed-token-refused user=\"{}\" why=\"{}\"", log::untrusted(*username),
+                 err->message);
       return r;
     }
     auto& claims = std::get<Claims>(verified);

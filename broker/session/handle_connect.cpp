@@ -7,6 +7,7 @@
 #include "session/publish_checks.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
+#include "util/log_untrusted.hpp"
 #include "util/wall_clock.hpp"
 
 namespace hydrant::session {
@@ -94,7 +95,8 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   if (result.outcome == Outcome::Refused) {
     services_.counters().auth_failures.add();
     log::warn("conn={} peer={} client=\"{}\" user=\"{}\" event=auth-failed why=\"{}\"", conn_id_,
-              peer_.to_string(), client_id_, c.username.value_or(""), result.log_reason);
+              peer_.to_string(), log::untrusted(client_id_), log::untrusted(c.username.value_or("")),
+              result.log_reason);
     return Error{ReasonCode::BadUserNameOrPassword, "bad user name or password"};
   }
   principal_ = std::move(result.principal);
@@ -138,7 +140,7 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   }
   if (principal_) {
     log::info("conn={} peer={} client=\"{}\" user=\"{}\" event=authenticated{}", conn_id_,
-              peer_.to_string(), client_id_, principal_->user,
+              peer_.to_string(), log::untrusted(client_id_), principal_->user,
               principal_->expires_at ? " credential=signed" : "");
   }
   return {};
