@@ -42,6 +42,7 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
   o.open = c.open;
   o.anon_max_connections_per_ip = c.anon_max_connections_per_ip;
   o.users_file = auth::users_path(c.data_dir);
+  o.signed_token_max_lifetime = int64_t{c.signed_token_max_hours} * 3600;
   try {
     bool created = false;
     const std::string secret_file =

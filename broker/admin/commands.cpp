@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "       hydrant user owners NAME EMAIL...           replace the owners' addresses\n"
     "       hydrant user delete NAME                    closes its connections at once\n"
     "       hydrant token rotate NAME                   new token, last line; the old one stops\n"
-    "       hydrant token sign NAME [--ttl 5m] [--scope publish|subscribe]\n"
+    "       hydrant token sign NAME [--ttl 1h] [--scope publish|subscribe]\n"
     "                                                   a signed token (HS256 JWT)\n"
     "       hydrant queue list [--user NAME]            queues of the running broker\n"
     "       hydrant queue delete QUEUE | queue unbounded QUEUE [true|false]\n"
@@ -225,7 +225,12 @@ int run(const Args& a) {
     auth::Claims claims;
     claims.subject = name;
     claims.issued_at = util::unix_seconds();
-    claims.expires_at = claims.issued_at + parse_ttl(a.ttl.value_or("5m"));
+    const int64_t ttl = a.ttl ? parse_ttl(*a.ttl) : int64_t{cfg.signed_token_default_hours} * 3600;
+    if (ttl > int64_t{cfg.signed_token_max_hours} * 3600) {
+      throw UsageError(fmt::format("--ttl {}: longer than signed-token-max-hours ({} h); the broker "
+                                   "would refuse the token", *a.ttl, cfg.signed_token_max_hours));
+    }
+    claims.expires_at = claims.issued_at + ttl;
     if (a.scope && !auth::parse_scope(*a.scope, claims.scope)) {
       throw UsageError("--scope: expected publish or subscribe");
     }

@@ -92,6 +92,7 @@ std::string rotate_token(const UserStore& store, const std::string& name) {
     auto& u = existing(table, name);
     u.token_hash = auth::hash_token(token);
     ++u.epoch;
+    u.tokens_rotated = util::unix_seconds();  // signed tokens issued before are revoked too
   });
   audit(store.data_dir, store.actor, "token-rotate", name);
   return token;

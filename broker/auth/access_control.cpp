@@ -3,6 +3,7 @@
 
 #include "auth/jwt.hpp"
 #include "util/log.hpp"
+#include "util/log_untrusted.hpp"
 
 namespace hydrant::auth {
 
@@ -32,7 +33,8 @@ AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
     auto verified = verify_jwt(secret, options_.token_secret, now);
     if (auto* err = std::get_if<JwtError>(&verified)) {
       r.log_reason = "signed token refused";
-      log::debug("event=signed-token-refused user=\"{}\" why=\"{}\"", *username, err->message);
+      log::debug("event=signed-token-refused user=\"{}\" why=\"{}\"", log::untrusted(*username),
+                 err->message);
       return r;
     }
     auto& claims = std::get<Claims>(verified);
@@ -40,9 +42,22 @@ AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
       r.log_reason = "signed token for another user";
       return r;
     }
+    if (claims.expires_at - claims.issued_at > options_.signed_token_max_lifetime) {
+      r.log_reason = "signed token lives longer than signed-token-max-hours";
+      return r;
+    }
+    // The signature proves who signed it, not that the user still exists or that its tokens
+    // were not rotated since (issue 13).
+    const auto table = users();
+    const UserRecord* user = table->find(*username);
+    if (!user || claims.issued_at < signed_tokens_valid_from(*user)) {
+      r.log_reason = "signed token revoked (user deleted or tokens rotated)";
+      return r;
+    }
     r.outcome = AuthResult::Outcome::User;
-    r.principal = std::make_unique<Principal>(
-        Principal{std::string(*username), claims.scope == Scope::Publish, claims.expires_at, 0});
+    r.principal = std::make_unique<Principal>(Principal{std::string(*username),
+                                                        claims.scope == Scope::Publish,
+                                                        claims.expires_at, 0, claims.issued_at});
     return r;
   }
   // Hash first and compare against a stand-in for an unknown user, so that the time taken does
@@ -62,10 +77,17 @@ AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
 }
 
 bool AccessControl::still_valid(const Principal& p) const {
-  if (p.credential_epoch == 0) return true;  // a signed token
   const auto table = users();
   const UserRecord* user = table->find(p.user);
-  return user && user->epoch == p.credential_epoch;
+  if (!user) return false;
+  if (p.credential_epoch == 0) return p.issued_at >= signed_tokens_valid_from(*user);  // signed
+  return user->epoch == p.credential_epoch;
+}
+
+IdClaim AccessControl::claim_of(std::string_view client_id, const Principal* who) const {
+  const auto table = users();
+  return claim_of_client_id(client_id, who,
+                            [&](std::string_view name) { return table->find(name) != nullptr; });
 }
 
 std::optional<std::string> AccessControl::reload_users() {

@@ -24,6 +24,7 @@ struct AccessOptions {
   bool open = false;                     // no rules at all (development, conformance tests)
   uint32_t anon_max_connections_per_ip = 64;  // 0 = unlimited
   std::vector<uint8_t> token_secret;     // HS256 key of signed tokens; empty = none accepted
+  int64_t signed_token_max_lifetime = 24 * 3600;  // seconds from iat to exp; longer are refused
   std::string users_file;                // reloaded by reload_users()
 
   static AccessOptions open_mode() {
@@ -51,9 +52,12 @@ class AccessControl {
   AuthResult authenticate(std::optional<std::string_view> username,
                           std::optional<std::string_view> password, int64_t now) const;
 
-  // False once the user is deleted or its access token rotated since `p` authenticated.
-  // Signed tokens stay valid until they expire: verifying them needs no lookup by design.
+  // False once the user is deleted or its access token rotated since `p` authenticated; for a
+  // signed token, once the user is deleted or its tokens were rotated after the token's iat.
   bool still_valid(const Principal& p) const;
+
+  // Whose `client_id` is (rules.hpp, claim_of_client_id) against the current users table.
+  IdClaim claim_of(std::string_view client_id, const Principal* who) const;
 
   // Re-reads the users file. A file that does not load leaves the current table in place and
   // returns its error; std::nullopt on success.

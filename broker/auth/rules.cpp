@@ -28,7 +28,7 @@ std::string_view queue_owner(std::string_view client_id) {
 }
 
 Decision check_client_id(const Principal* who, std::string_view client_id, bool persistent,
-                         bool& keep_session) {
+                         bool& keep_session, IdClaim claim) {
   keep_session = false;
   if (client_id.starts_with(kQueuePrefix)) {
     const std::string_view owner = queue_owner(client_id);
@@ -41,8 +41,18 @@ Decision check_client_id(const Principal* who, std::string_view client_id, bool 
     keep_session = persistent;
     return {};
   }
+  if (claim == IdClaim::Other) {
+    // Refused before any session is touched: the owner's connection stays.
+    return {ReasonCode::NotAuthorized, "this client identifier belongs to another user"};
+  }
   // Persistent sessions are queues: named after their owner, so nobody else can take them.
   return {};
+}
+
+bool may_resume_session(const Principal* who, std::string_view client_id, IdClaim claim) {
+  if (!who) return false;
+  if (client_id.starts_with(kQueuePrefix)) return queue_owner(client_id) == who->user;
+  return claim == IdClaim::Mine;
 }
 
 Decision check_publish_topic(const Principal* who, std::string_view topic) {

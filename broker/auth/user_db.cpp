@@ -48,6 +48,9 @@ UserRecord parse_user(simdjson::dom::object o, const std::string& path) {
   if (auto c = o["created"]; !c.error() && c.get(u.created)) {
     throw UserDbError(where + "created must be a number");
   }
+  if (auto r = o["tokens_rotated"]; !r.error() && r.get(u.tokens_rotated)) {
+    throw UserDbError(where + "tokens_rotated must be a number");
+  }
   if (auto owners = o["owners"]; !owners.error()) u.owners = strings(owners.value(), where + "owners");
   if (auto q = o["unbounded_queues"]; !q.error()) {
     u.unbounded_queues = strings(q.value(), where + "unbounded_queues");
@@ -127,6 +130,7 @@ void save_users(const std::string& path, const UserTable& table) {
         .member("token_sha256", to_hex(u.token_hash))
         .member("epoch", u.epoch)
         .member("created", u.created)
+        .member("tokens_rotated", u.tokens_rotated)
         .key("unbounded_queues")
         .begin_array();
     for (const auto& q : u.unbounded_queues) w.value(q);

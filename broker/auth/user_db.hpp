@@ -22,8 +22,15 @@ struct UserRecord {
   TokenHash token_hash{};                 // SHA-256 of the access token
   uint64_t epoch = 1;                     // +1 on every rotation: older connections are closed
   int64_t created = 0;                    // seconds since the epoch
+  int64_t tokens_rotated = 0;             // last token rotation, seconds since the epoch; 0 = never
   std::vector<std::string> unbounded_queues;  // queue client ids exempt from deletion
 };
+
+// Signed tokens issued before this (seconds since the epoch) are refused: those of an earlier
+// user of the same name, and those that a rotation revoked.
+inline int64_t signed_tokens_valid_from(const UserRecord& u) {
+  return u.tokens_rotated > u.created ? u.tokens_rotated : u.created;
+}
 
 struct UserTable {
   std::vector<UserRecord> users;  // sorted by name

@@ -75,6 +75,8 @@ struct Config {
   std::vector<std::string> reserved_names{"admin", "root", "hydrant", "guest", "anonymous",
                                           "exchange", "queue", "sys"};
   std::string token_secret_file;               // HS256 key; empty = <data>/token-secret
+  uint32_t signed_token_default_hours = 1;     // hydrant token sign without --ttl
+  uint32_t signed_token_max_hours = 24;        // longer-lived signed tokens are refused
   // Queues (durable sessions) and their owners' notices.
   uint32_t queue_warning_percent = 80;         // of max-queued-messages
   uint32_t queue_overlimit_timeout = 3600;     // seconds over the limit before deletion; 0 = never

@@ -389,6 +389,15 @@ const std::array kKeys{
             "with 256 random bits if missing",
             set_path<&Config::token_secret_file>, show_string<&Config::token_secret_file>, false,
             false, nullptr, "DATA/token-secret"},
+    KeyInfo{"signed-token-default-hours", "HOURS",
+            "lifetime of a signed token from hydrant token sign without --ttl, 1..8760",
+            set_number<&Config::signed_token_default_hours, 1, 8760>,
+            show_number<&Config::signed_token_default_hours>},
+    KeyInfo{"signed-token-max-hours", "HOURS",
+            "signed tokens living longer (exp - iat) are refused, and token sign will not make "
+            "them, 1..8760",
+            set_number<&Config::signed_token_max_hours, 1, 8760>,
+            show_number<&Config::signed_token_max_hours>},
     KeyInfo{"queue-warning-percent", "PERCENT",
             "a queue's owner is notified when it fills past this share of max-queued-messages, "
             "1..100",
@@ -542,6 +551,10 @@ void validate(Config& config) {
     throw ConfigError(fmt::format("{} needs tls-cert and tls-key",
                                   config.https.empty() ? "mqtts" : "https"));
   if (config.mqtt.empty()) throw ConfigError("mqtt: at least one listener is needed");
+  if (config.signed_token_default_hours > config.signed_token_max_hours)
+    throw ConfigError(fmt::format("signed-token-default-hours ({}) must not exceed "
+                                  "signed-token-max-hours ({})",
+                                  config.signed_token_default_hours, config.signed_token_max_hours));
   if (config.outbound_budget < config.max_packet_size)
     throw ConfigError(fmt::format("outbound-budget ({}) must be at least max-packet-size ({})",
                                   config.outbound_budget, config.max_packet_size));

@@ -8,6 +8,7 @@
 #include "net/broker.hpp"
 #include "net/session_host.hpp"
 #include "util/log.hpp"
+#include "util/log_untrusted.hpp"
 #include "util/wall_clock.hpp"
 
 namespace hydrant::net {
@@ -87,7 +88,7 @@ void SessionHost::revalidate_credentials() {
   }
   for (ClientLink* link : revoked) {
     log::info("host={} client=\"{}\" user=\"{}\" event=credentials-revoked", index_,
-              link->client_id(), link->principal()->user);
+              log::untrusted(link->client_id()), link->principal()->user);
     const uint64_t conn = link->conn_id();
     link->disconnect(codec::ReasonCode::NotAuthorized, "credentials revoked");
     close_link(conn);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "util/log.hpp"
+#include "util/log_untrusted.hpp"
 
 namespace hydrant::session {
 
@@ -120,7 +121,7 @@ void ClientLink::close_for(ReasonCode code, const char* why) {
   if (state_ == LinkState::Closed) return;
   services_.counters().protocol_errors.add();
   log::info("conn={} peer={} client=\"{}\" event=closed reason=0x{:02x}({}) why=\"{}\"", conn_id_,
-            peer_.to_string(), client_id_, static_cast<unsigned>(code), codec::reason_name(code),
+            peer_.to_string(), log::untrusted(client_id_), static_cast<unsigned>(code), codec::reason_name(code),
             why);
   if (state_ == LinkState::AwaitConnect) {
     // CONNECT refused: answer with a CONNACK when the failure has a CONNACK code.
@@ -156,13 +157,13 @@ void ClientLink::finish_close(bool publish_will) {
 
 void ClientLink::on_transport_closed() {
   if (state_ == LinkState::Closed) return;
-  log::debug("conn={} client=\"{}\" event=peer-closed", conn_id_, client_id_);
+  log::debug("conn={} client=\"{}\" event=peer-closed", conn_id_, log::untrusted(client_id_));
   finish_close(/*publish_will=*/true);
 }
 
 void ClientLink::close_taken_over() {
   if (state_ == LinkState::Closed) return;
-  log::info("conn={} client=\"{}\" event=taken-over", conn_id_, client_id_);
+  log::info("conn={} client=\"{}\" event=taken-over", conn_id_, log::untrusted(client_id_));
   if (version_ == ProtocolVersion::V5) send(codec::Disconnect{ReasonCode::SessionTakenOver, {}});
   // The services decide about the will and the session: the link just goes.
   state_ = LinkState::Closed;

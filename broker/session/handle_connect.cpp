@@ -4,8 +4,10 @@
 #include <random>
 
 #include "session/client_link.hpp"
+#include "session/publish_checks.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
+#include "util/log_untrusted.hpp"
 #include "util/wall_clock.hpp"
 
 namespace hydrant::session {
@@ -93,7 +95,8 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   if (result.outcome == Outcome::Refused) {
     services_.counters().auth_failures.add();
     log::warn("conn={} peer={} client=\"{}\" user=\"{}\" event=auth-failed why=\"{}\"", conn_id_,
-              peer_.to_string(), client_id_, c.username.value_or(""), result.log_reason);
+              peer_.to_string(), log::untrusted(client_id_), log::untrusted(c.username.value_or("")),
+              result.log_reason);
     return Error{ReasonCode::BadUserNameOrPassword, "bad user name or password"};
   }
   principal_ = std::move(result.principal);
@@ -105,8 +108,14 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   }
   const bool persistent = session_expiry_ > 0;
   bool keep = false;
-  const auto decision = auth::check_client_id(principal_.get(), client_id_, persistent, keep);
+  // A server-assigned identifier is nobody's, whatever its prefix.
+  const auth::IdClaim claim = c.client_id.empty()
+                                  ? auth::IdClaim::Free
+                                  : access.claim_of(client_id_, principal_.get());
+  const auto decision = auth::check_client_id(principal_.get(), client_id_, persistent, keep, claim);
   if (!decision.ok()) return Error{decision.code, decision.why};
+  // Nobody inherits a session another connection made: only an owner resumes (issue 13).
+  if (!auth::may_resume_session(principal_.get(), client_id_, claim)) clean_start_ = true;
   if (persistent && !keep) {
     // Only a user's queue/<clientId>/<name> outlives its connection. MQTT 5 is told in CONNACK
     // (Session Expiry 0); 3.1.1 has no way to say it, so a clean-session-0 CONNECT is refused.
@@ -117,13 +126,21 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
     session_expiry_ = 0;
     session_expiry_capped_ = true;
   }
-  if (pending_will_) {
-    const auto will = auth::check_publish_topic(principal_.get(), pending_will_->topic());
-    if (!will.ok()) return Error{will.code, will.why};
+  if (c.will) {
+    // The broker publishes the will later on the client's behalf: it passes the rules a PUBLISH
+    // would (issue 13), with the code a PUBLISH would get. 3.1.1 has no CONNACK code for a bad
+    // payload, so it hears 5 (not authorized) as for a topic it may not publish to.
+    const codec::Will& w = *c.will;
+    auto e = exchange_message_error(principal_.get(), services_.limits(), w.topic, w.payload,
+                                    w.properties, w.retain);
+    if (e.code != ReasonCode::Success) {
+      if (version_ != ProtocolVersion::V5) e.code = ReasonCode::NotAuthorized;
+      return e;
+    }
   }
   if (principal_) {
     log::info("conn={} peer={} client=\"{}\" user=\"{}\" event=authenticated{}", conn_id_,
-              peer_.to_string(), client_id_, principal_->user,
+              peer_.to_string(), log::untrusted(client_id_), principal_->user,
               principal_->expires_at ? " credential=signed" : "");
   }
   return {};

@@ -5,9 +5,9 @@
 #include <atomic>
 #include <chrono>
 
-#include "pulse/json_payload.hpp"
 #include "pulse/mapping.hpp"
 #include "session/client_link.hpp"
+#include "session/publish_checks.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
 
@@ -43,19 +43,11 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
 // client may publish, and that what it publishes on an exchange is small enough, labelled as
 // JSON if labelled at all, and parses as UTF-8 JSON.
 Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_view topic) {
-  const auto where = auth::check_publish_topic(principal_.get(), topic);
-  if (!where.ok()) return Error{where.code, where.why};
   const Limits& lim = services_.limits();
-  if (p.payload.size() > lim.payload_hard_limit) {
-    return Error{ReasonCode::PacketTooLarge, "payload above the exchange hard limit"};
-  }
-  if (p.properties.content_type && *p.properties.content_type != "application/json") {
-    return Error{ReasonCode::PayloadFormatInvalid, "content type on exchanges is application/json"};
-  }
   const std::string_view payload(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
-  if (p.retain && payload.empty()) return Error{ReasonCode::Success, ""};  // clears the retained one
-  if (const char* why = pulse::json_payload_error(payload)) {
-    return Error{ReasonCode::PayloadFormatInvalid, why};
+  if (auto e = exchange_message_error(principal_.get(), lim, topic, payload, p.properties, p.retain);
+      e.code != ReasonCode::Success || (p.retain && payload.empty())) {
+    return e;
   }
   if (!services_.note_exchange(topic)) {
     return Error{ReasonCode::QuotaExceeded, "this user has the most exchanges allowed"};

@@ -15,7 +15,7 @@ from harness import publisher_bin, ROOT, V5, Skip, case, wait_until
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false", "http": "free"}
-SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # copies of ../shared/samples
+SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # real event payloads (SOURCES.md)
 
 
 def sample_path(name):

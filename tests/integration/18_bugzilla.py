@@ -21,7 +21,7 @@ from harness import publisher_bin, HOST, ROOT, V5, Skip, case, free_port, wait_u
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false"}
-SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # copies of ../shared/samples
+SAMPLES = os.path.join(ROOT, "tests", "integration", "samples")  # real event payloads (SOURCES.md)
 KEY = "s3cret-webhook-key"
 
 

@@ -1,6 +1,6 @@
 // The exchange payload check: one UTF-8 JSON value, else a short reason. Real payloads inline
 // (so CI without the shared samples still runs them), then every file and JSON-lines line of
-// $HYDRANT_SAMPLES (default /work/shared/samples) when that directory exists.
+// $HYDRANT_SAMPLES (default tests/integration/samples) when that directory exists.
 #include <doctest.h>
 
 #include <cstdlib>

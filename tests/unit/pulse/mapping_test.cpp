@@ -1,7 +1,7 @@
 // Pulse names on MQTT: clientIds, exchange names, and exchange + routing key <-> topic, with the
 // messy keys real sources send (web/test/mapping.test.js holds the same cases for the viewer).
 // The last cases replay the exchange and routing key of every message in the shared samples
-// ($HYDRANT_SAMPLES, default /work/shared/samples) when that directory exists.
+// ($HYDRANT_SAMPLES, default tests/integration/samples) when that directory exists.
 #include <doctest.h>
 
 #include <algorithm>

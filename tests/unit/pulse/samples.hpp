@@ -1,6 +1,5 @@
-// Where the pulse tests find the real payloads of ../shared/samples: $HYDRANT_SAMPLES, else the
-// workspace copy. A clone without it skips those cases (each test says so) and keeps its inline
-// samples.
+// Where the pulse tests find real event payloads: $HYDRANT_SAMPLES, else the copies kept in the
+// repository (tests/integration/samples, set by meson as HYDRANT_SAMPLES_DIR).
 #pragma once
 
 #include <cstdlib>
@@ -13,7 +12,7 @@ namespace hydrant::test {
 
 inline std::filesystem::path samples_dir() {
   const char* env = std::getenv("HYDRANT_SAMPLES");
-  return env != nullptr && *env != '\0' ? env : "/work/shared/samples";
+  return env != nullptr && *env != '\0' ? env : HYDRANT_SAMPLES_DIR;
 }
 
 inline std::string read_sample(const std::filesystem::path& path) {
