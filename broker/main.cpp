@@ -205,6 +205,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   sources.activity = [&broker] { return broker.activity(); };
   const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime);
   const store::MessageStore* history = broker.store();
+  sources.store_problem = [history] { return history ? history->problem() : std::string(); };
   options.api = [sources, admin, history](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);
     if (!r) r = api::handle_history({q.method, q.path, q.query}, history);

@@ -1,7 +1,9 @@
 // `hydrant user ...` and `hydrant token ...`; see commands.hpp.
 #include "admin/commands.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +24,8 @@
 #include "api/json_writer.hpp"
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
+#include "store/log_check.hpp"
+#include "store/segment_log.hpp"
 #include "util/wall_clock.hpp"
 
 namespace hydrant::admin {
@@ -41,6 +45,8 @@ constexpr const char* kUsage =
     "       hydrant queue delete QUEUE | queue unbounded QUEUE [true|false]\n"
     "       hydrant exchange list [--user NAME] | exchange declare|delete OWNER NAME\n"
     "       hydrant connections                         connections per user\n"
+    "       hydrant store check                         damage in the message log (exit 1 if any)\n"
+    "       hydrant store repair                        set damage aside, keep every intact record\n"
     "options: --data DIR (default ./hydrant-data), --config FILE (for data, reserved-names,\n"
     "         token-secret-file), --json (machine-readable output)\n";
 
@@ -148,9 +154,47 @@ int token_out(const Args& a, std::string_view name, const std::string& token,
   return 0;
 }
 
+// `store check` / `store repair` on <data>/log: each damaged range, what it lost. Exit 1 when
+// check finds damage, so scripts and monitoring can act on it.
+int store_command(const std::string& verb, const std::string& data_dir) {
+  const std::string dir = data_dir + "/log";
+  if (verb != "check" && verb != "repair") throw UsageError(fmt::format("unknown command: store {}", verb));
+  store::LogCheck found;
+  store::LogRepair repaired;
+  if (verb == "check") {
+    found = store::check_log(dir);
+  } else {
+    // Never under a running broker: it holds the data directory's lock.
+    const std::string lock = data_dir + "/hydrant.lock";
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      throw AdminError(fmt::format("{} is in use by a running hydrant; stop it first", data_dir),
+                       AdminError::Kind::Conflict);
+    }
+    repaired = store::repair_log(dir);
+    found = repaired.found;
+  }
+  for (const auto& d : found.damage) {
+    std::printf("damaged: %s bytes %llu-%llu (%s): sequences after %llu %s\n", d.file.c_str(),
+                static_cast<unsigned long long>(d.offset), static_cast<unsigned long long>(d.end),
+                d.what.c_str(), static_cast<unsigned long long>(d.after_sequence),
+                d.before_sequence ? fmt::format("and before {}", d.before_sequence).c_str()
+                                  : "to the end of the log");
+  }
+  std::printf("%s: %llu segments, %llu intact records, %zu damaged ranges\n", dir.c_str(),
+              static_cast<unsigned long long>(found.segments),
+              static_cast<unsigned long long>(found.records), found.damage.size());
+  if (verb == "check") return found.damage.empty() ? 0 : 1;
+  for (const auto& f : repaired.rewritten) std::printf("rewritten with its intact records: %s\n", f.c_str());
+  if (!repaired.aside.empty()) std::printf("damaged segments kept as they were in %s\n", repaired.aside.c_str());
+  if (found.damage.empty()) std::printf("nothing to repair\n");
+  return 0;
+}
+
 int run(const Args& a) {
   const std::string& group = need(a, 0, "command");
   const config::Config cfg = load_config(a);
+  if (group == "store") return store_command(need(a, 1, "subcommand"), cfg.data_dir);
   if (is_remote_command(group)) {
     return run_remote_command(RemoteCommand{a.words, a.user, a.json, cfg.data_dir});
   }
@@ -257,7 +301,7 @@ int run(const Args& a) {
 bool is_admin_command(int argc, const char* const* argv) {
   if (argc < 2) return false;
   const std::string_view first = argv[1];
-  return first == "user" || first == "token" || is_remote_command(std::string(first));
+  return first == "user" || first == "token" || first == "store" || is_remote_command(std::string(first));
 }
 
 int run_admin_command(int argc, const char* const* argv) {

@@ -183,6 +183,9 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
     r = exchanges(sources, request.query);
   } else if (path == "/metrics") {
     r = prometheus(sources);
+  } else if (const std::string problem = sources.store_problem ? sources.store_problem() : "";
+             !problem.empty()) {
+    r = error(503, "store unavailable", problem);
   } else {
     r = json(200, R"({"status":"ok"})");
   }

@@ -46,6 +46,9 @@ struct ApiSources {
   BrokerInfo info;
   std::function<metrics::Snapshot()> stats;
   std::function<std::vector<metrics::PrefixStats>()> activity;
+  // Why the message store cannot take durable writes ("" when it can): /healthz answers 503
+  // with it, so that a load balancer stops sending publishers to a broker that would lose them.
+  std::function<std::string()> store_problem;
 };
 
 // The answer for an API path, or nullopt for a path the API does not own (a file of the viewer).

@@ -164,6 +164,7 @@ class MessageStore {
   uint64_t appended_bytes_ = 0;
   uint64_t snapshots_ = 0;
   std::shared_ptr<std::atomic<uint64_t>> kept_snapshot_;  // last snapshot known durable: kept
+  int64_t lost_reported_ms_ = 0;  // the last error line about a lost data directory
 };
 
 }  // namespace hydrant::store

@@ -7,40 +7,33 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "store/crc32c.hpp"
+#include "store/segment_format.hpp"
+#include "util/log.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::store {
 
-static_assert(std::endian::native == std::endian::little, "the store format is little-endian");
+using format::kFrameSize;
+using format::kHeaderSize;
+using format::kMagic;
+using format::kRecordFixed;
+using format::load;
+using format::put;
 
 namespace {
 
-constexpr char kMagic[8] = {'H', 'Y', 'D', 'R', 'S', 'E', 'G', '\0'};
-constexpr uint32_t kFormat = 1;
-constexpr size_t kHeaderSize = 16;
-constexpr size_t kFrameSize = 8;                    // length + checksum
-constexpr size_t kRecordFixed = 8 + 8 + 1;          // sequence + time + kind
-constexpr uint32_t kMaxRecord = 256u << 20;         // a length above this is corruption
-
-template <class T>
-T load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-template <class T>
-void put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
+constexpr const char* kRunRepair =
+    "; run `hydrant store check` (with this broker's --data) to see what is damaged, then "
+    "`hydrant store repair` to set it aside and keep every intact record";
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -121,6 +114,8 @@ std::unique_ptr<SegmentLog> SegmentLog::open(const std::string& dir, LogOptions 
     throw StoreError(fmt::format("{}: {}", dir, errno_text()));
   }
   std::unique_ptr<SegmentLog> log(new SegmentLog(dir, std::move(options)));
+  log->dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (log->dir_fd_ < 0) throw StoreError(fmt::format("{}: {}", dir, errno_text()));
   log->recover(recovery);
   log->flusher_ = std::thread([raw = log.get()] { raw->run_flusher(); });
   return log;
@@ -136,6 +131,7 @@ SegmentLog::~SegmentLog() {
   for (auto& s : segments_) {
     if (s.fd >= 0) ::close(s.fd);
   }
+  if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
 void SegmentLog::recover(Recovery& r) {
@@ -166,14 +162,15 @@ void SegmentLog::recover(Recovery& r) {
   settled_ = next_sequence_ - 1;
   for (const auto& s : segments_) {
     if (!s.index.empty()) {
-      r.first_sequence = s.index.front().first;
+      r.first_sequence = s.index.front().sequence;
       break;
     }
   }
 }
 
 // Verifies one segment and indexes it. The last segment may end in a torn or corrupted record
-// (a crash during a write): it is cut there. Anywhere else that is damage we refuse to guess at.
+// (a crash during a write): it is cut there, the cut bytes kept aside. Anywhere else that is
+// damage we refuse to guess at: the operator runs `hydrant store check` and `store repair`.
 void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
   struct stat st {};
   if (::fstat(s.fd, &st) != 0) throw StoreError(fmt::format("{}: {}", s.path, errno_text()));
@@ -186,14 +183,14 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
         std::memcmp(data.data(), kMagic, std::min(sizeof kMagic, data.size())) == 0) {
       data.clear();  // a header torn at creation: rewrite it below
     } else {
-      throw StoreError(fmt::format("{}: not a hydrant segment", s.path));
+      throw StoreError(fmt::format("{}: not a hydrant segment{}", s.path, kRunRepair));
     }
   }
   if (!data.empty()) {
-    const auto format = load<uint32_t>(data.data() + 8);
-    if (format != kFormat) {
+    const auto version = load<uint32_t>(data.data() + 8);
+    if (version != format::kFormat) {
       throw StoreError(fmt::format("{}: segment format {} is not one this hydrant reads ({}); "
-                                   "refusing to guess", s.path, format, kFormat));
+                                   "refusing to guess", s.path, version, format::kFormat));
     }
   }
   size_t at = data.empty() ? 0 : kHeaderSize;
@@ -201,51 +198,62 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
   // still moves the numbering there, so the next record fits the file it lands in.
   uint64_t last_sequence = std::max(next_sequence_ - 1, s.first_sequence - 1);
   const char* damage = nullptr;
+  bool whole_record_damaged = false;
   while (at < data.size()) {
-    if (data.size() - at < kFrameSize) {
-      damage = "a torn record header";
+    const format::Parsed p = format::parse(data, at);
+    if (p.frame != format::Frame::Intact) {
+      whole_record_damaged = p.frame == format::Frame::BadChecksum;
+      damage = whole_record_damaged ? "a record whose checksum does not match" : "a torn record";
       break;
     }
-    const auto length = load<uint32_t>(data.data() + at);
-    const auto crc = load<uint32_t>(data.data() + at + 4);
-    if (length < kRecordFixed || length > kMaxRecord || data.size() - at - kFrameSize < length) {
-      damage = "a torn record";
-      break;
+    if (p.sequence <= last_sequence || p.sequence < s.first_sequence) {
+      throw StoreError(fmt::format("{}: sequence {} after {} at offset {}: the log is out of "
+                                   "order{}", s.path, p.sequence, last_sequence, at, kRunRepair));
     }
-    if (crc32c(data.data() + at + kFrameSize, length) != crc) {
-      damage = "a record whose checksum does not match";
-      break;
-    }
-    const auto sequence = load<uint64_t>(data.data() + at + kFrameSize);
-    const auto time_ms = load<int64_t>(data.data() + at + kFrameSize + 8);
-    if (sequence <= last_sequence || sequence < s.first_sequence) {
-      throw StoreError(fmt::format("{}: sequence {} after {}: the log is out of order", s.path,
-                                   sequence, last_sequence));
-    }
-    s.index.emplace_back(sequence, at);
-    s.last_time_ms = time_ms;
-    last_sequence = sequence;
+    s.index.emplace_back(p.sequence, at, p.kind);
+    s.last_time_ms = p.time_ms;
+    last_sequence = p.sequence;
     ++r.records;
-    at += kFrameSize + length;
+    at += kFrameSize + p.length;
   }
   if (damage) {
-    if (!last) throw StoreError(fmt::format("{}: {} at offset {}", s.path, damage, at));
+    if (!last) {
+      throw StoreError(fmt::format("{}: {} at offset {} (after sequence {}){}", s.path, damage, at,
+                                   last_sequence, kRunRepair));
+    }
     // A crash tears only the end; intact records after the damage mean the disk corrupted
     // something in the middle, and cutting there would silently drop them.
     if (const auto intact = intact_record_after(data, at + 1, last_sequence)) {
-      throw StoreError(fmt::format("{}: {} at offset {}, with intact records after it (offset "
-                                   "{}): damage in the middle of the log; refusing to cut it",
-                                   s.path, damage, at, *intact));
+      throw StoreError(fmt::format("{}: {} at offset {} (after sequence {}), with intact records "
+                                   "after it (offset {}): damage in the middle of the log; "
+                                   "refusing to cut it{}",
+                                   s.path, damage, at, last_sequence, *intact, kRunRepair));
     }
     r.truncated_bytes += data.size() - at;
+    r.cut_file = s.path;
+    r.cut_offset = at;
+    r.cut_after_sequence = last_sequence;
+    r.cut_damaged = whole_record_damaged;
+    set_aside(s, data, at, r);
+    // A crash mid-append tears the last write (never acknowledged: a warning); a whole record
+    // whose checksum fails was written, maybe acknowledged: an error. Both say what went.
+    const std::string what = fmt::format(
+        "file=\"{}\" offset={} bytes={} dropped=\"sequences after {} (bytes {}-{} of the "
+        "segment)\" kept_aside=\"{}\"",
+        s.path, at, data.size() - at, last_sequence, at, data.size(), r.cut_saved_to);
+    if (whole_record_damaged) {
+      log::error("event=store-damaged-tail-cut {} note=\"a written record failed its checksum: "
+                 "acknowledged data may be lost\"", what);
+    } else {
+      log::warn("event=store-torn-tail-cut {} note=\"the last write was torn (a crash "
+                "mid-append)\"", what);
+    }
     if (::ftruncate(s.fd, static_cast<off_t>(at)) != 0 || ::fsync(s.fd) != 0) {
       throw StoreError(fmt::format("{}: cannot truncate: {}", s.path, errno_text()));
     }
   }
   if (at == 0) {  // an empty or header-torn last segment: write its header again
-    std::string header(kMagic, sizeof kMagic);
-    put(header, kFormat);
-    put(header, uint32_t{0});
+    const std::string header = format::header();
     if (::ftruncate(s.fd, 0) != 0 || ::pwrite(s.fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) || ::fsync(s.fd) != 0) {
       throw StoreError(fmt::format("{}: cannot rewrite its header: {}", s.path, errno_text()));
     }
@@ -255,15 +263,31 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
   next_sequence_ = last_sequence + 1;
 }
 
+// Keeps the bytes recovery cuts off in <dir>/damaged/<time>/<segment>.tail: a cut never deletes.
+void SegmentLog::set_aside(const Segment& s, const std::string& data, size_t from, Recovery& r) {
+  const std::string aside = fmt::format("{}/damaged/{}", dir_, util::unix_ms());
+  std::error_code ec;
+  std::filesystem::create_directories(aside, ec);
+  const std::string path =
+      fmt::format("{}/{}.tail-at-{}", aside, s.path.substr(s.path.rfind('/') + 1), from);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (ec || fd < 0 || !write_at(fd, data.data() + from, data.size() - from, 0) || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw StoreError(fmt::format("{}: cannot keep the cut tail aside in {}: {}", s.path, aside,
+                                 ec ? ec.message() : errno_text()));
+  }
+  ::close(fd);
+  sync_dir(aside);
+  r.cut_saved_to = path;
+}
+
 void SegmentLog::start_segment(uint64_t first_sequence) {
   Segment s;
   s.first_sequence = first_sequence;
   s.path = dir_ + "/" + segment_name(first_sequence);
   s.fd = ::open(s.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (s.fd < 0) throw StoreError(fmt::format("{}: {}", s.path, errno_text()));
-  std::string header(kMagic, sizeof kMagic);
-  put(header, kFormat);
-  put(header, uint32_t{0});
+  const std::string header = format::header();
   if (!write_at(s.fd, header.data(), header.size(), 0) || ::fsync(s.fd) != 0) {
     const std::string why = errno_text();
     ::close(s.fd);
@@ -309,7 +333,9 @@ void SegmentLog::run_flusher() {
     bool ok;
     {
       std::lock_guard files(segments_mutex_);
-      ok = write_batch(batch);
+      // Written into a directory that is gone, a record would be acknowledged and then lost.
+      if (!lost_.load(std::memory_order_relaxed) && lost_now()) lost_.store(true);
+      ok = !lost_.load(std::memory_order_relaxed) && write_batch(batch);
       const auto now = std::chrono::steady_clock::now();
       const bool sync = options_.durability == Durability::Fsync ||
                         (options_.durability == Durability::Batch &&
@@ -356,7 +382,8 @@ bool SegmentLog::write_batch(Pending& batch) {
   }
   uint64_t at = s.size;
   for (const auto& [sequence, time_ms] : batch.records) {
-    s.index.emplace_back(sequence, at);
+    const auto kind = static_cast<uint8_t>(batch.bytes[at - s.size + kFrameSize + 16]);
+    s.index.emplace_back(sequence, at, kind);
     s.last_time_ms = time_ms;
     at += kFrameSize + load<uint32_t>(batch.bytes.data() + (at - s.size));
   }
@@ -364,19 +391,22 @@ bool SegmentLog::write_batch(Pending& batch) {
   return true;
 }
 
-size_t SegmentLog::read(uint64_t from, size_t max, const std::function<void(const Record&)>& visit) const {
+size_t SegmentLog::read(uint64_t from, size_t max, const std::function<void(const Record&)>& visit,
+                        const Wanted& want) const {
   std::lock_guard lock(segments_mutex_);
   const uint64_t durable = durable_.load();
   size_t n = 0;
   std::string buf;
   for (const auto& s : segments_) {
     if (n == max) break;
-    if (s.index.empty() || s.index.back().first < from) continue;
-    auto it = std::lower_bound(s.index.begin(), s.index.end(), std::make_pair(from, uint64_t{0}));
-    for (; it != s.index.end() && n < max && it->first <= durable; ++it) {
-      const uint64_t end = std::next(it) != s.index.end() ? std::next(it)->second : s.size;
-      buf.resize(end - it->second);
-      if (::pread(s.fd, buf.data(), buf.size(), static_cast<off_t>(it->second)) !=
+    if (s.index.empty() || s.index.back().sequence < from) continue;
+    auto it = std::lower_bound(s.index.begin(), s.index.end(), from,
+                               [](const IndexEntry& e, uint64_t v) { return e.sequence < v; });
+    for (; it != s.index.end() && n < max && it->sequence <= durable; ++it) {
+      if (want && !want(it->sequence, it->kind())) continue;
+      const uint64_t end = std::next(it) != s.index.end() ? std::next(it)->offset() : s.size;
+      buf.resize(end - it->offset());
+      if (::pread(s.fd, buf.data(), buf.size(), static_cast<off_t>(it->offset())) !=
           static_cast<ssize_t>(buf.size())) {
         return n;
       }
@@ -392,10 +422,17 @@ size_t SegmentLog::read(uint64_t from, size_t max, const std::function<void(cons
   return n;
 }
 
+void SegmentLog::visit_index(const std::function<void(uint64_t, uint8_t)>& visit) const {
+  std::lock_guard lock(segments_mutex_);
+  for (const auto& s : segments_) {
+    for (const auto& e : s.index) visit(e.sequence, e.kind());
+  }
+}
+
 uint64_t SegmentLog::first_sequence() const {
   std::lock_guard lock(segments_mutex_);
   for (const auto& s : segments_) {
-    if (!s.index.empty()) return s.index.front().first;
+    if (!s.index.empty()) return s.index.front().sequence;
   }
   return 0;
 }
@@ -406,8 +443,24 @@ uint64_t SegmentLog::next_sequence() const {
 }
 
 bool SegmentLog::healthy() const {
+  if (lost_.load(std::memory_order_relaxed)) return false;
   std::lock_guard lock(mutex_);
   return healthy_ || std::chrono::steady_clock::now() - failed_at_ >= std::chrono::seconds(1);
+}
+
+bool SegmentLog::lost_now() const {
+  struct stat opened {}, named {}, active {};
+  if (::fstat(dir_fd_, &opened) != 0 || opened.st_nlink == 0) return true;  // removed
+  if (::stat(dir_.c_str(), &named) != 0) return errno == ENOENT || errno == ENOTDIR;
+  if (named.st_dev != opened.st_dev || named.st_ino != opened.st_ino) return true;  // replaced
+  return !segments_.empty() && ::fstat(segments_.back().fd, &active) == 0 && active.st_nlink == 0;
+}
+
+bool SegmentLog::check_directory() {
+  if (lost_.load(std::memory_order_relaxed)) return true;
+  std::lock_guard lock(segments_mutex_);
+  if (lost_now()) lost_.store(true);
+  return lost_.load(std::memory_order_relaxed);
 }
 
 uint64_t SegmentLog::bytes() const {

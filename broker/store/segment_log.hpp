@@ -51,6 +51,14 @@ struct Recovery {
   uint64_t segments = 0;
   uint64_t records = 0;
   uint64_t truncated_bytes = 0;  // a torn or corrupted tail cut off the last segment
+  // Where that cut was, for the log line that names what was dropped: the file, the offset the
+  // tail started at, the last record kept before it, and whether the tail held a whole record
+  // whose checksum failed (damage to written, maybe acknowledged data) rather than a torn write.
+  std::string cut_file;
+  uint64_t cut_offset = 0;
+  uint64_t cut_after_sequence = 0;
+  bool cut_damaged = false;
+  std::string cut_saved_to;  // the cut bytes, kept aside under <dir>/damaged/
   uint64_t first_sequence = 0;   // 0 when empty
   uint64_t next_sequence = 1;
 };
@@ -84,8 +92,14 @@ class SegmentLog {
   void flush();
 
   // Calls `visit` for durable records with sequence >= from, in order, at most `max` of them;
-  // returns how many. Thread-safe.
-  size_t read(uint64_t from, size_t max, const std::function<void(const Record&)>& visit) const;
+  // returns how many. With `want`, a record it refuses (by sequence and kind, from the index)
+  // is skipped without reading the disk. Thread-safe.
+  using Wanted = std::function<bool(uint64_t sequence, uint8_t kind)>;
+  size_t read(uint64_t from, size_t max, const std::function<void(const Record&)>& visit,
+              const Wanted& want = {}) const;
+  // Calls `visit` with the sequence and kind of every record, in order, from the in-memory
+  // index only (no disk reads). Thread-safe.
+  void visit_index(const std::function<void(uint64_t sequence, uint8_t kind)>& visit) const;
 
   uint64_t first_sequence() const;  // oldest record kept; 0 when empty
   uint64_t next_sequence() const;   // the sequence the next append gets
@@ -93,6 +107,13 @@ class SegmentLog {
   // the failure, so that a caller refusing writes while unhealthy still finds out when the
   // disk has room again.
   bool healthy() const;
+  // Whether the directory the log was opened in is gone or replaced (rm -rf, a moved mount) or
+  // the active segment was unlinked: from then on every write fails, for good — what would be
+  // written no longer reaches the path a restart reads. Checked before each batch and by
+  // check_directory(); healthy() is false from then on.
+  bool directory_lost() const { return lost_.load(std::memory_order_relaxed); }
+  // Checks now (a stat of the path against the open directory); returns directory_lost().
+  bool check_directory();
   uint64_t bytes() const;           // on disk, headers included
 
   // Retention: deletes whole segments, oldest first, while their newest record is older than
@@ -104,6 +125,16 @@ class SegmentLog {
   size_t drop_before(uint64_t sequence);
 
  private:
+  // A record's sequence, and its offset and kind packed in one word (offsets stay below 2^56),
+  // so that the index of a large log stays 16 bytes a record.
+  struct IndexEntry {
+    uint64_t sequence;
+    uint64_t packed;
+    IndexEntry(uint64_t seq, uint64_t offset, uint8_t kind)
+        : sequence(seq), packed(offset | (uint64_t{kind} << 56)) {}
+    uint64_t offset() const { return packed & ((uint64_t{1} << 56) - 1); }
+    uint8_t kind() const { return static_cast<uint8_t>(packed >> 56); }
+  };
   struct Segment {
     uint64_t first_sequence = 0;
     std::string path;
@@ -111,9 +142,9 @@ class SegmentLog {
     uint64_t size = 0;                 // bytes, header included
     int64_t last_time_ms = 0;
     bool dirty_tail = false;  // a failed write left bytes past `size` that are not cut yet
-    // (sequence, offset) of each record, increasing. Sequences may skip: a batch that failed to
-    // write (a full disk) keeps its numbers, which are never reused.
-    std::vector<std::pair<uint64_t, uint64_t>> index;
+    // Each record, by increasing sequence. Sequences may skip: a batch that failed to write (a
+    // full disk) keeps its numbers, which are never reused.
+    std::vector<IndexEntry> index;
   };
   struct Pending {
     std::string bytes;  // encoded records of one batch
@@ -127,6 +158,8 @@ class SegmentLog {
   void start_segment(uint64_t first_sequence);
   void run_flusher();
   bool write_batch(Pending& batch);
+  bool lost_now() const;  // the checks behind check_directory(), without side effects
+  void set_aside(const Segment& s, const std::string& data, size_t from, Recovery& r);
 
   const std::string dir_;
   const LogOptions options_;
@@ -147,6 +180,8 @@ class SegmentLog {
   bool healthy_ = true;
   std::chrono::steady_clock::time_point failed_at_{};
   std::thread flusher_;
+  int dir_fd_ = -1;  // the directory as opened: compared with what the path names now
+  std::atomic<bool> lost_{false};
 };
 
 }  // namespace hydrant::store
