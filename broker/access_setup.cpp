@@ -41,6 +41,8 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
   auth::AccessOptions o;
   o.open = c.open;
   o.anon_max_connections_per_ip = c.anon_max_connections_per_ip;
+  o.auth_failures.burst = c.auth_failure_burst;
+  o.auth_failures.refill_seconds = c.auth_failure_refill_s;
   o.users_file = auth::users_path(c.data_dir);
   o.signed_token_max_lifetime = int64_t{c.signed_token_max_hours} * 3600;
   try {

@@ -8,7 +8,9 @@
 namespace hydrant::auth {
 
 AccessControl::AccessControl(AccessOptions options)
-    : options_(std::move(options)), users_(std::make_shared<const UserTable>()) {}
+    : options_(std::move(options)),
+      users_(std::make_shared<const UserTable>()),
+      auth_failures_(options_.auth_failures) {}
 
 AuthResult AccessControl::authenticate(std::optional<std::string_view> username,
                                        std::optional<std::string_view> password,

@@ -16,6 +16,7 @@
 
 #include "auth/rules.hpp"
 #include "auth/user_db.hpp"
+#include "auth/failure_budget.hpp"
 #include "util/peer_address.hpp"
 
 namespace hydrant::auth {
@@ -26,6 +27,7 @@ struct AccessOptions {
   std::vector<uint8_t> token_secret;     // HS256 key of signed tokens; empty = none accepted
   int64_t signed_token_max_lifetime = 24 * 3600;  // seconds from iat to exp; longer are refused
   std::string users_file;                // reloaded by reload_users()
+  FailureBudgetOptions auth_failures;    // failed authentications per address (issue 13)
 
   static AccessOptions open_mode() {
     AccessOptions o;
@@ -70,6 +72,19 @@ class AccessControl {
   bool acquire_anonymous(const util::PeerAddress& peer);
   void release_anonymous(const util::PeerAddress& peer);
 
+  // Failed authentications per address (failure_budget.hpp): checked before the credentials
+  // are, so an address out of budget is refused cheaply; `now_ms` is steady milliseconds.
+  bool auth_budget_allows(const util::PeerAddress& peer, int64_t now_ms) {
+    return auth_failures_.allows(peer, now_ms);
+  }
+  void record_auth_failure(const util::PeerAddress& peer, int64_t now_ms) {
+    auth_failures_.record_failure(peer, now_ms);
+  }
+  // Whether a refused CONNECT from `peer` logs a line now (RefusalLogLimit::due).
+  uint64_t refusal_log_due(const util::PeerAddress& peer, int64_t now_ms) {
+    return refusal_log_.due(peer, now_ms);
+  }
+
  private:
   AccessOptions options_;
   mutable std::mutex users_mutex_;
@@ -78,6 +93,8 @@ class AccessControl {
   using IpKey = std::array<uint8_t, 17>;  // family + address; the port does not count
   static IpKey key_of(const util::PeerAddress& peer);
   std::map<IpKey, uint32_t> anon_per_ip_;
+  FailureBudget auth_failures_;
+  RefusalLogLimit refusal_log_;
 };
 
 }  // namespace hydrant::auth

@@ -72,6 +72,8 @@ struct Config {
   uint32_t payload_soft_limit = 8192;          // exchange payloads above are counted and logged
   uint32_t payload_hard_limit = 262144;        // exchange payloads above are refused
   uint32_t auth_failure_delay_ms = 1000;       // before CONNACK "bad user name or password"
+  uint32_t auth_failure_burst = 10;            // failed authentications per address at once
+  uint32_t auth_failure_refill_s = 6;          // then one more per this many seconds
   std::vector<std::string> reserved_names{"admin", "root", "hydrant", "guest", "anonymous",
                                           "exchange", "queue", "sys"};
   std::string token_secret_file;               // HS256 key; empty = <data>/token-secret

@@ -379,6 +379,15 @@ const std::array kKeys{
             "wait before answering wrong credentials, 0..10000",
             set_number<&Config::auth_failure_delay_ms, 0, 10000>,
             show_number<&Config::auth_failure_delay_ms>},
+    KeyInfo{"auth-failure-burst", "COUNT",
+            "failed authentications one address (IPv6: its /64) may make at once before its "
+            "credentialed CONNECTs are refused unchecked (0x9F); 0 = no budget",
+            set_number<&Config::auth_failure_burst, 0, kU32>,
+            show_number<&Config::auth_failure_burst>},
+    KeyInfo{"auth-failure-refill", "SECONDS",
+            "one more failed authentication is allowed per this many seconds, 1..86400",
+            set_number<&Config::auth_failure_refill_s, 1, 86400>,
+            show_number<&Config::auth_failure_refill_s>},
     KeyInfo{"reserved-names", "NAME",
             "clientId that no user may be created with; repeat for several (a source that names "
             "one replaces the built-in list)",

@@ -2,6 +2,7 @@
 // The packet handlers are in handle_*.cpp.
 #include "session/client_link.hpp"
 
+#include <chrono>
 #include <cstring>
 
 #include "util/log.hpp"
@@ -120,9 +121,20 @@ void ClientLink::dispatch(codec::Packet& packet) {
 void ClientLink::close_for(ReasonCode code, const char* why) {
   if (state_ == LinkState::Closed) return;
   services_.counters().protocol_errors.add();
-  log::info("conn={} peer={} client=\"{}\" event=closed reason=0x{:02x}({}) why=\"{}\"", conn_id_,
-            peer_.to_string(), log::untrusted(client_id_), static_cast<unsigned>(code), codec::reason_name(code),
-            why);
+  // A refused CONNECT logs once per address and period, then a count (issue 13): a client
+  // reconnecting in a loop must not write the log for us.
+  uint64_t lines = 1;
+  if (state_ == LinkState::AwaitConnect) {
+    lines = services_.access().refusal_log_due(
+        peer_, std::chrono::duration_cast<std::chrono::milliseconds>(
+                   services_.now().time_since_epoch()).count());
+  }
+  if (lines > 0) {
+    log::info("conn={} peer={} client=\"{}\" event=closed reason=0x{:02x}({}) why=\"{}\"{}",
+              conn_id_, peer_.to_string(), log::untrusted(client_id_), static_cast<unsigned>(code),
+              codec::reason_name(code), why,
+              lines > 1 ? fmt::format(" refusals_since_last_line={}", lines - 1) : std::string());
+  }
   if (state_ == LinkState::AwaitConnect) {
     // CONNECT refused: answer with a CONNACK when the failure has a CONNACK code.
     if (code == ReasonCode::UnsupportedProtocolVersion) {

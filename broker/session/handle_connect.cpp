@@ -90,9 +90,18 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
 Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
   auth::AccessControl& access = services_.access();
   if (access.open()) return {};
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             services_.now().time_since_epoch()).count();
+  // An address out of failed-authentication budget is refused before its password is looked
+  // at (issue 13): guessing then costs the broker one table lookup. Anonymous reads go on.
+  if (c.username && !access.auth_budget_allows(peer_, now_ms)) {
+    services_.counters().auth_failures.add();
+    return Error{ReasonCode::ConnectionRateExceeded, "too many failed authentications"};
+  }
   auto result = access.authenticate(c.username, c.password, util::unix_seconds());
   using Outcome = auth::AuthResult::Outcome;
   if (result.outcome == Outcome::Refused) {
+    access.record_auth_failure(peer_, now_ms);
     services_.counters().auth_failures.add();
     log::warn("conn={} peer={} client=\"{}\" user=\"{}\" event=auth-failed why=\"{}\"", conn_id_,
               peer_.to_string(), log::untrusted(client_id_), log::untrusted(c.username.value_or("")),

@@ -7,7 +7,7 @@ import base64
 import json
 import time
 
-from harness import (V311, V5, case, PUBACK, PUBLISH, P_CONTENT_TYPE, P_SESSION_EXPIRY,
+from harness import (V311, V5, case, CONNACK, PUBACK, PUBLISH, P_CONTENT_TYPE, P_SESSION_EXPIRY,
                      enc_connect, expect_connect_refused, expect_violation, wait_until)
 
 RULES = {"open": "false", "auth-failure-delay": "0"}
@@ -212,3 +212,48 @@ def log_lines_escape_client_strings(t):
     assert not [l for l in lines if l.startswith("event=forged")], lines[-10:]
     assert max(len(l) for l in lines) < 2000, max(len(l) for l in lines)
     assert any("\\nevent=forged" in l and "(65027 bytes)" in l for l in lines), lines[-10:]
+
+
+# ---- item 5 (rate part) and item 12: refusals per address ------------------------------------
+
+@case(broker_args=rules(), hydrant_only=WHY, versions=(V5,))
+def refusals_from_one_address_log_once_then_count(t):
+    """300 refused CONNECTs from one address (a clientId owned by another user) write a handful
+    of `event=closed` lines, not 300: one line per address and period, then a count."""
+    t.broker.add_user("gerrit")
+    for _ in range(300):
+        h = t.raw(connect=False)
+        h.send(enc_connect(V5, "gerrit-adapter"))
+        expect_connect_refused(h, NOT_AUTHORIZED)
+    lines = [l for l in t.broker.stderr_text().splitlines()
+             if "event=closed" in l and "gerrit-adapter" in l]
+    assert 1 <= len(lines) <= 10, (len(lines), lines[-3:])
+
+
+RATE_EXCEEDED = 0x9F
+
+
+@case(broker_args=rules(**{"auth-failure-burst": "5", "auth-failure-refill": "3"}),
+      hydrant_only=WHY)
+def failed_authentications_spend_the_address_budget(t):
+    """After auth-failure-burst (5) wrong passwords from one address, its next credentialed
+    CONNECT is refused unchecked — even with the right token — with 0x9F (3.1.1: 3, server
+    unavailable) until the budget refills (one per 3 s); anonymous reading goes on meanwhile."""
+    token = t.broker.add_user("ci")
+    for _ in range(5):
+        expect_bad_credentials(t, "ci", "wrong")
+    h = t.raw(connect=False)
+    h.send(enc_connect(t.v, t.uid("ci"), username="ci", password=token))
+    expect_connect_refused(h, RATE_EXCEEDED, 3, require_connack=True)
+    t.raw().disconnect()  # anonymous: no credentials, not refused
+    wait_until(lambda: _connects(t, token), 10, what="budget refilled")
+
+
+def _connects(t, token):
+    h = t.raw(connect=False)
+    h.send(enc_connect(t.v, t.uid("ci"), username="ci", password=token))
+    try:
+        ack = h.expect(CONNACK, timeout=2.0)
+    except AssertionError:
+        return False
+    return ack.f["rc"] == 0
