@@ -12,8 +12,8 @@ import os
 import socket
 import tempfile
 
-from harness import (V311, V5, case, CONNACK, SUBACK, PUBLISH, PUBACK, HOST, enc_connect,
-                     enc_subscribe, enc_publish, wait_until)
+from harness import (V311, V5, case, CONNACK, SUBACK, PUBLISH, PUBACK, HOST, P_SESSION_EXPIRY,
+                     enc_connect, enc_subscribe, enc_publish, wait_until)
 from ws_raw import (WsRaw, frame, upgrade_request, read_http_head, OP_BINARY, OP_CONT, OP_TEXT)
 
 WS = dict(broker_args={"http": "free"}, hydrant_only="the bridge is hydrant's")
@@ -44,12 +44,14 @@ def paho_websocket_publisher_reaches_tcp_subscriber(t):
 @case(**WS)
 def websocket_session_takes_over_tcp_session(t):
     """One session, two transports: a WebSocket CONNECT with the client id of a TCP
-    connection takes it over (DISCONNECT 0x8E in 5) and resumes its subscriptions."""
+    connection takes it over (DISCONNECT 0x8E in 5) and resumes its subscriptions. In 5 the
+    session needs an expiry to outlive the connection taken over (else Session Present is 0)."""
     cid = t.uid()
-    first = t.raw(client_id=cid, clean=False)
+    persistent = dict(clean=False, props=[(P_SESSION_EXPIRY, 300)] if t.v == V5 else None)
+    first = t.raw(client_id=cid, **persistent)
     first.subscribe([(t.topic(), 1)])
     ws = WsRaw(t.broker.http_port, t.v)
-    ws.send(enc_connect(t.v, cid, clean=False))
+    ws.send(enc_connect(t.v, cid, **persistent))
     ack = ws.expect(CONNACK)
     assert ack.f["session_present"] == 1, ack
     first.wait_closed()

@@ -38,11 +38,13 @@ def load_retained(t, count, prefix="exchange/load/r"):
     return r
 
 
-@case(versions=(V311,), hydrant_only=WHY, broker_args={"durability": "none"}, timeout=150)
+@case(versions=(V311,), hydrant_only=WHY, timeout=150,
+      broker_args={"durability": "none", "max-retained-per-user": 200000})
 def idle_broker_with_large_state_stops_writing(t):
     """110,000 retained messages (more than the old fixed interval of 100,000 records between
     snapshots): once the state is snapshotted, an idle broker's data directory stops growing.
-    Before the fix every snapshot made the next one due at once (~10 MB/s written while idle)."""
+    Before the fix every snapshot made the next one due at once (~10 MB/s written while idle).
+    The per-owner retained quota (default 10,000) is raised to let one client hold them."""
     load_retained(t, 110000)
     log_dir = os.path.join(t.broker.data_dir, "log")
     # The snapshot the load made due is written within a second or two; then nothing more.

@@ -455,12 +455,12 @@ def enc_ack(type_, v, pid, rc=None, props=None):
 
 def enc_subscribe(v, pid, subs, props=None, flags=0x02):
     """subs: list of (filter, options byte) where options = qos | nl<<2 | rap<<3 | rh<<4."""
-    body = struct.pack("!H", pid)
+    body = bytearray(struct.pack("!H", pid))  # bytearray: += on bytes is quadratic
     if v == V5:
         body += encode_props(props)
     for filt, opts in subs:
         body += mqtt_str(filt) + bytes([opts])
-    return fixed(SUBSCRIBE, flags, body)
+    return fixed(SUBSCRIBE, flags, bytes(body))
 
 
 def sub_opts(qos=0, nl=0, rap=0, rh=0):
@@ -468,12 +468,12 @@ def sub_opts(qos=0, nl=0, rap=0, rh=0):
 
 
 def enc_unsubscribe(v, pid, filters, props=None):
-    body = struct.pack("!H", pid)
+    body = bytearray(struct.pack("!H", pid))
     if v == V5:
         body += encode_props(props)
     for filt in filters:
         body += mqtt_str(filt)
-    return fixed(UNSUBSCRIBE, 0x02, body)
+    return fixed(UNSUBSCRIBE, 0x02, bytes(body))
 
 
 def enc_pingreq():
