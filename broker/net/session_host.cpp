@@ -237,7 +237,7 @@ void SessionHost::handle_arrive(ArriveTask& t) {
 
 // ---- routing ----
 
-void SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics) {
+bool SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics) {
   activity_.record(msg->topic(), msg->payload().size(), now_, std::chrono::system_clock::now());
   if (msg->retain()) {
     broker_.router().retain(msg);
@@ -253,7 +253,7 @@ void SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::st
     topics_scratch_.insert(topics_scratch_.end(), cc_topics.begin(), cc_topics.end());
     broker_.router().match(topics_scratch_, msg->origin_session(), match_scratch_);
   }
-  if (match_scratch_.empty()) return;
+  if (match_scratch_.empty()) return false;
   remote_scratch_.resize(broker_.host_count());
   for (auto& t : match_scratch_) {
     if (t.worker == index_) {
@@ -267,6 +267,7 @@ void SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::st
     broker_.host(w).post(DeliverTask{msg, std::move(remote_scratch_[w])});
     remote_scratch_[w].clear();
   }
+  return true;
 }
 
 void SessionHost::deliver_local(const fanout::MessageRef& msg, const router::Target& t) {

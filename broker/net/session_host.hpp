@@ -57,7 +57,7 @@ class SessionHost : public session::Services {
   auth::AccessControl& access() override;
   void open_session(session::ClientLink& link, bool clean_start) override;
   void close_session(session::ClientLink& link, bool publish_will) override;
-  void publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics = {}) override;
+  bool publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics = {}) override;
   bool note_exchange(std::string_view topic) override;
   size_t exchange_levels(std::string_view topic) override;
   bool subscribe(session::Session& s, std::string_view filter,

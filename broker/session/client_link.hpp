@@ -100,7 +100,7 @@ class ClientLink {
   Result<void> check_connect(codec::Connect& c);
   Result<fanout::MessageRef> build_will(const codec::Connect& c);
   Result<std::string_view> resolve_topic_alias(codec::Publish& p);
-  bool awaiting_pubrel_full() const;
+  bool inbound_window_full(const codec::Publish& p) const;
   Result<void> authorize_connect(const codec::Connect& c);
   Error check_exchange_payload(const codec::Publish& p, std::string_view topic);
   Result<std::vector<std::string>> cc_topics(const codec::Publish& p, std::string_view topic);
@@ -136,6 +136,7 @@ class ClientLink {
   uint32_t client_max_packet_size_ = codec::kMaxRemainingLength + 5;
   uint16_t keep_alive_ = 0;
   uint16_t client_receive_maximum_ = 65535;
+  uint32_t unconfirmed_qos1_ = 0;  // logged QoS 1 publishes awaiting the disk before PUBACK
   uint16_t client_topic_alias_maximum_ = 0;
   LinkState state_ = LinkState::AwaitConnect;
   codec::ProtocolVersion version_ = codec::ProtocolVersion::V311;

@@ -97,7 +97,7 @@ Result<std::vector<std::string>> ClientLink::cc_topics(const codec::Publish& p,
 
 void ClientLink::handle_publish(codec::Publish& p) {
   // state: inbound window [MQTT-3.3.4-8]
-  if (p.qos == 2 && !session_->awaiting_pubrel.contains(p.packet_id) && awaiting_pubrel_full()) {
+  if (inbound_window_full(p)) {
     return close_for(ReasonCode::ReceiveMaximumExceeded, "receive maximum exceeded");
   }
   // fields
@@ -172,24 +172,33 @@ void ClientLink::handle_publish(codec::Publish& p) {
     return fanout::Message::create(*topic, p.payload, p.qos, retain, p.properties,
                                    session_->id(), services_.now(), sequence, position);
   };
-  services_.publish(logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos)
-                           : make(0, {}),
-                    cc);
+  const bool matched =
+      services_.publish(logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos)
+                               : make(0, {}),
+                        cc);
   // reply
   if (logged && p.qos > 0) {
     if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);  // routed: never twice
+    if (p.qos == 1) ++unconfirmed_qos1_;
     return;  // confirm_publish() answers
   }
+  // MQTT 5: 0x10 tells the publisher that no subscription matched, as mosquitto does (a
+  // retained message is still stored). Logged messages are answered 0x00 once on disk: the
+  // history log keeps them for subscribers that replay it (docs/conformance.md).
+  const ReasonCode rc = matched || version_ != ProtocolVersion::V5
+                            ? ReasonCode::Success
+                            : ReasonCode::NoMatchingSubscribers;
   if (p.qos == 1) {
-    send(codec::Ack{PacketType::Puback, p.packet_id, ReasonCode::Success, {}});
+    send(codec::Ack{PacketType::Puback, p.packet_id, rc, {}});
   } else if (p.qos == 2) {
     session_->awaiting_pubrel.insert(p.packet_id);
-    send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
+    send(codec::Ack{PacketType::Pubrec, p.packet_id, rc, {}});
   }
 }
 
 void ClientLink::confirm_publish(uint16_t packet_id, uint8_t qos, bool ok) {
   if (state_ != LinkState::Connected) return;  // the client re-sends it after reconnecting
+  if (qos == 1 && unconfirmed_qos1_ > 0) --unconfirmed_qos1_;
   const PacketType type = qos == 1 ? PacketType::Puback : PacketType::Pubrec;
   if (ok) return send(codec::Ack{type, packet_id, ReasonCode::Success, {}});
   log::warn("conn={} client=\"{}\" event=publish-not-stored packet_id={} (the log could not write)",
@@ -217,8 +226,21 @@ void ClientLink::log_retained_refusal() {
             since.exchange(0));
 }
 
-bool ClientLink::awaiting_pubrel_full() const {
-  return session_->awaiting_pubrel.size() >= services_.limits().receive_maximum;
+// The publishes this client has sent that we have not finished acknowledging: QoS 2 until its
+// PUBREL and, in MQTT 5, a logged QoS 1 until the disk confirms it and we send its PUBACK (other
+// QoS 1 publishes are answered as they are read, so they never wait). MQTT 5 bounds them by the
+// Receive Maximum announced in CONNACK (0x93 past it) [MQTT-3.3.4-9]; 3.1.1 has no such limit,
+// so there only the QoS 2 ids we must remember are bounded.
+bool ClientLink::inbound_window_full(const codec::Publish& p) const {
+  if (p.qos == 0) return false;
+  if (p.qos == 2 && session_->awaiting_pubrel.contains(p.packet_id)) return false;  // a re-send
+  size_t waiting = session_->awaiting_pubrel.size();
+  if (version_ == ProtocolVersion::V5) {
+    waiting += unconfirmed_qos1_;
+  } else if (p.qos == 1) {
+    return false;
+  }
+  return waiting >= services_.limits().receive_maximum;
 }
 
 void ClientLink::handle_pubrel(const codec::Ack& a) {

@@ -41,8 +41,9 @@ class Services {
   virtual void wants_write(ClientLink& link) = 0;
 
   // Routes an accepted PUBLISH (and stores it if retained); `cc_topics` are further topics it
-  // is routed to (CC'd routing keys), each subscriber still getting it once.
-  virtual void publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics = {}) = 0;
+  // is routed to (CC'd routing keys), each subscriber still getting it once. Returns whether any
+  // subscription matched (MQTT 5 acknowledges "no matching subscribers" with 0x10).
+  virtual bool publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics = {}) = 0;
   // A publish under exchange/<owner>/...: registers its exchange on first use; false when the
   // owner may register no more exchanges.
   virtual bool note_exchange(std::string_view topic) = 0;

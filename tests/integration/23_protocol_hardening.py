@@ -5,7 +5,8 @@ Nothing here asserts a duration: a stalled worker shows as a reply that never co
 harness's ordinary timeouts.
 """
 
-from harness import (V311, V5, case, SUBACK, UNSUBACK, PUBLISH, enc_subscribe, enc_unsubscribe)
+from harness import (V311, V5, BROKER_KIND, case, SUBACK, UNSUBACK, PUBLISH, PUBACK, PUBREC, PUBCOMP, DISCONNECT,
+                     enc_publish, enc_subscribe, enc_unsubscribe)
 
 N_FILTERS = 65535
 
@@ -14,7 +15,8 @@ def many_filters(prefix):
     return [f"{prefix}/{i}" for i in range(N_FILTERS)]
 
 
-@case(broker_args={"max-subscriptions-per-session": 0, "max-packet-size": 4194304},
+@case(broker_args={"max-subscriptions-per-session": 0, "max-packet-size": 4194304,
+                   "outbound-budget": 4194304},
       hydrant_only="hydrant's own subscription limit key", timeout=120)
 def unsubscribe_65535_filters(t):
     """One SUBSCRIBE then one UNSUBSCRIBE of 65,535 filters (issue 13 item 6): each is answered
@@ -58,3 +60,50 @@ def subscriptions_per_session_limit(t):
     r.expect(UNSUBACK)
     ack = r.subscribe([("q/3", 1), ("q/4", 1)], pid=4)
     assert ack.f["codes"] == [1, refused], ack
+
+
+@case(versions=(V5,), broker_args={"receive-maximum": 5}, mosquitto_optional={"receive-maximum"},
+      hydrant_only="needs publishes that wait for the disk before their PUBACK (the message log)")
+def receive_maximum_exceeded_v5_disconnects(t):
+    """MQTT 5: a client that keeps more QoS 1 publishes unacknowledged than the Receive Maximum
+    announced in CONNACK is disconnected with 0x93 [MQTT-3.3.4-9]. Exchange publishes wait for
+    the disk before their PUBACK, so 40 sent in one write outrun a window of 5. Before the fix
+    all 40 were acknowledged."""
+    r = t.raw()
+    burst = b"".join(enc_publish(t.v, f"exchange/{t.uid()}/rm", b'{"n":%d}' % i, qos=1, pid=i + 1)
+                     for i in range(40))
+    r.send(burst)
+    got = r.wait_closed(timeout=10)
+    acks = [p for p in got if p.type == PUBACK]
+    ends = [p for p in got if p.type == DISCONNECT]
+    assert ends and ends[-1].f["rc"] == 0x93, got[-3:]
+    assert len(acks) < 40, len(acks)
+
+
+@case(versions=(V311,), broker_args={"receive-maximum": 5}, mosquitto_optional={"receive-maximum"},
+      hydrant_only="needs publishes that wait for the disk before their PUBACK (the message log)")
+def no_receive_maximum_in_311(t):
+    """MQTT 3.1.1 has no Receive Maximum: the same burst is acknowledged in full."""
+    r = t.raw()
+    for i in range(40):
+        r.publish(f"exchange/{t.uid()}/rm", b'{"n":%d}' % i, qos=1, pid=i + 1)
+    assert sorted(r.expect(PUBACK).f["pid"] for _ in range(40)) == list(range(1, 41))
+
+
+@case(versions=(V5,))
+def no_matching_subscribers_0x10(t):
+    """MQTT 5 PUBACK/PUBREC say 0x10 (No matching subscribers) when no subscription matched, as
+    mosquitto does; 0x00 once one does. Before the fix: always 0x00. (mosquitto 2.0.11 routes a
+    QoS 2 message at PUBREL, so its PUBREC cannot know and says 0x00; hydrant routes it when the
+    PUBLISH arrives and says 0x10.)"""
+    pub = t.raw()
+    topic = t.topic()
+    pub.publish(topic, b"x", qos=1, pid=1)
+    assert pub.expect(PUBACK).f["rc"] == 0x10
+    pub.publish(topic, b"x", qos=2, pid=2)
+    assert pub.expect(PUBREC).f["rc"] == (0x10 if BROKER_KIND == "hydrant" else 0x00)
+    sub = t.raw()
+    sub.subscribe([(topic, 1)])
+    pub.publish(topic, b"y", qos=1, pid=3)
+    assert pub.expect(PUBACK, skip=(PUBCOMP,)).f["rc"] == 0x00
+    assert sub.expect(PUBLISH).f["payload"] == b"y"

@@ -267,10 +267,13 @@ TEST_CASE("CONNACK refusal, 5: carries a reason string") {
 
 TEST_CASE("a new connection with the same client id takes the session over") {
   TestServices svc;
+  svc.lim.max_session_expiry = 100;
+  codec::Properties lasting;
+  lasting.session_expiry_interval = 60;  // with 0 the session ends with the connection taken over
   TestClient first(svc, V::V5, 1);
-  first.connect("same", false);
+  first.connect("same", false, lasting);
   TestClient second(svc, V::V5, 2);
-  const Connack ack = second.connect("same", false);
+  const Connack ack = second.connect("same", false, lasting);
   CHECK(ack.session_present);
   expect_v5_disconnect(first, ReasonCode::SessionTakenOver);
   CHECK(svc.sessions.size() == 1);
@@ -299,6 +302,9 @@ TEST_CASE("QoS 1 PUBLISH -> PUBACK") {
   for (V v : kBoth) {
     CAPTURE(static_cast<int>(v));
     TestServices svc;
+    TestClient sub(svc, v, 2);
+    sub.connect("sub");
+    sub.subscribe(subscribe_packet(1, "a/b"));
     TestClient c(svc, v);
     c.connect("pub");
     c.send(publish_packet("a/b", "x", 1, 7));
@@ -308,10 +314,30 @@ TEST_CASE("QoS 1 PUBLISH -> PUBACK") {
   }
 }
 
+TEST_CASE("MQTT 5: PUBACK/PUBREC 0x10 when no subscription matched; 3.1.1: plain ack") {
+  for (V v : kBoth) {
+    CAPTURE(static_cast<int>(v));
+    TestServices svc;
+    TestClient c(svc, v);
+    c.connect("pub");
+    c.send(publish_packet("nobody/listens", "x", 1, 7));
+    c.send(publish_packet("nobody/listens", "x", 2, 8));
+    auto out = c.take();
+    REQUIRE(out.size() == 2);
+    const auto expected = v == V::V5 ? ReasonCode::NoMatchingSubscribers : ReasonCode::Success;
+    CHECK(out[0].as<codec::Ack>().reason_code == expected);
+    CHECK(out[1].as<codec::Ack>().reason_code == expected);
+    CHECK(svc.published.size() == 2);
+  }
+}
+
 TEST_CASE("QoS 2 PUBLISH -> PUBREC, routed once, PUBREL -> PUBCOMP") {
   for (V v : kBoth) {
     CAPTURE(static_cast<int>(v));
     TestServices svc;
+    TestClient sub(svc, v, 2);
+    sub.connect("sub");
+    sub.subscribe(subscribe_packet(1, "a/b"));
     TestClient c(svc, v);
     c.connect("pub");
     c.send(publish_packet("a/b", "x", 2, 9));
@@ -510,7 +536,7 @@ TEST_CASE("Payload Format Indicator 1 with valid UTF-8 is routed") {
   c.send(p);
   auto out = c.take();
   REQUIRE(out.size() == 1);
-  CHECK(out[0].as<codec::Ack>().reason_code == ReasonCode::Success);
+  CHECK(out[0].as<codec::Ack>().reason_code == ReasonCode::NoMatchingSubscribers);  // accepted
   CHECK(svc.published.size() == 1);
 }
 

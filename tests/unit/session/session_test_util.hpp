@@ -82,7 +82,7 @@ class TestServices final : public Services {
   bool note_exchange(std::string_view) override { return true; }
   size_t exchange_levels(std::string_view) override { return 1; }
 
-  void publish(const fanout::MessageRef& msg, std::span<const std::string> cc = {}) override {
+  bool publish(const fanout::MessageRef& msg, std::span<const std::string> cc = {}) override {
     published.push_back(msg);
     if (msg->retain()) router.retain(msg);
     std::vector<router::Target> targets;
@@ -95,6 +95,7 @@ class TestServices final : public Services {
       it->second->deliver(msg, target.qos, target.retain_as_published && msg->retain(),
                           std::move(target.subscription_ids), t);
     }
+    return !targets.empty();
   }
 
   bool subscribe(Session& session, std::string_view filter,
