@@ -289,6 +289,16 @@ int run(int argc, char** argv) {
     log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
   }
   broker.start();
+  // From here on a failing step must stop the threads before the broker is destroyed, or
+  // std::thread's destructor aborts the process ("terminate called") instead of the error
+  // reaching main() and its exit status 2.
+  struct StopOnError {
+    net::Broker& broker;
+    bool armed = true;
+    ~StopOnError() {
+      if (armed) broker.stop();
+    }
+  } stop_on_error{broker};
   // Where `hydrant queue list` and friends find this broker's admin API.
   std::vector<std::string> http_listeners;
   for (size_t i = 0; bridge_host && i < cfg.http.size(); ++i) {
@@ -301,10 +311,14 @@ int run(int argc, char** argv) {
 
   // The main thread waits for signals and for changes to the users file, nothing else.
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) throw std::runtime_error(fmt::format("signalfd: {}", strerror(errno)));
+  // Without the watch (the data directory vanished, or no inotify instance is left) users-file
+  // changes are picked up on SIGHUP only: worth an error line, not worth stopping the broker.
   const int watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (signal_fd < 0 || watch_fd < 0 ||
+  if (watch_fd < 0 ||
       inotify_add_watch(watch_fd, cfg.data_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    throw std::runtime_error(fmt::format("cannot watch {}: {}", cfg.data_dir, strerror(errno)));
+    log::error("event=users-watch-failed dir=\"{}\" error=\"{}\" note=\"changes to the users "
+               "file are read on SIGHUP only\"", cfg.data_dir, strerror(errno));
   }
   auto next_second = std::chrono::steady_clock::now();
   for (bool running = true; running;) {
@@ -340,7 +354,8 @@ int run(int argc, char** argv) {
     running = false;
   }
   ::close(signal_fd);
-  ::close(watch_fd);
+  if (watch_fd >= 0) ::close(watch_fd);
+  stop_on_error.armed = false;
   broker.stop();
   runtime.remove();
   ::close(lock_fd);
