@@ -153,6 +153,7 @@ void reload(const config::CommandLine& cli, config::Config& current, net::Broker
   log::set_level(next.log_level);
   broker.reconfigure(limits_from(next), next.sys_interval, next.max_connections);
   broker.router().set_retained_limits(next.max_retained_per_user, next.max_retained_total);
+  broker.router().set_subscription_limits(next.max_subscriptions_per_user, next.max_subscriptions_total);
   current = next;
   log::info("event=reloaded config=\"{}\"", config::describe(current));
 }
@@ -265,6 +266,7 @@ int run(int argc, char** argv) {
   opts.store = open_store(cfg);
   net::Broker broker(opts);
   broker.router().set_retained_limits(cfg.max_retained_per_user, cfg.max_retained_total);
+  broker.router().set_subscription_limits(cfg.max_subscriptions_per_user, cfg.max_subscriptions_total);
   broker.restore_from_store();
   try {
     const size_t declared = admin::load_declared_exchanges(cfg.data_dir, broker.exchanges());

@@ -92,6 +92,18 @@ IdClaim AccessControl::claim_of(std::string_view client_id, const Principal* who
                             [&](std::string_view name) { return table->find(name) != nullptr; });
 }
 
+std::string AccessControl::owner_of(std::string_view client_id) const {
+  if (const auto queue = queue_owner(client_id); !queue.empty()) return std::string(queue);
+  const auto table = users();
+  std::string first;
+  claim_of_client_id(client_id, nullptr, [&](std::string_view name) {
+    const bool is_user = table->find(name) != nullptr;
+    if (is_user && first.empty()) first = name;
+    return is_user;
+  });
+  return first;
+}
+
 std::optional<std::string> AccessControl::reload_users() {
   if (options_.users_file.empty()) return std::nullopt;
   try {

@@ -60,6 +60,9 @@ class AccessControl {
 
   // Whose `client_id` is (rules.hpp, claim_of_client_id) against the current users table.
   IdClaim claim_of(std::string_view client_id, const Principal* who) const;
+  // A registered user who owns `client_id` (its queue's owner, else the shortest owning name),
+  // or "" when nobody does.
+  std::string owner_of(std::string_view client_id) const;
 
   // Re-reads the users file. A file that does not load leaves the current table in place and
   // returns its error; std::nullopt on success.

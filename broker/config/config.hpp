@@ -66,6 +66,8 @@ struct Config {
   uint32_t anon_max_connections_per_ip = 64;   // 0 = unlimited
   uint32_t anon_max_subscriptions = 64;        // per anonymous connection; 0 = unlimited
   uint32_t max_subscriptions_per_session = 1000;  // any session; 0 = unlimited
+  uint32_t max_subscriptions_per_user = 10000;    // all sessions of one user; 0 = unlimited
+  uint32_t max_subscriptions_total = 1000000;     // the whole broker; 0 = unlimited
   uint32_t max_retained_per_user = 10000;      // retained topics per owner; 0 = unlimited
   uint32_t max_retained_total = 1000000;       // retained topics in all; 0 = unlimited
   uint32_t anon_max_packet_size = 16384;       // inbound, after an anonymous CONNECT

@@ -352,6 +352,16 @@ const std::array kKeys{
             "subscriptions one session may hold (more: SUBACK 0x97, 3.1.1 0x80); 0 = unlimited",
             set_number<&Config::max_subscriptions_per_session, 0, kU32>,
             show_number<&Config::max_subscriptions_per_session>},
+    KeyInfo{"max-subscriptions-per-user", "N",
+            "subscriptions all sessions of one registered user may hold (more: SUBACK 0x97, "
+            "3.1.1 0x80); 0 = unlimited",
+            set_number<&Config::max_subscriptions_per_user, 0, kU32>,
+            show_number<&Config::max_subscriptions_per_user>},
+    KeyInfo{"max-subscriptions-total", "N",
+            "subscriptions the broker holds in all, anonymous ones included (more: SUBACK 0x97, "
+            "3.1.1 0x80); 0 = unlimited",
+            set_number<&Config::max_subscriptions_total, 0, kU32>,
+            show_number<&Config::max_subscriptions_total>},
     KeyInfo{"max-retained-per-user", "N",
             "retained topics one owner may hold (exchange/<owner>/..., else the first topic "
             "level); a new one over it is refused with 0x97; 0 = unlimited",

@@ -24,7 +24,9 @@ void Broker::restore_from_store() {
   uint64_t from = UINT64_MAX;
   for (const auto& [client_id, stored] : state.sessions) {
     const uint32_t w = static_cast<uint32_t>(std::hash<std::string>{}(client_id) % worker_count());
-    auto claim = registry_.claim(client_id, w, /*clean_start=*/false);
+    // Only an owner resumes a persistent session, so its subscriptions count against the user
+    // who owns its identifier.
+    auto claim = registry_.claim(client_id, w, /*clean_start=*/false, access().owner_of(client_id));
     session::Session& s = hosts_[w]->restore_session(claim.handle, stored);
     restored.push_back({&s, &stored});
     for (const auto& [filter, sub] : stored.subscriptions) {

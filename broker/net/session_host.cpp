@@ -74,7 +74,9 @@ session::Session& SessionHost::new_session(const router::HandleRef& handle) {
 }
 
 void SessionHost::open_session(ClientLink& link, bool clean_start) {
-  auto claim = broker_.registry().claim(link.client_id(), index_, clean_start);
+  const auth::Principal* who = link.principal();
+  auto claim = broker_.registry().claim(link.client_id(), index_, clean_start,
+                                        who ? std::string_view(who->user) : std::string_view());
   if (claim.previous && !claim.resumed) {
     // Clean start replaces the old session, wherever it lives [MQTT-3.1.2-4].
     if (claim.previous_worker == index_) {
@@ -159,7 +161,7 @@ void SessionHost::end_session(router::SessionId id) {
     close_link(old->conn_id());
   }
   publish_will(s);
-  for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, id);
+  for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, *s.handle());
   if (store_ && s.store_incarnation) store_->session_end(s.client_id(), s.store_incarnation);
   log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
   sessions_.erase(it);
@@ -298,7 +300,11 @@ bool SessionHost::subscribe(Session& s, std::string_view filter,
 
 bool SessionHost::unsubscribe(Session& s, std::string_view filter) {
   if (store_ && s.store_incarnation) store_->unsubscribe(s.client_id(), filter);
-  return broker_.router().unsubscribe(filter, s.id());
+  return broker_.router().unsubscribe(filter, *s.handle());
+}
+
+const char* SessionHost::subscription_refusal(const Session& s) const {
+  return broker_.router().subscription_refusal(*s.handle());
 }
 
 bool SessionHost::retain_allowed(std::string_view topic, bool deletes) {

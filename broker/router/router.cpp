@@ -26,17 +26,45 @@ bool Router::subscribe(std::string_view filter, const HandleRef& handle,
     filter = shared->filter;
   }
   std::unique_lock lock(subs_mutex_);
-  return subscriptions_.insert(filter, group, handle->id, Entry{options, subscription_id, handle});
+  const bool added =
+      subscriptions_.insert(filter, group, handle->id, Entry{options, subscription_id, handle});
+  if (added && !handle->owner.empty()) ++subs_per_user_[handle->owner];
+  return added;
 }
 
-bool Router::unsubscribe(std::string_view filter, SessionId session) {
+bool Router::unsubscribe(std::string_view filter, const SessionHandle& session) {
   std::string_view group;
   if (auto shared = topics::parse_shared(filter)) {
     group = shared->group;
     filter = shared->filter;
   }
   std::unique_lock lock(subs_mutex_);
-  return subscriptions_.erase(filter, group, session);
+  const bool removed = subscriptions_.erase(filter, group, session.id);
+  if (removed && !session.owner.empty()) {
+    auto it = subs_per_user_.find(session.owner);
+    if (it != subs_per_user_.end() && --it->second == 0) subs_per_user_.erase(it);
+  }
+  return removed;
+}
+
+void Router::set_subscription_limits(size_t per_user, size_t total) {
+  std::unique_lock lock(subs_mutex_);
+  subs_per_user_max_ = per_user;
+  subs_total_max_ = total;
+}
+
+const char* Router::subscription_refusal(const SessionHandle& session) const {
+  std::shared_lock lock(subs_mutex_);
+  if (subs_total_max_ && subscriptions_.size() >= subs_total_max_) {
+    return "the broker holds the most subscriptions allowed (max-subscriptions-total)";
+  }
+  if (subs_per_user_max_ && !session.owner.empty()) {
+    auto it = subs_per_user_.find(session.owner);
+    if (it != subs_per_user_.end() && it->second >= subs_per_user_max_) {
+      return "this user holds the most subscriptions allowed (max-subscriptions-per-user)";
+    }
+  }
+  return nullptr;
 }
 
 void Router::match(std::span<const std::string_view> topics, SessionId origin,

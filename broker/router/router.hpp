@@ -40,7 +40,14 @@ class Router {
   bool subscribe(std::string_view filter, const HandleRef& handle,
                  const codec::SubscriptionOptions& options, uint32_t subscription_id);
   // Returns true when the subscription existed.
-  bool unsubscribe(std::string_view filter, SessionId session);
+  bool unsubscribe(std::string_view filter, const SessionHandle& session);
+
+  // Caps on subscriptions: per user (SessionHandle::owner; anonymous sessions have their own
+  // caps) and in all; 0 = unlimited.
+  void set_subscription_limits(size_t per_user, size_t total);
+  // Why `session` may not add a new filter now (a static string), or nullptr when it may.
+  // Workers check and subscribe without one lock, so each may overshoot a cap by one filter.
+  const char* subscription_refusal(const SessionHandle& session) const;
 
   // Appends the deliveries for a message published on `topic` by `origin` (no-local).
   void match(std::string_view topic, SessionId origin, std::vector<Target>& out) const {
@@ -78,6 +85,10 @@ class Router {
   };
   mutable std::shared_mutex subs_mutex_;
   topics::SubscriptionTrie<SessionId, Entry> subscriptions_;
+  // Under subs_mutex_: filters held per user (only users with some), and the caps.
+  std::unordered_map<std::string, size_t, topics::detail::LevelHash, std::equal_to<>> subs_per_user_;
+  size_t subs_per_user_max_ = 0;
+  size_t subs_total_max_ = 0;
   void count_retained(std::string_view topic, int delta);  // under retained_mutex_
   void purge_expired_retained(fanout::Clock::time_point now);  // under retained_mutex_
 

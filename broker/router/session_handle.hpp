@@ -15,10 +15,13 @@ namespace hydrant::router {
 using SessionId = uint64_t;
 
 struct SessionHandle {
-  SessionHandle(SessionId id, std::string client_id, uint32_t worker)
-      : id(id), client_id(std::move(client_id)), worker(worker) {}
+  SessionHandle(SessionId id, std::string client_id, uint32_t worker, std::string owner = {})
+      : id(id), client_id(std::move(client_id)), owner(std::move(owner)), worker(worker) {}
   const SessionId id;
   const std::string client_id;
+  // The registered user whose subscriptions these are (the connection's user when the session
+  // was made; "" = anonymous): what max-subscriptions-per-user counts against.
+  const std::string owner;
   std::atomic<uint32_t> worker;
   // The session's expiry is 0: it ends with its connection, so a takeover never resumes it
   // (MQTT 3.1.1 CleanSession=1, MQTT 5 Session Expiry 0). Set by the owning worker.

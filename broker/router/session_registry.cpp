@@ -4,7 +4,7 @@
 namespace hydrant::router {
 
 SessionRegistry::Claim SessionRegistry::claim(std::string_view client_id, uint32_t worker,
-                                              bool clean_start) {
+                                              bool clean_start, std::string_view owner) {
   std::lock_guard lock(mutex_);
   Claim claim;
   auto it = by_client_id_.find(client_id);
@@ -18,7 +18,8 @@ SessionRegistry::Claim SessionRegistry::claim(std::string_view client_id, uint32
     claim.handle->worker.store(worker);
     return claim;
   }
-  claim.handle = std::make_shared<SessionHandle>(next_id_++, std::string(client_id), worker);
+  claim.handle = std::make_shared<SessionHandle>(next_id_++, std::string(client_id), worker,
+                                                 std::string(owner));
   // The key views the client id inside the handle it maps to, so replace key and value together.
   if (it != by_client_id_.end()) by_client_id_.erase(it);
   by_client_id_.emplace(claim.handle->client_id, claim.handle);

@@ -25,7 +25,9 @@ class SessionRegistry {
   // existing one, which the caller must end; so does a session that ends with its connection
   // (SessionHandle::ends_with_connection), which a takeover cannot resume. Otherwise the existing session is resumed and its
   // worker becomes `worker`; the caller must fetch it from previous_worker if that differs.
-  Claim claim(std::string_view client_id, uint32_t worker, bool clean_start);
+  // `owner`: the user a new session is made for ("" = anonymous); a resumed one keeps its own.
+  Claim claim(std::string_view client_id, uint32_t worker, bool clean_start,
+              std::string_view owner = {});
 
   // Called by the owning worker when a session ends. Removes the entry only if it still maps to
   // `handle` and `handle` still belongs to `worker` (a concurrent resume elsewhere wins); returns

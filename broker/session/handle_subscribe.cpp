@@ -30,6 +30,11 @@ Error ClientLink::check_subscribe_access(std::string_view filter, size_t held, b
   if (session_cap && held >= session_cap && !exists) {
     return Error{ReasonCode::QuotaExceeded, "subscription limit per session"};
   }
+  if (!exists) {
+    if (const char* why = services_.subscription_refusal(*session_)) {
+      return Error{ReasonCode::QuotaExceeded, why};
+    }
+  }
   if (services_.access().open()) return Error{ReasonCode::Success, ""};
   const auto shared = topics::parse_shared(filter);
   const auto decision = auth::check_subscribe(principal_.get(), shared ? shared->filter : filter);

@@ -53,6 +53,9 @@ class Services {
   virtual bool subscribe(Session& session, std::string_view filter,
                          const codec::SubscriptionOptions& options, uint32_t subscription_id) = 0;
   virtual bool unsubscribe(Session& session, std::string_view filter) = 0;
+  // Why `session` may not add a new filter now (the per-user and broker-wide subscription
+  // caps, a static string), or nullptr when it may.
+  virtual const char* subscription_refusal(const Session& /*session*/) const { return nullptr; }
   virtual void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) = 0;
   // Whether a retained PUBLISH to `topic` fits the retained quotas (router::Router::
   // retain_allowed); `deletes`: an empty payload, which always may.

@@ -5,7 +5,7 @@ Nothing here asserts a duration: a stalled worker shows as a reply that never co
 harness's ordinary timeouts.
 """
 
-from harness import (V311, V5, BROKER_KIND, case, SUBACK, UNSUBACK, PUBLISH, PUBACK, PUBREC, PUBCOMP, DISCONNECT,
+from harness import (V311, V5, BROKER_KIND, case, wait_until, SUBACK, UNSUBACK, PUBLISH, PUBACK, PUBREC, PUBCOMP, DISCONNECT,
                      enc_publish, enc_subscribe, enc_unsubscribe)
 
 N_FILTERS = 65535
@@ -107,3 +107,40 @@ def no_matching_subscribers_0x10(t):
     pub.publish(topic, b"y", qos=1, pid=3)
     assert pub.expect(PUBACK, skip=(PUBCOMP,)).f["rc"] == 0x00
     assert sub.expect(PUBLISH).f["payload"] == b"y"
+
+
+@case(hydrant_only="hydrant's own subscription limit keys",
+      broker_args={"open": "false", "auth-failure-delay": "0", "max-subscriptions-per-user": 3})
+def subscriptions_per_user_limit(t):
+    """--max-subscriptions-per-user 3 counts a user's filters over all its sessions: two
+    connections of user ci hold 3 between them, the next new filter is refused with 0x97
+    (3.1.1: 0x80) on either; anonymous readers are not ci's; when one of ci's sessions ends its
+    filters are free again. Before the fix a user could hold 1,000 per session, any number of
+    sessions."""
+    token = t.broker.add_user("ci")
+    refused = 0x97 if t.v == V5 else 0x80
+    a = t.raw(client_id="ci-a", username="ci", password=token)
+    b = t.raw(client_id="ci-b", username="ci", password=token)
+    assert a.subscribe([("exchange/ci/x/1", 0), ("exchange/ci/x/2", 0)]).f["codes"] == [0, 0]
+    assert b.subscribe([("exchange/ci/x/3", 0), ("exchange/ci/x/4", 0)]).f["codes"] == [0, refused]
+    assert a.subscribe([("exchange/ci/x/5", 0)], pid=2).f["codes"] == [refused]
+    assert a.subscribe([("exchange/ci/x/1", 1)], pid=3).f["codes"] == [1]  # held: replaced
+    anon = t.raw()
+    assert anon.subscribe([("exchange/ci/x/1", 0)]).f["codes"] == [0]
+    a.disconnect()  # its session ends with it: two filters free again
+    wait_until(lambda: b.subscribe([("exchange/ci/x/6", 0)], pid=4).f["codes"] == [0], 5,
+               what="ci's filters released when its session ended")
+
+
+@case(hydrant_only="hydrant's own subscription limit keys",
+      broker_args={"max-subscriptions-total": 4})
+def subscriptions_total_limit(t):
+    """--max-subscriptions-total 4 bounds the filters of every session together, anonymous ones
+    included: the fifth new filter is refused with 0x97 (3.1.1: 0x80) until one is released."""
+    refused = 0x97 if t.v == V5 else 0x80
+    a, b = t.raw(), t.raw()
+    assert a.subscribe([("t/1", 0), ("t/2", 0), ("t/3", 0)]).f["codes"] == [0, 0, 0]
+    assert b.subscribe([("t/4", 0), ("t/5", 0)]).f["codes"] == [0, refused]
+    a.send(enc_unsubscribe(t.v, 2, ["t/1"]))
+    a.expect(UNSUBACK)
+    assert b.subscribe([("t/5", 0)], pid=2).f["codes"] == [0]

@@ -120,9 +120,9 @@ TEST_CASE("subscribe replaces a session's subscription on the same filter") {
   CHECK(t[0].qos == 2);
   CHECK(t[0].subscription_ids == std::vector<uint32_t>{9});
 
-  CHECK(r.unsubscribe("a", 1));
-  CHECK_FALSE(r.unsubscribe("a", 1));
-  CHECK_FALSE(r.unsubscribe("never", 1));
+  CHECK(r.unsubscribe("a", *h));
+  CHECK_FALSE(r.unsubscribe("a", *h));
+  CHECK_FALSE(r.unsubscribe("never", *h));
   CHECK(r.subscription_count() == 0);
   CHECK(match(r, "a").empty());
 }
@@ -149,6 +149,34 @@ TEST_CASE("no local excludes the publishing session only") {
       CHECK(x.subscription_ids == std::vector<uint32_t>{4});
     }
   }
+}
+
+TEST_CASE("subscription caps: per user across sessions, and in all") {
+  Router r;
+  r.set_subscription_limits(3, 5);
+  auto a = std::make_shared<SessionHandle>(1, "ci-a", 0, "ci");
+  auto b = std::make_shared<SessionHandle>(2, "ci-b", 0, "ci");
+  auto anon = std::make_shared<SessionHandle>(3, "reader", 0);
+  CHECK(r.subscription_refusal(*a) == nullptr);
+  CHECK(r.subscribe("x/1", a, qos(0), 0));
+  CHECK(r.subscribe("x/2", a, qos(0), 0));
+  CHECK_FALSE(r.subscribe("x/2", a, qos(1), 0));  // replacing one does not count again
+  CHECK(r.subscribe("x/3", b, qos(0), 0));
+  // The user's third filter, held by its other session: both are at the cap now.
+  REQUIRE(r.subscription_refusal(*a) != nullptr);
+  CHECK(std::string_view(r.subscription_refusal(*b)).find("per-user") != std::string_view::npos);
+  CHECK(r.subscription_refusal(*anon) == nullptr);  // anonymous: not a user's
+  CHECK(r.unsubscribe("x/1", *a));
+  CHECK(r.subscription_refusal(*b) == nullptr);
+  // In all: 5, anonymous included.
+  CHECK(r.subscribe("y/1", anon, qos(0), 0));
+  CHECK(r.subscribe("y/2", anon, qos(0), 0));
+  CHECK(r.subscribe("y/3", anon, qos(0), 0));
+  CHECK(r.subscription_count() == 5);
+  CHECK(std::string_view(r.subscription_refusal(*anon)).find("total") != std::string_view::npos);
+  r.set_subscription_limits(0, 0);
+  CHECK(r.subscription_refusal(*anon) == nullptr);
+  CHECK(r.subscription_refusal(*a) == nullptr);
 }
 
 TEST_CASE("shared groups: one member per group per message, round robin") {
@@ -184,7 +212,7 @@ TEST_CASE("shared groups: one member per group per message, round robin") {
   CHECK(got[9] == 6);
 
   // A member leaves: the others share the load; the last one leaving removes the group.
-  CHECK(r.unsubscribe("$share/g/s/+", 2));
+  CHECK(r.unsubscribe("$share/g/s/+", *hs[1]));
   got.clear();
   for (int i = 0; i < 4; ++i) {
     for (const auto& x : match(r, "s/y")) ++got[x.session];
@@ -192,8 +220,8 @@ TEST_CASE("shared groups: one member per group per message, round robin") {
   CHECK(got[1] == 2);
   CHECK(got[3] == 2);
   CHECK(got.count(2) == 0);
-  CHECK(r.unsubscribe("$share/g/s/+", 1));
-  CHECK(r.unsubscribe("$share/g/s/+", 3));
+  CHECK(r.unsubscribe("$share/g/s/+", *hs[0]));
+  CHECK(r.unsubscribe("$share/g/s/+", *hs[2]));
   CHECK(sessions_of(match(r, "s/y")) == std::vector<SessionId>{9});
   CHECK(r.subscription_count() == 1);
 }

@@ -103,7 +103,7 @@ class TestServices final : public Services {
     return router.subscribe(filter, session.handle(), options, subscription_id);
   }
   bool unsubscribe(Session& session, std::string_view filter) override {
-    return router.unsubscribe(filter, session.id());
+    return router.unsubscribe(filter, *session.handle());
   }
   void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) override {
     router.retained_for(filter, t, out);
@@ -122,7 +122,7 @@ class TestServices final : public Services {
     if (it == sessions.end()) return;
     Session& s = *it->second;
     if (s.link) s.link->close_taken_over();
-    for (const auto& [filter, rec] : s.subscriptions) router.unsubscribe(filter, id);
+    for (const auto& [filter, rec] : s.subscriptions) router.unsubscribe(filter, *s.handle());
     sessions.erase(it);
   }
 };
