@@ -144,3 +144,52 @@ def subscriptions_total_limit(t):
     a.send(enc_unsubscribe(t.v, 2, ["t/1"]))
     a.expect(UNSUBACK)
     assert b.subscribe([("t/5", 0)], pid=2).f["codes"] == [0]
+
+
+def retained_topics(t, filt):
+    """The topics of the retained messages a new subscriber to `filt` gets."""
+    r = t.raw()
+    r.subscribe([(filt, 0)])
+    got = []
+    while True:
+        try:
+            got.append(r.expect(PUBLISH, timeout=0.5).f["topic"])
+        except AssertionError:
+            return sorted(got)
+
+
+@case(hydrant_only="hydrant's own retained quota keys",
+      broker_args={"max-retained-per-user": 3, "max-retained-total": 5, "sys-interval": 0})
+def retained_quota_per_owner_and_total(t):
+    """--max-retained-per-user 3 --max-retained-total 5 (owner: a topic's first level outside
+    exchanges): a fourth new retained topic of owner `a` is refused with 0x97 in MQTT 5 (QoS 1)
+    and delivered but not retained in 3.1.1; replacing or deleting never counts; the broker-wide
+    cap holds over owners. Before the fix: no cap. ($SYS is off: the broker's own retained
+    $SYS topics count in the total.)"""
+    pub = t.raw()
+    live = t.raw()
+    live.subscribe([("a/4", 0)])
+
+    def retain(topic, payload, pid):
+        pub.publish(topic, payload, qos=1, retain=True, pid=pid)
+        ack = pub.expect(PUBACK)
+        assert ack.f["pid"] == pid, ack
+        return ack.f["rc"]
+
+    for i in (1, 2, 3):
+        assert retain(f"a/{i}", b"x", i) < 0x80
+    rc = retain("a/4", b"over", 4)
+    if t.v == V5:
+        assert rc == 0x97, rc
+    else:
+        assert rc == 0 and live.expect(PUBLISH).f["payload"] == b"over"  # delivered, not kept
+    assert retained_topics(t, "a/#") == ["a/1", "a/2", "a/3"]
+    assert retain("a/1", b"replaced", 5) < 0x80   # replacing is not a new topic
+    assert retain("a/2", b"", 6) < 0x80           # deleting frees one
+    assert retain("a/4", b"now", 7) < 0x80
+    assert retained_topics(t, "a/#") == ["a/1", "a/3", "a/4"]
+    assert retain("b/1", b"x", 8) < 0x80
+    assert retain("b/2", b"x", 9) < 0x80          # 5 in all now
+    rc = retain("c/1", b"x", 10)
+    assert rc == (0x97 if t.v == V5 else 0), rc
+    assert retained_topics(t, "c/#") == []
