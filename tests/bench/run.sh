@@ -340,9 +340,12 @@ brokers_for() {
   done
 }
 
+# FANOUT_WINDOW: messages in flight per subscriber in the QoS 0 fan-out rows (2 = a shallow
+# firehose, where each delivery is a write of its own).
+FANOUT_WINDOW=${FANOUT_WINDOW:-64}
 SCENARIOS=(
-  "fanout-q0|--scenario fanout --subs 1000 --qos 0 --size 512 --window 64"
-  "fanout-q0-ws|--scenario fanout --subs 1000 --qos 0 --size 512 --window 64"
+  "fanout-q0|--scenario fanout --subs 1000 --qos 0 --size 512 --window $FANOUT_WINDOW"
+  "fanout-q0-ws|--scenario fanout --subs 1000 --qos 0 --size 512 --window $FANOUT_WINDOW"
   "fanout-q1|--scenario fanout --subs 100 --qos 1 --size 512 --window 64"
   "fanin-q0|--scenario fanin --pubs 100 --qos 0 --size 512 --window 1000 --burst 10"
   "latency|--scenario latency --subs 10 --qos 0 --size 512 --deliveries-rate 10000"
