@@ -304,8 +304,9 @@ bool SessionHost::retain_allowed(std::string_view topic, bool deletes) {
   return broker_.router().retain_allowed(topic, deletes, now_);
 }
 
-void SessionHost::retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) {
-  broker_.router().retained_for(filter, now_, out);
+bool SessionHost::retained_after(std::string_view filter, std::string& after, size_t limit,
+                                 std::vector<fanout::MessageRef>& out) {
+  return broker_.router().retained_after(filter, after, limit, now_, out);
 }
 
 }  // namespace hydrant::net

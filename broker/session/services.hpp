@@ -52,7 +52,11 @@ class Services {
   virtual bool subscribe(Session& session, std::string_view filter,
                          const codec::SubscriptionOptions& options, uint32_t subscription_id) = 0;
   virtual bool unsubscribe(Session& session, std::string_view filter) = 0;
-  virtual void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) = 0;
+  // Retained replay after SUBSCRIBE, a chunk at a time (router::Router::retained_after): up to
+  // `limit` retained messages matching `filter` after the topic `after` (moved on to the last one
+  // taken). Returns true when none is left.
+  virtual bool retained_after(std::string_view filter, std::string& after, size_t limit,
+                              std::vector<fanout::MessageRef>& out) = 0;
   // Whether a retained PUBLISH to `topic` fits the retained quotas (router::Router::
   // retain_allowed); `deletes`: an empty payload, which always may.
   virtual bool retain_allowed(std::string_view /*topic*/, bool /*deletes*/) { return true; }
