@@ -154,16 +154,22 @@ bool Session::send_now(Delivery& d, Clock::time_point now) {
 void Session::pump(Clock::time_point now) {
   if (!link || !backlog_) return;
   Backlog& b = *backlog_;
-  while (link->out().pending_bytes() < limits->outbound_budget) {
+  const fanout::OutboundQueue& out = link->out();
+  while (out.pending_bytes() < limits->outbound_budget) {
     util::Fifo<Delivery>* from = nullptr;
-    if (!b.retained_chunk.empty()) {
+    if (!b.retained_chunk.empty() || !b.replays.empty()) {
+      // Retained replay (before the queue) is paced by what the unsent messages hold in memory,
+      // not only their wire bytes: a stuck reader of tiny retained messages would otherwise
+      // hold several times the budget in queue items.
+      if (out.footprint() >= limits->outbound_budget) break;
+      if (b.retained_chunk.empty()) {
+        // The next chunk only once the last one is sent, the budget has room and the window is
+        // open: what a client that does not read holds stays bounded.
+        if (!window_open()) break;
+        take_retained_chunk();
+        continue;
+      }
       from = &b.retained_chunk;
-    } else if (!b.replays.empty()) {
-      // The next chunk only once the last one is sent, the budget has room (checked above) and
-      // the window is open: what a client that does not read holds stays bounded.
-      if (!window_open()) break;
-      take_retained_chunk();
-      continue;
     } else if (!b.queue.empty()) {
       from = &b.queue;
     } else {

@@ -10,9 +10,10 @@
 //
 // Retained replay after SUBSCRIBE is lazy: the session keeps a cursor per filter (RetainedReplay)
 // and pump() takes the next chunk of retained messages from the router only when the previous
-// chunk is sent, the connection's outbound bytes are under the budget and the window is open. A
-// client that does not read therefore holds at most one chunk and its outbound budget, however
-// many retained messages its filters match.
+// chunk is sent, what the connection's unsent messages hold (OutboundQueue::footprint: wire bytes
+// and per-item bookkeeping) is under the outbound budget, and the window is open. A client that
+// does not read therefore holds at most one chunk and about its outbound budget, however many
+// retained messages its filters match.
 #pragma once
 
 #include <cstdint>
