@@ -162,6 +162,7 @@ void SessionHost::end_session(router::SessionId id) {
   for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, id);
   if (store_ && s.store_incarnation) store_->session_end(s.client_id(), s.store_incarnation);
   log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
+  broker_.note_released((s.queued() + s.inflight()) * sizeof(session::Delivery));
   sessions_.erase(it);
 }
 
