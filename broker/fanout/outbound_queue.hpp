@@ -50,6 +50,9 @@ class OutboundQueue {
   void consume(size_t n);
 
   size_t pending_bytes() const { return pending_bytes_; }
+  // What the pending items hold in memory: their wire bytes plus the per-item bookkeeping (an
+  // item is ~100 bytes, so a queue of tiny PUBLISHes holds several times its wire bytes).
+  size_t footprint() const { return pending_bytes_ + (items_.size() - head_) * sizeof(Item); }
   bool empty() const { return head_ == items_.size(); }
   void clear();
   // Gives the item storage back when nothing is pending: an idle connection holds no buffer.

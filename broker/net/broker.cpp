@@ -1,6 +1,7 @@
 // Broker. See broker.hpp.
 #include "net/broker.hpp"
 
+#include <malloc.h>
 #include <spawn.h>
 #include <unistd.h>
 
@@ -177,6 +178,21 @@ std::vector<metrics::PrefixStats> Broker::activity() const {
   std::vector<std::vector<metrics::PrefixStats>> parts;
   for (auto* h : hosts_) parts.push_back(h->activity().snapshot(now));
   return metrics::TopicActivity::merge(parts);
+}
+
+void Broker::trim_memory(fanout::Clock::time_point now) {
+  if (now < next_trim_ || released_.load(std::memory_order_relaxed) < kTrimAfter) return;
+  next_trim_ = now + kTrimEvery;
+  const size_t released = released_.exchange(0, std::memory_order_relaxed);
+#if defined(__GLIBC__)
+  const auto start = fanout::Clock::now();
+  const int trimmed = malloc_trim(0);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(fanout::Clock::now() - start);
+  log::info("event=memory-trimmed released_estimate_mb={} returned={} ms={}", released >> 20,
+            trimmed != 0, took.count());
+#else
+  (void)released;
+#endif
 }
 
 void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {

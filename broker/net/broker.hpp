@@ -92,6 +92,10 @@ class Broker {
   metrics::Snapshot snapshot() const;
   std::vector<metrics::PrefixStats> activity() const;
 
+  // Memory a closed connection or an ended session gave back to the allocator (an estimate, in
+  // bytes). Any thread. See trim_memory().
+  void note_released(size_t bytes) { released_.fetch_add(bytes, std::memory_order_relaxed); }
+
   // Called on worker 0's loop every tick: publishes $SYS when due.
   void on_main_tick(SessionHost& w, fanout::Clock::time_point now);
 
@@ -103,6 +107,15 @@ class Broker {
   // Once a second, from the main thread: the store's retention and snapshots, and a checkpoint
   // that moves the routed watermark on.
   void on_second();
+  // glibc keeps what is freed in its arenas for reuse: after many stuck subscribers closed, the
+  // broker kept gigabytes it no longer used (issue 13 item 5; malloc_trim(0) returned all of it,
+  // so it was retention, not a leak). Once note_released() has counted kTrimAfter since the last
+  // trim, and at most every kTrimEvery, this hands the arenas' free pages back to the system.
+  // From on_second(), on the main thread: the workers' loops never wait for the walk.
+  void trim_memory(fanout::Clock::time_point now);
+  static constexpr size_t kTrimAfter = size_t{64} << 20;
+  static constexpr std::chrono::seconds kTrimEvery{10};
+
   // Every message logged up to here has reached the queues of its sessions (see Checkpoint).
   uint64_t routed_watermark() const { return routed_watermark_.load(std::memory_order_acquire); }
   // A host passed one round of a checkpoint.
@@ -126,6 +139,8 @@ class Broker {
   std::atomic<bool> checkpoint_running_{false};
   fanout::Clock::time_point started_;
   fanout::Clock::time_point next_sys_;
+  std::atomic<size_t> released_{0};
+  fanout::Clock::time_point next_trim_{};
 };
 
 }  // namespace hydrant::net

@@ -59,6 +59,7 @@ void Broker::restore_from_store() {
 }
 
 void Broker::on_second() {
+  trim_memory(fanout::Clock::now());
   store::MessageStore* st = store();
   if (!st) return;
   st->maintain(util::unix_ms());

@@ -164,6 +164,7 @@ void SessionHost::end_session(router::SessionId id) {
   for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, *s.handle());
   if (store_ && s.store_incarnation) store_->session_end(s.client_id(), s.store_incarnation);
   log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
+  broker_.note_released((s.queued() + s.inflight()) * sizeof(session::Delivery));
   sessions_.erase(it);
 }
 
@@ -311,8 +312,9 @@ bool SessionHost::retain_allowed(std::string_view topic, bool deletes) {
   return broker_.router().retain_allowed(topic, deletes, now_);
 }
 
-void SessionHost::retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) {
-  broker_.router().retained_for(filter, now_, out);
+bool SessionHost::retained_after(std::string_view filter, std::string& after, size_t limit,
+                                 std::vector<fanout::MessageRef>& out) {
+  return broker_.router().retained_after(filter, after, limit, now_, out);
 }
 
 }  // namespace hydrant::net

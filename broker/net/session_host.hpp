@@ -64,7 +64,8 @@ class SessionHost : public session::Services {
                  const codec::SubscriptionOptions& options, uint32_t subscription_id) override;
   bool unsubscribe(session::Session& s, std::string_view filter) override;
   const char* subscription_refusal(const session::Session& s) const override;
-  void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) override;
+  bool retained_after(std::string_view filter, std::string& after, size_t limit,
+                      std::vector<fanout::MessageRef>& out) override;
   bool retain_allowed(std::string_view topic, bool deletes) override;
   // The message log (session_host_store.cpp).
   bool logs(std::string_view topic) const override;

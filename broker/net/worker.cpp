@@ -371,6 +371,8 @@ void Worker::close_connection(uint64_t id, bool linger) {
   if (it == conns_.end()) return;
   Connection& c = it->second;
   if (linger && c.lingering) return;  // already draining; the tick or the peer ends it
+  // What its unsent messages held (counted once: a lingering close has cleared them already).
+  if (!c.lingering) broker_.note_released(c.link.out().footprint());
   c.link.on_transport_closed();      // no-op if the protocol already closed it
   if (linger && !c.peer_gone) {
     if (!c.link.out().empty() || (c.tls && c.tls->has_pending_write())) {

@@ -189,6 +189,20 @@ void Router::retained_for(std::string_view filter, fanout::Clock::time_point now
   });
 }
 
+bool Router::retained_after(std::string_view filter, std::string& after, size_t limit,
+                            fanout::Clock::time_point now,
+                            std::vector<fanout::MessageRef>& out) const {
+  std::lock_guard lock(retained_mutex_);
+  std::string_view last;  // a view into the index: copied before the lock is released
+  const bool end = retained_.match_after(filter, after, limit,
+                                         [&](std::string_view topic, const fanout::MessageRef& msg) {
+    last = topic;
+    if (!msg->expired(now)) out.push_back(msg);
+  });
+  if (!last.empty()) after.assign(last);
+  return end;
+}
+
 size_t Router::subscription_count() const {
   std::shared_lock lock(subs_mutex_);
   return subscriptions_.size();

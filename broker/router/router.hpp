@@ -73,6 +73,12 @@ class Router {
   // Appends the live retained messages matching a non-shared filter.
   void retained_for(std::string_view filter, fanout::Clock::time_point now,
                     std::vector<fanout::MessageRef>& out) const;
+  // One chunk of them, in topic order (topics::RetainedIndex::match_after): at most `limit`
+  // matches strictly after the topic `after`, the live ones appended to `out`; `after` is moved
+  // to the last topic matched. Returns true when no match is left after it. Retained replay
+  // after SUBSCRIBE pulls these as the client reads (session::Session::pump).
+  bool retained_after(std::string_view filter, std::string& after, size_t limit,
+                      fanout::Clock::time_point now, std::vector<fanout::MessageRef>& out) const;
 
   size_t subscription_count() const;
   size_t retained_count() const;

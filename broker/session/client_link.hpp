@@ -64,6 +64,9 @@ class ClientLink {
   bool send_publish(const PublishRef& d, uint16_t packet_id, bool dup, Clock::time_point now);
   void send_pubrel(uint16_t packet_id);
 
+  // What the broker provides this link (its session pulls retained replay chunks through it).
+  Services& services() const { return services_; }
+
   // ---- identity and negotiated parameters ----
   uint64_t conn_id() const { return conn_id_; }
   const util::PeerAddress& peer() const { return peer_; }

@@ -55,7 +55,9 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     fanout::MessageRef msg;
     uint8_t qos;
   };
-  std::vector<RetainedSend> retained;
+  // Retained messages are not collected here: each filter gets a cursor, and the session pulls
+  // them a chunk at a time as the client reads (Session::pump).
+  std::vector<RetainedReplay> retained;
   std::vector<fanout::MessageRef> found;
   // MQTT 5 replay from the message log (user property `replay`): read right after each filter
   // is in the router, sent after SUBACK and before any live message.
@@ -121,9 +123,7 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     // Retained messages: never for shared subscriptions; retain handling 0 = send,
     // 1 = send if the subscription is new, 2 = do not send [MQTT-3.3.1-9..11].
     if (shared || o.retain_handling == 2 || (o.retain_handling == 1 && !is_new)) continue;
-    found.clear();
-    services_.retained_for(sub.filter, found);
-    for (auto& msg : found) retained.push_back({std::move(msg), o.max_qos});
+    retained.push_back(RetainedReplay{std::string(sub.filter), {}, sub_id, o.max_qos});
   }
   session_->subscriptions.insert_or_assign_many(std::move(added));
   std::string count_text;
@@ -137,14 +137,10 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   send(ack);
 
   const auto now = services_.now();
+  // Replayed retained messages carry RETAIN=1 [MQTT-3.3.1-8] and are paced by the session's
+  // window and budget rather than dropped; they go before the log replay below.
+  session_->replay_retained(std::move(retained), now);
   std::vector<uint32_t> ids;
-  for (auto& r : retained) {
-    ids.clear();
-    if (sub_id) ids.push_back(sub_id);
-    // Replayed retained messages carry RETAIN=1 [MQTT-3.3.1-8] and are paced by the session's
-    // window and budget rather than dropped: queue them behind what is already pending.
-    session_->deliver_retained(r.msg, r.qos, ids, now);
-  }
   for (auto& r : replayed) {
     ids.clear();
     if (sub_id) ids.push_back(sub_id);
@@ -170,6 +166,8 @@ void ClientLink::handle_unsubscribe(const codec::Unsubscribe& u) {
   }
   if (!removed.empty()) {
     session_->subscriptions.erase_if([&](const auto& item) { return removed.contains(item.first); });
+    // A filter's retained replay ends with its subscription.
+    session_->stop_retained_replay([&](std::string_view filter) { return removed.contains(filter); });
   }
   send(ack);
 }

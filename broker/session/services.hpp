@@ -56,7 +56,11 @@ class Services {
   // Why `session` may not add a new filter now (the per-user and broker-wide subscription
   // caps, a static string), or nullptr when it may.
   virtual const char* subscription_refusal(const Session& /*session*/) const { return nullptr; }
-  virtual void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) = 0;
+  // Retained replay after SUBSCRIBE, a chunk at a time (router::Router::retained_after): up to
+  // `limit` retained messages matching `filter` after the topic `after` (moved on to the last one
+  // taken). Returns true when none is left.
+  virtual bool retained_after(std::string_view filter, std::string& after, size_t limit,
+                              std::vector<fanout::MessageRef>& out) = 0;
   // Whether a retained PUBLISH to `topic` fits the retained quotas (router::Router::
   // retain_allowed); `deletes`: an empty payload, which always may.
   virtual bool retain_allowed(std::string_view /*topic*/, bool /*deletes*/) { return true; }

@@ -3,10 +3,20 @@
 #include "session/session.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "session/client_link.hpp"
 
 namespace hydrant::session {
+
+namespace {
+
+// Retained messages taken from the router at a time by one replay cursor: enough that a fast
+// reader takes the router's retained lock rarely, few enough that a stuck one holds little (and
+// within util::Fifo's kept capacity, so a chunk's vector is reused).
+constexpr size_t kRetainedChunk = 64;
+
+}  // namespace
 
 void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                       std::vector<uint32_t> subscription_ids, Clock::time_point now) {
@@ -31,7 +41,7 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
     return;
   }
   Delivery d{msg, qos, retain, std::move(subscription_ids)};
-  if (link && queued() == 0 && window_open() &&
+  if (link && queued() == 0 && retained_replays() == 0 && window_open() &&
       link->out().pending_bytes() < limits->outbound_budget) {
     send_now(d, now);
     return;
@@ -48,6 +58,49 @@ void Session::deliver_retained(const MessageRef& msg, uint8_t granted_qos,
   pump(now);
 }
 
+void Session::replay_retained(std::vector<RetainedReplay> replays, Clock::time_point now) {
+  if (replays.empty()) return;
+  // One cursor per filter, the latest grant winning: drop the filter's earlier cursors, those
+  // still going and duplicates within `replays`.
+  std::vector<RetainedReplay> fresh;
+  fresh.reserve(replays.size());
+  std::unordered_set<std::string_view> seen;
+  for (auto it = replays.rbegin(); it != replays.rend(); ++it) {
+    if (seen.insert(it->filter).second) fresh.push_back(std::move(*it));
+  }
+  std::reverse(fresh.begin(), fresh.end());
+  Backlog& b = backlog();
+  if (!b.replays.empty()) {
+    seen.clear();
+    for (const auto& r : fresh) seen.insert(r.filter);
+    std::erase_if(b.replays, [&](const RetainedReplay& r) { return seen.contains(r.filter); });
+  }
+  for (auto& r : fresh) b.replays.push_back(std::move(r));
+  pump(now);
+}
+
+void Session::stop_retained_replay(
+    const std::function<bool(std::string_view filter)>& unsubscribed) {
+  if (!backlog_) return;
+  std::erase_if(backlog_->replays,
+                [&](const RetainedReplay& r) { return unsubscribed(r.filter); });
+}
+
+void Session::take_retained_chunk() {
+  Backlog& b = *backlog_;
+  RetainedReplay& r = b.replays.front();
+  std::vector<MessageRef> found;
+  found.reserve(kRetainedChunk);
+  const bool end = link->services().retained_after(r.filter, r.after, kRetainedChunk, found);
+  for (auto& msg : found) {
+    const uint8_t qos = std::min(msg->qos(), r.qos);
+    std::vector<uint32_t> ids;
+    if (r.subscription_id) ids.push_back(r.subscription_id);
+    b.retained_chunk.push_back(Delivery{std::move(msg), qos, /*retain=*/true, std::move(ids)});
+  }
+  if (end) b.replays.pop_front();
+}
+
 uint64_t Session::lowest_pending_sequence() const {
   uint64_t lowest = UINT64_MAX;
   if (!backlog_) return lowest;
@@ -55,6 +108,7 @@ uint64_t Session::lowest_pending_sequence() const {
     if (d.msg->sequence() != 0) lowest = std::min(lowest, d.msg->sequence());
   };
   backlog_->queue.for_each(note);
+  backlog_->retained_chunk.for_each(note);
   for (const auto& [id, in] : backlog_->inflight) note(in.delivery);
   return lowest;
 }
@@ -65,7 +119,10 @@ Session::Backlog& Session::backlog() {
 }
 
 void Session::release_if_idle() {
-  if (backlog_ && backlog_->queue.empty() && backlog_->inflight.empty()) backlog_.reset();
+  if (backlog_ && backlog_->queue.empty() && backlog_->inflight.empty() &&
+      backlog_->retained_chunk.empty() && backlog_->replays.empty()) {
+    backlog_.reset();
+  }
 }
 
 void Session::enqueue(Delivery&& d) {
@@ -96,11 +153,31 @@ bool Session::send_now(Delivery& d, Clock::time_point now) {
 
 void Session::pump(Clock::time_point now) {
   if (!link || !backlog_) return;
-  auto& queue = backlog_->queue;
-  while (!queue.empty() && link->out().pending_bytes() < limits->outbound_budget) {
-    if (queue.front().qos > 0 && !window_open()) break;
-    Delivery d = std::move(queue.front());
-    queue.pop_front();
+  Backlog& b = *backlog_;
+  const fanout::OutboundQueue& out = link->out();
+  while (out.pending_bytes() < limits->outbound_budget) {
+    util::Fifo<Delivery>* from = nullptr;
+    if (!b.retained_chunk.empty() || !b.replays.empty()) {
+      // Retained replay (before the queue) is paced by what the unsent messages hold in memory,
+      // not only their wire bytes: a stuck reader of tiny retained messages would otherwise
+      // hold several times the budget in queue items.
+      if (out.footprint() >= limits->outbound_budget) break;
+      if (b.retained_chunk.empty()) {
+        // The next chunk only once the last one is sent, the budget has room and the window is
+        // open: what a client that does not read holds stays bounded.
+        if (!window_open()) break;
+        take_retained_chunk();
+        continue;
+      }
+      from = &b.retained_chunk;
+    } else if (!b.queue.empty()) {
+      from = &b.queue;
+    } else {
+      break;
+    }
+    if (from->front().qos > 0 && !window_open()) break;
+    Delivery d = std::move(from->front());
+    from->pop_front();
     send_now(d, now);
   }
 }

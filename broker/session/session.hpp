@@ -7,13 +7,23 @@
 // connection's outbound budget allows, otherwise dropped and counted; QoS 1/2 enter the in-flight
 // window (the client's Receive Maximum, capped by our max_inflight) or wait in the queue, whose
 // length is capped (drop oldest, counted).
+//
+// Retained replay after SUBSCRIBE is lazy: the session keeps a cursor per filter (RetainedReplay)
+// and pump() takes the next chunk of retained messages from the router only when the previous
+// chunk is sent, what the connection's unsent messages hold (OutboundQueue::footprint: wire bytes
+// and per-item bookkeeping) is under the outbound budget, and the window is open. A client that
+// does not read therefore holds at most one chunk and about its outbound budget, however many
+// retained messages its filters match.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codec/packet.hpp"
@@ -61,6 +71,17 @@ struct InflightOut {
   bool pubrec_received = false;  // QoS 2: PUBREL sent, waiting for PUBCOMP
 };
 
+// A SUBSCRIBE filter whose retained messages are still to be sent: the subscription's grant and
+// a resume position (the last retained topic taken from the router), not an iterator, so that
+// retained messages set or cleared between chunks cannot invalidate it. Every message it yields
+// is sent with RETAIN=1 [MQTT-3.3.1-8] at min(message QoS, granted).
+struct RetainedReplay {
+  std::string filter;
+  std::string after;  // the last topic taken, in topic order; "" = none yet
+  uint32_t subscription_id = 0;
+  uint8_t qos = 0;  // granted
+};
+
 struct WillMessage {
   MessageRef msg;
   uint32_t delay = 0;  // Will Delay Interval, seconds
@@ -78,12 +99,21 @@ class Session {
   // subscription; `retain` is the flag to send. Writes to the link, queues, or drops.
   void deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                std::vector<uint32_t> subscription_ids, Clock::time_point now);
-  // Replays a retained message after SUBSCRIBE: always queued (never dropped for the budget,
-  // never counted against the queue limit) and paced by pump(), with RETAIN=1 (`retain`).
-  // A stored message replayed from the log comes the same way, with RETAIN=0.
+  // Replays a stored message from the log after SUBSCRIBE (MQTT 5 `replay`, RETAIN=0): always
+  // queued (never dropped for the budget, never counted against the queue limit) and paced by
+  // pump(). (Retained messages come through replay_retained() instead.)
   void deliver_retained(const MessageRef& msg, uint8_t granted_qos,
                         const std::vector<uint32_t>& subscription_ids, Clock::time_point now,
                         bool retain = true);
+  // Starts the retained replay of these SUBSCRIBE filters (in order, after any already going),
+  // then pumps. A filter whose replay is still going starts again from its first topic (one
+  // cursor per filter: re-subscribing cannot pile them up).
+  void replay_retained(std::vector<RetainedReplay> replays, Clock::time_point now);
+  // Stops the retained replay of the filters `unsubscribed` selects (UNSUBSCRIBE); messages of
+  // an already taken chunk are still sent.
+  void stop_retained_replay(const std::function<bool(std::string_view filter)>& unsubscribed);
+  // Filters whose retained replay has not finished.
+  size_t retained_replays() const { return backlog_ ? backlog_->replays.size() : 0; }
   // The lowest log sequence among the messages queued or in flight (UINT64_MAX: none): the
   // session's durable cursor may not pass it.
   uint64_t lowest_pending_sequence() const;
@@ -97,7 +127,10 @@ class Session {
   bool on_pubrec(uint16_t packet_id, bool failed, Clock::time_point now);
   bool on_pubcomp(uint16_t packet_id, Clock::time_point now);
 
-  size_t queued() const { return backlog_ ? backlog_->queue.size() : 0; }
+  // Deliveries waiting: the queue and the retained chunk being sent.
+  size_t queued() const {
+    return backlog_ ? backlog_->queue.size() + backlog_->retained_chunk.size() : 0;
+  }
   size_t inflight() const { return backlog_ ? backlog_->inflight.size() : 0; }
   // Frees the delivery state when nothing is queued or in flight (called on an idle connection).
   void release_if_idle();
@@ -129,12 +162,23 @@ class Session {
   // acknowledged: a QoS 0 subscriber, the common reader of a firehose, never needs it.
   struct Backlog {
     util::Fifo<Delivery> queue;
+    // Retained replay: the chunk taken from the router and not yet sent, and the cursors of the
+    // filters still to replay (front first). Sent before the queue, as SUBSCRIBE queued all
+    // retained messages ahead of later messages before replay was lazy.
+    //
+    // A persistent session that goes offline mid-replay keeps its cursors and goes on at the
+    // next connection: what it held before (the retained messages queued in full) stayed queued
+    // too, and a cursor is a few bytes where the messages were one Delivery each. A clean start
+    // ends the session, and the cursors with it; UNSUBSCRIBE stops that filter's cursor.
+    util::Fifo<Delivery> retained_chunk;
+    std::deque<RetainedReplay> replays;
     util::FlatMap<uint16_t, InflightOut> inflight;  // by packet id
     uint16_t last_packet_id = 0;
   };
   Backlog& backlog();
 
   void enqueue(Delivery&& d);
+  void take_retained_chunk();  // from replays.front() into retained_chunk
   bool window_open() const;
   bool send_now(Delivery& d, Clock::time_point now);  // false when dropped (too large, expired)
   uint16_t next_packet_id();

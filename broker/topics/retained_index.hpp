@@ -3,6 +3,12 @@
 // only the matching branches. Filters whose first level is a wildcard skip topics starting with
 // '$' [MQTT-4.7.2-1]. Not thread-safe by itself; the caller serialises access.
 //
+// Children are kept sorted (unlike SubscriptionTrie's), so that matches can also be listed in a
+// deterministic order and resumed: match_after() hands out the matches in "topic order" (level by
+// level, each level compared as bytes, a topic before the topics below it) strictly after a
+// given topic, a chunk at a time. Retained replay after SUBSCRIBE pulls chunks as the client
+// reads, so that it never holds more than one chunk per filter (session/session.hpp).
+//
 // IMPLEMENTATION: see retained_index_impl.hpp (template code), included at the end.
 #pragma once
 
@@ -31,6 +37,14 @@ class RetainedIndex {
   // non-shared `filter`.
   template <class Visit>
   void match(std::string_view filter, Visit&& visit) const;
+  // The same matches in topic order, starting strictly after the topic `after` ("" = from the
+  // first), at most `limit` of them (visit as above). Returns true when the walk reached the end
+  // (no match after the last one visited); false when it stopped at `limit` (there may be more:
+  // call again with the last topic visited). `after` need not be stored (it may have been
+  // erased since), so a cursor survives any change to the index between calls.
+  template <class Visit>
+  bool match_after(std::string_view filter, std::string_view after, size_t limit,
+                   Visit&& visit) const;
   // Calls visit(std::string_view topic, const Value&) for every stored topic.
   template <class Visit>
   void for_each(Visit&& visit) const;

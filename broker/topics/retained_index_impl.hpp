@@ -1,12 +1,17 @@
 // Template implementation of RetainedIndex; included at the end of retained_index.hpp.
 //
-// A trie over topic levels (detail::LevelMap children, shared with SubscriptionTrie). A node
-// that holds a retained message also keeps the full topic string, so that match() and
+// A trie over topic levels. Children are in a detail::SortedLevelMap (a std::map by level), not
+// the hashed detail::LevelMap of SubscriptionTrie: match_after() needs a stable order to resume
+// in, and the retained index is not on the publish hot path (only retained publishes write it).
+// A node that holds a retained message also keeps the full topic string, so that match() and
 // for_each() hand out the topic as a view without rebuilding it from the levels. Walks are
 // iterative (retained topics are untrusted and may be very deep); match() runs on SUBSCRIBE,
 // not per publish, so its small heap stack is acceptable.
 #pragma once
 
+#include <functional>
+#include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +21,47 @@
 #include "topics/subscription_trie.hpp"  // detail::LevelMap, next_level, destroy_trie
 
 namespace hydrant::topics {
+namespace detail {
+
+// Children of a RetainedIndex node, sorted by level (bytes, as std::string compares), with the
+// interface destroy_trie() and the walks use, plus the map itself for ordered iteration.
+template <class Node>
+class SortedLevelMap {
+ public:
+  using Map = std::map<std::string, std::unique_ptr<Node>, std::less<>>;
+
+  Node* find(std::string_view level) const {
+    auto it = map_.find(level);
+    return it == map_.end() ? nullptr : it->second.get();
+  }
+  Node& find_or_create(std::string_view level) {
+    auto it = map_.lower_bound(level);
+    if (it == map_.end() || it->first != level) {
+      it = map_.emplace_hint(it, std::string(level), std::make_unique<Node>());
+    }
+    return *it->second;
+  }
+  void erase(std::string_view level) {
+    auto it = map_.find(level);
+    if (it != map_.end()) map_.erase(it);
+  }
+  bool empty() const { return map_.empty(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [name, child] : map_) f(std::string_view(name), *child);
+  }
+  template <class F>
+  void drain(F&& f) {
+    for (auto& entry : map_) f(std::move(entry.second));
+    map_.clear();
+  }
+  const Map& map() const { return map_; }
+
+ private:
+  Map map_;
+};
+
+}  // namespace detail
 
 template <class Value>
 struct RetainedIndex<Value>::Node {
@@ -23,7 +69,7 @@ struct RetainedIndex<Value>::Node {
     std::string topic;
     Value value;
   };
-  detail::LevelMap<Node> children;
+  detail::SortedLevelMap<Node> children;
   std::optional<Stored> stored;
 
   bool empty() const { return !stored && children.empty(); }
@@ -149,6 +195,111 @@ void RetainedIndex<Value>::match(std::string_view filter, Visit&& visit) const {
     if (node->stored) visit(std::string_view(node->stored->topic), node->stored->value);
     node->children.for_each([&](std::string_view, const Node& child) { subtree.push_back(&child); });
   }
+}
+
+// Depth first over the sorted children, a node before its children: that is topic order. One
+// frame per level walked holds the range of children still to visit and what they must match:
+// Literal (the one child named by the filter level), Plus (every child) or All (every child and
+// everything below: the filter reached '#'). The walk to resume from descends along `after`'s
+// levels, leaving at each level only the children after `after`'s one to visit.
+template <class Value>
+template <class Visit>
+bool RetainedIndex<Value>::match_after(std::string_view filter, std::string_view after,
+                                       size_t limit, Visit&& visit) const {
+  using Map = typename detail::SortedLevelMap<Node>::Map;
+  using Iter = typename Map::const_iterator;
+  enum class Mode : uint8_t { Literal, Plus, All };
+  struct Frame {
+    const Map* children;
+    Iter next;  // the children still to visit: [next, end)
+    Iter end;
+    size_t pos;  // Literal/Plus: offset of the filter level below the children's
+    Mode mode;
+    bool done;         // Literal/Plus: the children's filter level is the last one
+    bool skip_dollar;  // the root's children under a wildcard [MQTT-4.7.2-1]
+  };
+  const Node* root = root_.get();
+  // The frame for `node`'s children, given the filter level at `pos`. Sets `hash` when that
+  // level is '#' (then `node` itself matches too: "a/#" matches "a").
+  auto frame_for = [&](const Node* node, size_t pos, bool& hash) {
+    const Map& children = node->children.map();
+    bool done = false;
+    const std::string_view level = detail::next_level(filter, pos, done);
+    hash = level == "#";
+    if (hash) return Frame{&children, children.begin(), children.end(), 0, Mode::All, true, node == root};
+    if (level == "+") {
+      return Frame{&children, children.begin(), children.end(), pos, Mode::Plus, done, node == root};
+    }
+    const Iter it = children.find(level);
+    return Frame{&children, it, it == children.end() ? it : std::next(it), pos, Mode::Literal, done,
+                 false};
+  };
+  // Entering `child` from `parent`'s range: whether the child's topic matches the filter, and
+  // the frame for its children when some of them may.
+  auto enter = [&](const Frame& parent, const Node* child, bool& matches) -> std::optional<Frame> {
+    if (parent.mode == Mode::All) {
+      matches = true;
+      const Map& children = child->children.map();
+      return Frame{&children, children.begin(), children.end(), 0, Mode::All, true, false};
+    }
+    matches = parent.done;
+    if (parent.done) return std::nullopt;
+    return frame_for(child, parent.pos, matches);
+  };
+  auto skipped = [](const Frame& f, std::string_view level) {
+    return f.skip_dollar && !level.empty() && level.front() == '$';
+  };
+
+  if (limit == 0) return false;
+  std::vector<Frame> stack;
+  bool root_matches = false;  // the root is no topic
+  stack.push_back(frame_for(root, 0, root_matches));
+  if (!after.empty()) {
+    // Descend along `after`: at each level keep only the children after its level, and go on
+    // into its level's child (whose subtree holds the topics below `after`, all after it).
+    size_t apos = 0;
+    bool adone = false;
+    while (true) {
+      const std::string_view level = detail::next_level(after, apos, adone);
+      Frame& f = stack.back();
+      const Node* on_path = nullptr;
+      if (f.mode == Mode::Literal) {
+        if (f.next != f.end) {
+          if (f.next->first == level) on_path = f.next->second.get();
+          if (f.next->first <= level) f.next = f.end;
+        }
+      } else {
+        const Iter it = f.children->find(level);
+        if (it != f.children->end() && !skipped(f, level)) on_path = it->second.get();
+        f.next = f.children->upper_bound(level);
+      }
+      if (!on_path) break;
+      bool matches = false;  // on_path is `after` or above it: not after it
+      std::optional<Frame> below = enter(f, on_path, matches);
+      if (!below) break;
+      stack.push_back(*below);  // invalidates f
+      if (adone) break;
+    }
+  }
+  size_t visited = 0;
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    while (f.next != f.end && skipped(f, f.next->first)) ++f.next;
+    if (f.next == f.end) {
+      stack.pop_back();
+      continue;
+    }
+    const Node* child = f.next->second.get();
+    ++f.next;
+    bool matches = false;
+    std::optional<Frame> below = enter(f, child, matches);
+    if (below && below->next != below->end) stack.push_back(*below);  // invalidates f
+    if (matches && child->stored) {
+      visit(std::string_view(child->stored->topic), child->stored->value);
+      if (++visited == limit) return false;
+    }
+  }
+  return true;
 }
 
 template <class Value>

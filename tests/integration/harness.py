@@ -145,11 +145,13 @@ class Broker:
     """One broker process. start() blocks until the port accepts; stop() SIGTERMs it by PID."""
 
     def __init__(self, args=None, kind=BROKER_KIND, optional=(), config_file=None, extra_argv=(),
-                 nofile=None):
+                 nofile=None, env=None):
         """nofile: the broker's descriptor limit (RLIMIT_NOFILE, soft and hard), for fd-limit
-        cases; None keeps the runner's."""
+        cases; None keeps the runner's. env: variables set for the broker process on top of the
+        runner's environment."""
         self.kind = kind
         self.nofile = nofile
+        self.env = dict(os.environ, **env) if env else None
         self.args = dict(args or {})
         self.optional = set(optional)
         self.config_file = config_file
@@ -225,7 +227,7 @@ class Broker:
                 t0 = time.monotonic()
                 self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                              stdout=err, stderr=err, cwd=self.tmp,
-                                             preexec_fn=self._preexec())
+                                             preexec_fn=self._preexec(), env=self.env)
             deadline = t0 + timeout
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:

@@ -1,7 +1,10 @@
 // ClientLink, Sans-I/O: bytes in, bytes out. CONNECT/CONNACK, inbound PUBLISH flows and their
 // refusals, SUBSCRIBE/UNSUBSCRIBE, DISCONNECT and the timers, for MQTT 3.1.1 and 5 (the
 // outbound delivery flows are in session_test.cpp).
+#include <algorithm>
 #include <chrono>
+#include <set>
+#include <string>
 
 #include "session_test_util.hpp"
 
@@ -897,4 +900,161 @@ TEST_CASE("issue 2: a PUBLISH from a client carrying a subscription identifier -
   c.send(p);
   expect_closed_for(c, ReasonCode::ProtocolError);
   CHECK(svc.published.empty());
+}
+
+// Retained replay is lazy: the session keeps a cursor per filter and takes the next chunk from
+// the router only once the connection has room (outbound budget) and the window is open.
+namespace {
+
+// Publishes `n` retained messages r/<i> at `qos` (QoS 0: no acks to read).
+void load_retained(TestServices& svc, int n, uint8_t qos = 0) {
+  TestClient pub(svc, V::V5, 100);
+  pub.connect("loader");
+  for (int i = 0; i < n; ++i) {
+    pub.send(publish_packet("r/" + std::to_string(i), "x", qos, qos ? 1 : 0, /*retain=*/true));
+    pub.take();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("retained replay is paced by the outbound budget") {
+  TestServices svc;
+  svc.lim.outbound_budget = 256;
+  load_retained(svc, 1000);
+  TestClient sub(svc, V::V5, 2);
+  sub.connect("sub");
+  auto s = subscribe_packet(1, "r/#", 1);
+  s.properties.subscription_identifiers = {9};
+  sub.subscribe(s);
+  Session* session = svc.session_of("sub");
+  REQUIRE(session != nullptr);
+  CHECK(session->retained_replays() == 1);
+  std::vector<std::string> topics;
+  auto collect = [&](std::vector<Sent> sent) {
+    auto list = publishes(std::move(sent));  // outlives the loop (the views point into it)
+    for (const auto& p : list.list()) {
+      CHECK(p.retain);
+      CHECK(p.qos == 0);  // min(message, granted)
+      CHECK(p.properties.subscription_identifiers == std::vector<uint32_t>{9});
+      topics.emplace_back(p.topic);
+    }
+  };
+  collect(sub.take_pending());
+  for (int rounds = 0; rounds < 10000 && session->retained_replays() + session->queued(); ++rounds) {
+    // What a client that has not read holds: one chunk at most, and the budget's bytes.
+    CHECK(session->queued() <= 64);
+    CHECK(sub.link().out().pending_bytes() < 256 + 64);
+    session->pump(svc.t);  // what the worker does when the socket drained
+    collect(sub.take());
+  }
+  CHECK(session->retained_replays() == 0);
+  CHECK(session->queued() == 0);
+  REQUIRE(topics.size() == 1000);
+  // In topic order (level by level, as bytes), each once.
+  std::vector<std::string> want;
+  for (int i = 0; i < 1000; ++i) want.push_back("r/" + std::to_string(i));
+  std::sort(want.begin(), want.end());
+  CHECK(topics == want);
+}
+
+TEST_CASE("retained replay waits for the QoS window") {
+  TestServices svc;
+  svc.lim.max_inflight = 5;
+  load_retained(svc, 300, 1);
+  TestClient sub(svc, V::V311, 2);
+  sub.connect("sub");
+  sub.subscribe(subscribe_packet(1, "r/+", 2));
+  Session* session = svc.session_of("sub");
+  REQUIRE(session != nullptr);
+  size_t got = 0;
+  std::vector<Sent> sent = sub.take_pending();
+  for (int rounds = 0; rounds < 1000; ++rounds) {
+    auto list = publishes(std::move(sent));
+    if (list.empty()) break;
+    CHECK(session->inflight() <= 5);
+    CHECK(session->queued() <= 64);
+    for (const auto& p : list.list()) {
+      CHECK(p.retain);
+      CHECK(p.qos == 1);
+      ++got;
+      sub.send(ack_packet(PacketType::Puback, p.packet_id));
+    }
+    sent = sub.take();
+  }
+  CHECK(got == 300);
+  CHECK(session->retained_replays() == 0);
+}
+
+TEST_CASE("retained replay: UNSUBSCRIBE stops it, a re-SUBSCRIBE restarts it") {
+  TestServices svc;
+  svc.lim.outbound_budget = 64;
+  load_retained(svc, 500);
+  TestClient sub(svc, V::V5, 2);
+  sub.connect("sub");
+  sub.subscribe(subscribe_packet(1, "r/+", 0));
+  Session* session = svc.session_of("sub");
+  REQUIRE(session != nullptr);
+  size_t first = publishes(sub.take_pending()).size();
+  CHECK(first < 500);
+  // Subscribing again (retain handling 0) starts the filter over: one cursor, not two.
+  sub.subscribe(subscribe_packet(2, "r/+", 0));
+  CHECK(session->retained_replays() == 1);
+  sub.take_pending();
+  codec::Unsubscribe u;
+  u.packet_id = 3;
+  u.filters.push_back("r/+");
+  sub.send(u);
+  CHECK(session->retained_replays() == 0);
+  size_t after = 0;
+  for (int rounds = 0; rounds < 100; ++rounds) {
+    session->pump(svc.t);
+    after += publishes(sub.take()).size();
+  }
+  CHECK(after <= 64);  // the chunk already taken, no more
+  CHECK(session->queued() == 0);
+}
+
+TEST_CASE("retained replay of a persistent session goes on at the next connection") {
+  TestServices svc;
+  svc.lim.outbound_budget = 128;
+  load_retained(svc, 400);
+  codec::Properties props;
+  props.session_expiry_interval = 600;
+  std::set<std::string> topics;
+  size_t total = 0;
+  auto collect = [&](std::vector<Sent> sent) {
+    auto list = publishes(std::move(sent));  // outlives the loop (the views point into it)
+    for (const auto& p : list.list()) {
+      topics.emplace(p.topic);
+      ++total;
+    }
+  };
+  {
+    TestClient sub(svc, V::V5, 2);
+    sub.connect("sub", /*clean_start=*/true, props);
+    sub.subscribe(subscribe_packet(1, "r/#", 0));
+    collect(sub.take_pending());
+    REQUIRE(svc.session_of("sub") != nullptr);
+    CHECK(svc.session_of("sub")->retained_replays() == 1);
+  }  // the connection drops mid-replay
+  Session* session = svc.session_of("sub");
+  REQUIRE(session != nullptr);
+  CHECK(session->link == nullptr);
+  CHECK(session->retained_replays() == 1);
+  TestClient again(svc, V::V5, 3);
+  auto c = connect_packet(V::V5, "sub", /*clean_start=*/false);
+  c.properties = props;
+  again.send(c);
+  auto sent = again.take();  // CONNACK, then what the session sends at once
+  REQUIRE(!sent.empty());
+  REQUIRE(sent[0].type() == PacketType::Connack);
+  CHECK(sent[0].as<codec::Connack>().session_present);
+  collect(std::move(sent));
+  for (int rounds = 0; rounds < 10000 && session->retained_replays() + session->queued(); ++rounds) {
+    session->pump(svc.t);
+    collect(again.take());
+  }
+  CHECK(total == 400);
+  CHECK(topics.size() == 400);
 }

@@ -105,8 +105,9 @@ class TestServices final : public Services {
   bool unsubscribe(Session& session, std::string_view filter) override {
     return router.unsubscribe(filter, *session.handle());
   }
-  void retained_for(std::string_view filter, std::vector<fanout::MessageRef>& out) override {
-    router.retained_for(filter, t, out);
+  bool retained_after(std::string_view filter, std::string& after, size_t limit,
+                      std::vector<fanout::MessageRef>& out) override {
+    return router.retained_after(filter, after, limit, t, out);
   }
 
   Session* session_of(std::string_view client_id) {
