@@ -1,5 +1,5 @@
 // GET /api/v1/history: an exchange's recent messages, by position, time or "the newest N"
-// (DESIGN.md "history"; issue 6). Anonymous: exchanges are public. See broker/README.md for the
+// (README.md, "Durability, history and replay"). Anonymous: exchanges are public. See broker/README.md for the
 // parameters and the answer.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The access model (DESIGN.md, "Access") as pure decisions: who may use which client identifier,
+// The access model (README.md, "Access: Pulse on MQTT") as pure decisions: who may use which client identifier,
 // publish where, subscribe to what. No state and no I/O, so every rule is unit-tested directly;
 // the session layer asks these and turns a refusal into the protocol's answer.
 //

@@ -1,5 +1,5 @@
 // ExchangeRegistry: the exchanges the broker knows, so that the split of a topic into exchange
-// and routing key is known (DESIGN.md, "Names"). An exchange is registered by its owner's first
+// and routing key is known (README.md, "Access: Pulse on MQTT"). An exchange is registered by its owner's first
 // publish (its name is then the first level after exchange/<owner>/) or through the admin API,
 // which may register names of several levels (`v1/change-merged`). The longest registered name
 // that prefixes a topic wins. Thread-safe; the hot path asks it only on a host's first publish

@@ -1,4 +1,4 @@
-// The payload check for exchanges: one UTF-8 JSON value (DESIGN.md, "Names"). simdjson's DOM
+// The payload check for exchanges: one UTF-8 JSON value (README.md, "Access: Pulse on MQTT"). simdjson's DOM
 // parser validates the UTF-8 of the whole input (stage 1) and the whole document (stage 2), so
 // a payload is accepted exactly when parse() succeeds. It does not cap sizes (the broker caps
 // payloads before this is called) and does not look at what the JSON says.

@@ -1,4 +1,4 @@
-// Payloads on exchanges must be one UTF-8 JSON value (DESIGN.md, "Names"). simdjson's DOM parser
+// Payloads on exchanges must be one UTF-8 JSON value (README.md, "Access: Pulse on MQTT"). simdjson's DOM parser
 // validates both the UTF-8 and the whole document. Called once per PUBLISH on an exchange, so it
 // reuses one thread-local parser and one padded buffer: no allocation in the steady state.
 #pragma once

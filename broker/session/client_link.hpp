@@ -83,7 +83,7 @@ class ClientLink {
   size_t process(codec::ByteView input);  // handles whole packets; returns the bytes used
   void drain_buffered();                   // process() what waits in rbuf_
   void dispatch(codec::Packet& packet);
-  // The one place where an error becomes a protocol answer (shared/STYLE.md 2.3).
+  // The one place where an error becomes a protocol answer.
   void close_for(codec::ReasonCode code, const char* why);
   void finish_close(bool publish_will);
   void send(const codec::Packet& packet);

@@ -39,7 +39,7 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
   return std::string_view(it->second);
 }
 
-// The access model and the exchange payload rules (DESIGN.md, "Names" and "Access"): where this
+// The access model and the exchange payload rules (README.md, "Access: Pulse on MQTT"): where this
 // client may publish, and that what it publishes on an exchange is small enough, labelled as
 // JSON if labelled at all, and parses as UTF-8 JSON.
 Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_view topic) {
@@ -74,7 +74,7 @@ void ClientLink::refuse_publish(const codec::Publish& p, Error refusal) {
   send(ack);
 }
 
-// CC'd routing keys (DESIGN.md, "Names"): each MQTT 5 user property `cc` names another routing
+// CC'd routing keys (README.md, "Access: Pulse on MQTT"): each MQTT 5 user property `cc` names another routing
 // key of the same exchange the message is also routed to. Empty when there are none.
 Result<std::vector<std::string>> ClientLink::cc_topics(const codec::Publish& p,
                                                        std::string_view topic) {

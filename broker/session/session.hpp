@@ -3,7 +3,7 @@
 // the will, and the deadlines of an offline session. A session lives on one worker; while a
 // client is connected `link` points at its ClientLink (same worker), otherwise it is null.
 //
-// Delivery policy (shared/DESIGN.md "slow consumers"): QoS 0 is written at once if the
+// Delivery policy (slow consumers): QoS 0 is written at once if the
 // connection's outbound budget allows, otherwise dropped and counted; QoS 1/2 enter the in-flight
 // window (the client's Receive Maximum, capped by our max_inflight) or wait in the queue, whose
 // length is capped (drop oldest, counted).

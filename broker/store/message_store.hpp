@@ -1,4 +1,4 @@
-// MessageStore: the broker's durable store (DESIGN.md "store/" and "history"; issue 6). One
+// MessageStore: the broker's durable store (README.md, "Durability, history and replay"; docs/operations-store.md). One
 // SegmentLog in <data>/log holds the messages of exchanges and the state records (records.hpp);
 // this class numbers and appends them, keeps what reads need in memory (a per-exchange index of
 // sequences, the newest messages, a mirror of the durable state for snapshots), and applies

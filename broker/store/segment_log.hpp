@@ -1,4 +1,4 @@
-// SegmentLog: the store's append-only message log (DESIGN.md, "store/"; issue 6). Records go
+// SegmentLog: the store's append-only message log (docs/operations-store.md). Records go
 // into segment files of a directory, each record CRC-32C-checked; a flusher thread of its own
 // writes what accumulated and fsyncs it once per batch (group commit), then reports each
 // record durable, so event loops never wait for the disk. On open it verifies every record,

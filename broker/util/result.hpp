@@ -1,5 +1,5 @@
 // Result<T>: a value or a ReasonCode with a short context string, in the spirit of simdjson_result.
-// Used on the data path instead of exceptions (shared/STYLE.md 2.3). The context is a static
+// Used on the data path instead of exceptions (errors are values on the hot path). The context is a static
 // string literal so that building an error never allocates.
 #pragma once
 

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export HYDRANT_BIN=${HYDRANT_BIN:-$root/build/broker/hydrant}
 export WEB_ROOT=${WEB_ROOT:-$(dirname "$(dirname "$HYDRANT_BIN")")/web}
-export SAMPLES=${SAMPLES:-$here/samples}  # a real Gerrit event (from shared/samples)
+export SAMPLES=${SAMPLES:-$here/samples}  # a real Gerrit event, recorded
 if [[ ! -x ${CHROMIUM:-/usr/bin/chromium} || ! -x $HYDRANT_BIN || ! -f $WEB_ROOT/index.html ]]; then
   echo "browser: missing chromium, $HYDRANT_BIN or $WEB_ROOT/index.html"
   echo "0 passed, 1 failed"

@@ -1,4 +1,4 @@
-// libFuzzer target for the codec (shared/STYLE.md 2.5: "the fuzz target is the codec's decode()").
+// libFuzzer target for the codec: the codec's decode(), where untrusted bytes enter.
 //
 // For each input and each protocol version: decode() must never crash or read out of bounds, and
 // whatever it accepts must survive encode → decode unchanged (compared field by field through the

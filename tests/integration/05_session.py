@@ -190,7 +190,7 @@ def takeover_keeps_persistent_session(t):
 
 @case()
 def takeover_churn(t):
-    """DESIGN.md lesson (NanoMQ): 30 rapid takeovers of one client id stay clean; the last
+    """A lesson from NanoMQ: 30 rapid takeovers of one client id stay clean; the last
     connection works and every earlier one was closed."""
     cid = t.uid()
     conns = []

@@ -1,8 +1,7 @@
 """06 will: Will Message on abnormal close, none on normal DISCONNECT, will retain/QoS, keepalive
 expiry, MQTT 5 DISCONNECT 0x04, will delay, will properties, will on takeover.
 
-Note: shared/STYLE.md lists "06 auth"; this suite follows the numbering of the lead's brief
-(06 will). Each case runs for MQTT 3.1.1 and 5 where both have the feature.
+Each case runs for MQTT 3.1.1 and 5 where both have the feature.
 """
 
 from harness import (V5, case, PUBLISH, P_WILL_DELAY, P_SESSION_EXPIRY, P_CONTENT_TYPE,

@@ -242,7 +242,7 @@ SLOW = {"max-packet-size": 32768, "outbound-budget": 65536}
 
 @case(timeout=90, broker_args=SLOW, mosquitto_optional=("outbound-budget",))
 def frozen_reader_does_not_block_others(t):
-    """DESIGN.md lesson (aedes): one subscriber with a full TCP buffer that never reads must not
+    """A lesson from aedes: one subscriber with a full TCP buffer that never reads must not
     stop delivery to a normal subscriber, nor block the publisher."""
     normal = t.client()
     normal.subscribe("slow/after/#", 1)

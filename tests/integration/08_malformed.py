@@ -6,8 +6,7 @@ MQTT 3.1.1 expects the connection to close with no DISCONNECT [MQTT-4.8.0-1]. Wh
 leaves the classification open (malformed vs protocol error) both codes are accepted and the
 case says so. After each violation a fresh client must still be served (the broker survived).
 
-Malformed CONNECT packets are in 01_connect. Note: shared/STYLE.md lists "08 bridge/ws"; this
-suite follows the numbering of the lead's brief.
+Malformed CONNECT packets are in 01_connect.
 """
 
 import struct

@@ -3,7 +3,6 @@ message expiry, topic aliases (both directions), shared subscriptions, payload f
 validation, request problem information, property pass-through.
 
 All MQTT 5 only (shared subscriptions too: 3.1.1 does not define $share).
-Note: shared/STYLE.md lists "09 store/recovery"; this suite follows the lead's brief.
 """
 
 import time

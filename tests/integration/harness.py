@@ -835,7 +835,7 @@ def expect_connect_refused(raw, code_v5, code_v311=None, timeout=5.0, require_co
 
     If a CONNACK arrives its code must be code_v5 (MQTT 5) / code_v311 (3.1.1, None = no CONNACK
     allowed). require_connack: hydrant promises a CONNACK carrying the reason in MQTT 5
-    (STYLE.md 2.3 close_for); the spec only says MAY, so mosquitto is not held to it.
+    (ClientLink::close_for); the spec only says MAY, so mosquitto is not held to it.
     """
     if require_connack is None:
         require_connack = (raw.v == V5 and BROKER_KIND == "hydrant")
