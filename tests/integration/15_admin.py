@@ -175,7 +175,9 @@ def queue_watch_warns_recovers_and_deletes(t):
         p.expect(PUBACK)
     got = [json.loads(notices.expect(PUBLISH, timeout=5).f["payload"]) for _ in range(2)]
     assert sorted(n["queue"] for n in got) == [doomed, kept], got
-    assert all(n["kind"] == "queue-warning" and n["queued"] == 9 and n["limit"] == 10 for n in got)
+    # The once-a-second sweep may see a queue at 8 (80 %, the threshold) before the 9th arrives.
+    assert all(n["kind"] == "queue-warning" and n["queued"] in (8, 9) and n["limit"] == 10
+               for n in got), got
     queues = {q["queue"]: q for q in call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
     assert queues[doomed]["size"] == 9 and queues[doomed]["warning"], queues
     # The sweep that saw the 9 deliveries also measured them: smoothed, but above zero.
