@@ -12,21 +12,13 @@
 
 #include "store/log_check.hpp"
 #include "store/segment_log.hpp"
+#include "temp_dir.hpp"
 
 using namespace hydrant::store;
+using hydrant::store::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/hydrant-check-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string log() const { return path + "/log"; }
-};
 
 // `count` records "record-<i>" (60 bytes each), one batch each, in segments of about 200 bytes.
 LogOptions small_segments() {

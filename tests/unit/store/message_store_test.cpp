@@ -13,21 +13,14 @@
 #include <fmt/format.h>
 
 #include "store/message_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace hydrant;
 using namespace hydrant::store;
+using hydrant::store::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/hydrant-mstore-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 StoreOptions options(const TempDir& d) {
   StoreOptions o;

@@ -15,21 +15,13 @@
 
 #include "store/crc32c.hpp"
 #include "store/segment_log.hpp"
+#include "temp_dir.hpp"
 
 using namespace hydrant::store;
+using hydrant::store::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/hydrant-store-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string log() const { return path + "/log"; }
-};
 
 std::vector<std::string> all(const SegmentLog& log, uint64_t from = 1) {
   std::vector<std::string> out;

@@ -11,22 +11,15 @@
 #include <fmt/format.h>
 
 #include "store/message_store.hpp"
+#include "temp_dir.hpp"
 #include "util/wall_clock.hpp"
 
 using namespace hydrant;
 using namespace hydrant::store;
+using hydrant::store::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/hydrant-snap-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 size_t segment_files(const std::string& dir) {
   size_t n = 0;
