@@ -9,7 +9,8 @@ import os
 import time
 
 from harness import (V311, V5, BROKER_KIND, case, wait_until, SUBACK, UNSUBACK, PUBLISH, PUBACK,
-                     PUBREC, PUBCOMP, DISCONNECT, enc_publish, enc_subscribe, enc_unsubscribe)
+                     PUBREC, PUBCOMP, DISCONNECT, P_SESSION_EXPIRY, enc_publish, enc_subscribe,
+                     enc_unsubscribe)
 
 N_FILTERS = 65535
 
@@ -266,3 +267,22 @@ def stuck_wildcard_subscribers_hold_bounded_retained(t):
     reader.subscribe([("load/r/+", 0)])
     p = reader.expect(PUBLISH, timeout=30)
     assert p.f["retain"] == 1 and p.f["topic"] == "load/r/0", p.f
+
+
+@case(hydrant_only="hydrant's own subscription limit keys", timeout=60,
+      broker_args={"open": "false", "auth-failure-delay": "0", "max-subscriptions-per-user": 2})
+def restored_subscriptions_count_against_their_user(t):
+    """A queue's filters still count against its user after a restart (they come back from the
+    store, owned by the user whose identifier the session has): with
+    --max-subscriptions-per-user 2, queue/ci/kept's restored two leave ci no room for a third.
+    Before the fix restored sessions counted against nobody."""
+    token = t.broker.add_user("ci")
+    refused = 0x97 if t.v == V5 else 0x80
+    keep = dict(clean=False, props=[(P_SESSION_EXPIRY, 3600)] if t.v == V5 else None)
+    a = t.raw(client_id="queue/ci/kept", username="ci", password=token, **keep)
+    assert a.subscribe([("exchange/ci/k/1", 1), ("exchange/ci/k/2", 1)]).f["codes"] == [1, 1]
+    a.disconnect()
+    t.broker.stop()
+    t.broker.start()
+    b = t.raw(client_id="ci-other", username="ci", password=token)
+    assert b.subscribe([("exchange/ci/k/3", 0)]).f["codes"] == [refused]
