@@ -352,17 +352,24 @@ int WebSocketBridge::write_queued(Connection& c) {
   if (out.empty()) return 0;
   // Everything queued, up to kMaxFramePayload, as one binary frame and one write (several MQTT
   // packets may share a frame), copied once into the lws headroom buffer: the price of framing.
-  iovec iov[64];
-  const int n = out.gather(iov, 64);
+  // A gather holds at most 64 pieces (about 32 messages): gather again until the frame is full.
   uint8_t* const payload = write_buf_.data() + LWS_PRE;
   size_t size = 0;
-  for (int i = 0; i < n && size < kMaxFramePayload; ++i) {
-    const size_t take = std::min(iov[i].iov_len, kMaxFramePayload - size);
-    std::memcpy(payload + size, iov[i].iov_base, take);
-    size += take;
+  while (size < kMaxFramePayload && !out.empty()) {
+    iovec iov[64];
+    const int n = out.gather(iov, 64);
+    size_t taken = 0;
+    for (int i = 0; i < n && size < kMaxFramePayload; ++i) {
+      const size_t take = std::min(iov[i].iov_len, kMaxFramePayload - size);
+      std::memcpy(payload + size, iov[i].iov_base, take);
+      size += take;
+      taken += take;
+    }
+    out.consume(taken);
   }
+  // lws sends what the socket takes and keeps the rest (lws_partial_buffered), so the frame is
+  // handed over whole either way; -1 only when the connection failed.
   if (lws_write(c.wsi, payload, size, LWS_WRITE_BINARY) < static_cast<int>(size)) return -1;
-  out.consume(size);
   counters_.bytes_sent.add(size);
   c.link.on_write_progress(now_);
   if (out.pending_bytes() < limits_.outbound_budget) {
@@ -395,8 +402,10 @@ void WebSocketBridge::flush_dirty() {
       if (it == conns_.end()) continue;
       Connection& c = *it->second;
       c.dirty = false;
-      // Closing goes through the callback (it sends the close frame); a choked socket too.
-      if (c.closing || lws_send_pipe_choked(c.wsi)) {
+      // Closing goes through the callback (it sends the close frame); so does a connection
+      // whose last frame lws still holds (the socket was full: lws asks for POLLOUT itself).
+      // No poll() per connection to ask whether the socket has room, as the TCP path does not.
+      if (c.closing || lws_partial_buffered(c.wsi)) {
         lws_callback_on_writable(c.wsi);
         continue;
       }
