@@ -19,8 +19,21 @@ struct MqttSlot {
   WebSocketBridge::Connection* conn;
 };
 
+// Whether a callback may mean that lws changed what it polls (see WebSocketBridge::run_once):
+// every reason but the bookkeeping ones lws asks about on each pass.
+void note(lws* wsi, lws_callback_reasons reason) {
+  if (!wsi || reason == LWS_CALLBACK_GET_THREAD_ID || reason == LWS_CALLBACK_LOCK_POLL ||
+      reason == LWS_CALLBACK_UNLOCK_POLL) {
+    return;
+  }
+  if (auto* bridge = static_cast<WebSocketBridge*>(lws_context_user(lws_get_context(wsi)))) {
+    bridge->note_callback();
+  }
+}
+
 int mqtt_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* slot = static_cast<MqttSlot*>(user);
+  note(wsi, reason);
   switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
       return bridge_of(wsi).accept_upgrade(wsi) ? 0 : 1;
@@ -57,6 +70,7 @@ int mqtt_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, s
 }
 
 int http_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  note(wsi, reason);
   switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
       // lws_cancel_service() from another thread: tasks wait in the inbox. Delivered once per

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cerrno>
 #include <chrono>
@@ -111,6 +112,7 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
                                  BridgeOptions options)
     : SessionHost(broker, index, limits),
       options_(std::move(options)),
+      loop_(std::make_unique<uv_loop_t>()),
       next_conn_id_((static_cast<uint64_t>(index) << 40) + 1),
       write_buf_(LWS_PRE + kMaxFramePayload),
       tick_(std::make_unique<TickTimer>()),
@@ -120,9 +122,17 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
   fill_mounts(*mounts_);
   for (const HttpListener& l : options_.listeners) check_bindable(l);
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
+  if (const int rc = uv_loop_init(loop_.get()); rc != 0) {
+    throw std::runtime_error(fmt::format("bridge: libuv loop: {}", uv_strerror(rc)));
+  }
   lws_context_creation_info info;
   std::memset(&info, 0, sizeof info);
-  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  // lws on our libuv loop ("foreign": lws neither runs nor closes it, and leaves signals alone).
+  void* foreign_loops[1] = {loop_.get()};
+  info.foreign_loops = foreign_loops;
+  info.pcontext = &live_context_;  // lws clears it when the context is freed
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                 LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols();
   info.user = this;
@@ -132,7 +142,12 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
   info.max_http_header_data2 = kHttpHeaderBuffer;
   info.max_http_header_pool2 = kHeaderBuffers;
   context_ = lws_create_context(&info);
-  if (!context_) throw std::runtime_error("bridge: cannot create the libwebsockets context");
+  if (!context_) {
+    uv_loop_close(loop_.get());
+    throw std::runtime_error(
+        "bridge: cannot create the libwebsockets context (its libuv event library, "
+        "libwebsockets-evlib-uv, must be installed)");
+  }
 
   for (const HttpListener& l : options_.listeners) {
     std::memset(&info, 0, sizeof info);
@@ -161,8 +176,7 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
     }
     lws_vhost* vh = lws_create_vhost(context_, &info);
     if (!vh) {
-      lws_context_destroy(context_);
-      context_ = nullptr;
+      destroy_context();
       throw std::runtime_error(fmt::format("bridge: cannot listen on {}:{} ({})", l.host, l.port,
                                            l.tls ? "https" : "http"));
     }
@@ -171,26 +185,43 @@ WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::L
   tick_->bridge = this;
 }
 
-WebSocketBridge::~WebSocketBridge() {
-  if (context_) lws_context_destroy(context_);
+WebSocketBridge::~WebSocketBridge() { destroy_context(); }
+
+void WebSocketBridge::destroy_context() {
+  lws_context* context;
+  {
+    std::lock_guard lock(context_mutex_);
+    context = context_;
+    context_ = nullptr;
+  }
+  if (!context) return;
+  // On a foreign loop lws closes its libuv handles asynchronously: run the loop until they are
+  // closed. lws 4.1 then frees the context only if its last connection closed after its other
+  // handles; otherwise a second lws_context_destroy() finishes it (it clears live_context_ once
+  // done). Bounded, so that a handle lws forgot cannot hang the shutdown.
+  live_context_ = context;
+  lws_context_destroy(context);
+  bool handles_left = true;
+  for (int i = 0; i < 1000 && (live_context_ || handles_left); ++i) {
+    handles_left = uv_run(loop_.get(), UV_RUN_NOWAIT) != 0;
+    if (!handles_left && live_context_) lws_context_destroy(context);
+  }
+  if (live_context_ || handles_left || uv_loop_close(loop_.get()) != 0) log::warn("bridge event=loop-not-closed");
 }
 
 void WebSocketBridge::start() {
-  // lws opens its listening sockets on the service thread's first pass: wait for it, so that a
-  // client connecting right after start-up is not refused.
+  // The hosting worker's first pass opens lws's listening sockets: wait for it, so that a client
+  // connecting right after start-up is not refused.
   std::future<void> ready = ready_.get_future();
-  thread_ = std::thread([this] { run(); });
   if (ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     log::warn("bridge event=slow-start note=\"listeners not serviced after 10 s\"");
   }
 }
 
-void WebSocketBridge::join() {
-  if (thread_.joinable()) thread_.join();
-}
-
 void WebSocketBridge::wake() {
-  // Other hosts may post until they stop, which can be after this loop ended.
+  // The hosting worker runs run_once() before it waits: nothing to wake on its own thread.
+  if (loop_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
+  // Other hosts may post until they stop, which can be after the loop ended.
   std::lock_guard lock(context_mutex_);
   if (context_) lws_cancel_service(context_);
 }
@@ -218,7 +249,8 @@ void WebSocketBridge::reload_certificate() {
   }});
 }
 
-void WebSocketBridge::run() {
+void WebSocketBridge::attach() {
+  loop_thread_.store(std::this_thread::get_id());
   touch_clock();
   lws_sul_schedule(context_, 0, &tick_->sul, [](lws_sorted_usec_list_t* sul) {
     auto* timer = reinterpret_cast<TickTimer*>(sul);
@@ -229,16 +261,36 @@ void WebSocketBridge::run() {
                                                offsetof(TickTimer, ready_sul));
     timer->bridge->ready_.set_value();
   }, 1);
-  while (!stopping()) {
-    if (lws_service(context_, 0) < 0) break;
+}
+
+int WebSocketBridge::poll_fd() const { return uv_backend_fd(loop_.get()); }
+
+int WebSocketBridge::timeout_ms() {
+  return more_pending_ ? 0 : uv_backend_timeout(loop_.get());
+}
+
+void WebSocketBridge::run_once() {
+  touch_clock();
+  drain_inbox();  // what the hosting worker routed here in this pass
+  // libuv applies watcher changes (a new connection's socket, lws asking for POLLOUT) in its
+  // next poll phase, not when they are made: run it until a run made no changes — no lws
+  // callback ran and nothing was queued — so that the worker's wait covers every socket.
+  constexpr int kMaxRuns = 4;
+  int runs = 0;
+  do {
     flush_dirty();
-  }
+    callbacks_ran_ = false;
+    uv_run(loop_.get(), UV_RUN_NOWAIT);
+  } while ((callbacks_ran_ || !dirty_.empty()) && ++runs < kMaxRuns);
+  more_pending_ = callbacks_ran_ || !dirty_.empty();
+}
+
+void WebSocketBridge::detach() {
   lws_sul_cancel(&tick_->sul);
+  lws_sul_cancel(&tick_->ready_sul);
   // Closing the context closes every connection (each one's CLOSED callback ends its link, as a
   // TCP worker does at shutdown).
-  lws_context_destroy(context_);
-  std::lock_guard lock(context_mutex_);
-  context_ = nullptr;
+  destroy_context();
 }
 
 void WebSocketBridge::on_tick() {

@@ -1,13 +1,17 @@
-// WebSocketBridge: the HTTP side of the broker on libwebsockets. One thread runs one lws context
-// with a vhost per HTTP/HTTPS listener, and is a SessionHost like a TCP worker: a WebSocket
+// WebSocketBridge: the HTTP side of the broker on libwebsockets. One lws context, with a vhost
+// per HTTP/HTTPS listener, is a SessionHost like a TCP worker: a WebSocket
 // connection at /mqtt is just another transport for a normal session (same ClientLink, limits,
 // access rules, fan-out path and outbound budget). The same vhosts serve the viewer's files at
 // `/` and hand /api/, /metrics and /healthz to the HTTP API.
 //
-// libwebsockets (Debian 4.1) runs its own poll loop and cannot join our epoll loops, hence a
-// thread of its own; tasks from other hosts wake it with lws_cancel_service().
+// The bridge has no thread of its own: lws runs on a libuv loop (Debian's lws 4.1 has no
+// external-poll support, but drives a "foreign" libuv loop), and that loop is a LoopGuest of one
+// TCP worker, which polls libuv's descriptor beside its sockets and runs the bridge at the end of
+// every pass. Deliveries that worker routes to WebSocket subscribers are therefore written in
+// the pass that routed them; tasks from other hosts wake the loop with lws_cancel_service().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -20,12 +24,14 @@
 #include <vector>
 
 #include "net/fd_budget.hpp"
+#include "net/loop_guest.hpp"
 #include "net/session_host.hpp"
 #include "util/peer_address.hpp"
 
 struct lws;
 struct lws_context;
 struct lws_vhost;
+struct uv_loop_s;
 
 namespace hydrant::bridge {
 
@@ -64,20 +70,28 @@ struct BridgeOptions {
   ApiHandler api;                // may be empty: API paths answer 404
 };
 
-class WebSocketBridge final : public net::SessionHost {
+class WebSocketBridge final : public net::SessionHost, public net::LoopGuest {
  public:
   // Creates the lws context and its listeners; throws std::runtime_error when one cannot listen.
   WebSocketBridge(net::Broker& broker, uint32_t index, session::Limits limits, BridgeOptions options);
   ~WebSocketBridge() override;
 
+  // The hosting worker (Worker::host_guest) runs the bridge: start() waits until its loop has
+  // served the listeners once; join() has nothing to wait for (the worker's join does).
   void start() override;
-  void join() override;
+  void join() override {}
+  // LoopGuest, on the hosting worker's thread.
+  void attach() override;
+  int poll_fd() const override;
+  int timeout_ms() override;
+  void run_once() override;
+  void detach() override;
   // The port each listener got (in BridgeOptions order), for port 0 and for the startup log.
   const std::vector<uint16_t>& ports() const { return ports_; }
 
   void wants_write(session::ClientLink& link) override;
   // Re-reads options' certificate and key for the https listeners (SIGHUP); new connections use
-  // them. Thread-safe: the files are read here, lws is updated on the bridge's thread.
+  // them. Thread-safe: the files are read here, lws is updated on the bridge's loop.
   void reload_certificate();
 
   // ---- called from the lws callbacks (ws_callbacks.cpp); not part of the public interface ----
@@ -89,6 +103,8 @@ class WebSocketBridge final : public net::SessionHost {
   int on_writeable(Connection& c);  // nonzero: close the connection now
   void on_closed(Connection& c);
   void on_wake() { drain_inbox(); }
+  // Any lws callback ran: the loop's watchers may have changed (see run_once).
+  void note_callback() { callbacks_ran_ = true; }
   void on_tick();
   // LWS_CALLBACK_HTTP on an API path: the answer's headers once the request is complete, its
   // body when writeable.
@@ -109,7 +125,7 @@ class WebSocketBridge final : public net::SessionHost {
   session::ClientLink* link_for(uint64_t conn_id) override;
   void close_link(uint64_t conn_id) override;
   void wake() override;
-  void run();
+  void destroy_context();  // then closes the libuv loop; idempotent
   void flush_dirty();
   int write_queued(Connection& c);  // one frame of what is queued; nonzero: the write failed
   util::PeerAddress client_address(lws* wsi);
@@ -119,10 +135,14 @@ class WebSocketBridge final : public net::SessionHost {
 
   BridgeOptions options_;
   std::string real_web_root_;  // realpath of options_.web_root; "" when it does not exist
-  std::mutex context_mutex_;  // wake() from other threads against the end of run()
+  std::mutex context_mutex_;  // wake() from other threads against detach()
   lws_context* context_ = nullptr;
+  lws_context* live_context_ = nullptr;  // until lws has freed the context (destroy_context)
+  std::unique_ptr<uv_loop_s> loop_;
+  std::atomic<std::thread::id> loop_thread_{};  // the hosting worker's, once attached
+  bool callbacks_ran_ = false;
+  bool more_pending_ = false;  // run_once() stopped with work left: the worker must not wait
   std::vector<uint16_t> ports_;
-  std::thread thread_;
   std::promise<void> ready_;  // set by the loop's first pass
   uint64_t next_conn_id_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;

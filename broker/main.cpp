@@ -225,6 +225,8 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   log::info("event=viewer root=\"{}\"", options.web_root);
   auto* raw = bridge.get();
   broker.add_host(std::move(bridge));
+  // On the last worker's loop: worker 0 also publishes $SYS.
+  broker.worker(broker.worker_count() - 1).host_guest(*raw);
   return raw;
 }
 

@@ -82,6 +82,7 @@ class Broker {
   SessionHost& host(uint32_t i) { return *hosts_[i]; }
   uint32_t host_count() const { return static_cast<uint32_t>(hosts_.size()); }
   uint32_t worker_count() const { return static_cast<uint32_t>(workers_.size()); }
+  Worker& worker(uint32_t i) { return *workers_[i]; }
 
   // Connection cap (max-connections); called by workers on accept and close.
   bool admit_connection();

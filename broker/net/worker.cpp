@@ -23,8 +23,9 @@ namespace hydrant::net {
 namespace {
 
 // epoll user data: connection ids have the worker index in the high bits and never collide
-// with these two markers.
+// with these markers.
 constexpr uint64_t kWakeTag = 0;
+constexpr uint64_t kGuestTag = 1ULL << 62;
 constexpr uint64_t kListenTagBit = 1ULL << 63;
 constexpr auto kTickPeriod = std::chrono::milliseconds(250);
 constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
@@ -59,6 +60,17 @@ void Worker::add_listener(int fd, bool tls) {
   listeners_.push_back({fd, tls});
 }
 
+void Worker::host_guest(LoopGuest& guest) {
+  guest_ = &guest;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kGuestTag;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, guest.poll_fd(), &ev) != 0) {
+    throw std::runtime_error("epoll: cannot poll the WebSocket bridge's loop: " +
+                             std::string(strerror(errno)));
+  }
+}
+
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
 }
@@ -76,16 +88,25 @@ void Worker::wake() {
 void Worker::run() {
   epoll_event events[256];
   next_tick_ = fanout::Clock::now() + kTickPeriod;
+  if (guest_) guest_->attach();
   while (!stopping()) {
     flush_dirty();
     reap_closed();
+    if (guest_) guest_->run_once();
     now_ = fanout::Clock::now();
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now_);
-    const int n = epoll_wait(epoll_fd_, events, 256, wait.count() < 0 ? 0 : static_cast<int>(wait.count()) + 1);
+    const auto until_tick = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now_);
+    int wait = until_tick.count() < 0 ? 0 : static_cast<int>(until_tick.count()) + 1;
+    if (guest_) {
+      const int guest_wait = guest_->timeout_ms();
+      if (guest_wait >= 0 && guest_wait < wait) wait = guest_wait;
+    }
+    const int n = epoll_wait(epoll_fd_, events, 256, wait);
     now_ = fanout::Clock::now();
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
-      if (tag == kWakeTag) {
+      if (tag == kGuestTag) {
+        continue;  // run at the end of this pass
+      } else if (tag == kWakeTag) {
         uint64_t v;
         ssize_t ignored = ::read(wake_fd_, &v, sizeof v);
         (void)ignored;
@@ -102,6 +123,7 @@ void Worker::run() {
       next_tick_ = now_ + kTickPeriod;
     }
   }
+  if (guest_) guest_->detach();
   shutdown_all();
 }
 

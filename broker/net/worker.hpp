@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "net/fd_budget.hpp"
+#include "net/loop_guest.hpp"
 #include "net/session_host.hpp"
 #include "tls/context_holder.hpp"
 #include "tls/stream.hpp"
@@ -39,6 +40,8 @@ class Worker final : public SessionHost {
   // TLS with the context set_tls() gave. Before start() only.
   void add_listener(int fd, bool tls = false);
   void set_tls(std::shared_ptr<tls::ContextHolder> contexts) { tls_contexts_ = std::move(contexts); }
+  // Runs `guest` on this worker's loop (loop_guest.hpp). Before start() only; at most one.
+  void host_guest(LoopGuest& guest);
   // Starts the loop thread. Does not block.
   void start() override;
   void join() override;
@@ -105,6 +108,7 @@ class Worker final : public SessionHost {
   RateLimitedCount refused_log_;
   RateLimitedCount accept_error_log_;
   std::shared_ptr<tls::ContextHolder> tls_contexts_;
+  LoopGuest* guest_ = nullptr;
   std::thread thread_;
 
   uint64_t next_conn_id_;  // unique across workers: index in the high bits

@@ -77,6 +77,39 @@ def several_packets_in_one_frame_and_one_packet_over_frames(t):
     assert p.f["payload"] == b'{"split":true}', p
 
 
+@case(broker_args={"http": "free", "threads": 1}, hydrant_only="the bridge is hydrant's")
+def publishes_routed_in_one_pass_reach_a_websocket_subscriber_in_one_frame(t):
+    """The bridge runs on the TCP worker's loop: 100 publishes that arrive in one read are
+    routed in one pass, and everything that pass queued for a WebSocket subscriber goes out as
+    one frame, as one writev on TCP. (On a thread of its own the bridge took them in several
+    wake-ups, and a frame held at most 32 messages.)"""
+    ws = WsRaw(t.broker.http_port, t.v)
+    ws.connect(t.uid())
+    ws.subscribe([(t.topic() + "/#", 0)])
+    pub = t.raw()
+    ws.data_frames = 0
+    pub.sock.sendall(b"".join(enc_publish(t.v, f"{t.topic()}/{i}", b'{"i":%d}' % i)
+                              for i in range(100)))
+    got = [ws.expect(PUBLISH).f["payload"] for _ in range(100)]
+    assert got == [b'{"i":%d}' % i for i in range(100)], got
+    assert ws.data_frames == 1, f"100 deliveries of one pass came in {ws.data_frames} frames"
+
+
+@case(broker_args={"http": "free", "threads": 4}, hydrant_only="the bridge is hydrant's")
+def websocket_subscriber_gets_publishes_from_every_worker(t):
+    """Publishers spread over four workers (SO_REUSEPORT); the bridge runs on one of them, and
+    the others hand it deliveries across threads (its libuv loop is woken)."""
+    ws = WsRaw(t.broker.http_port, t.v)
+    ws.connect(t.uid())
+    ws.subscribe([(t.topic() + "/#", 0)])
+    pubs = [t.raw() for _ in range(16)]
+    for round_ in range(5):
+        for i, pub in enumerate(pubs):
+            pub.publish(f"{t.topic()}/{i}", b'{"p":%d,"r":%d}' % (i, round_))
+    got = sorted(ws.expect(PUBLISH).f["payload"] for _ in range(16 * 5))
+    assert got == sorted(b'{"p":%d,"r":%d}' % (i, r) for i in range(16) for r in range(5)), got
+
+
 @case(**WS)
 def mqttv31_subprotocol_is_accepted(t):
     ws = WsRaw(t.broker.http_port, t.v, protocol="mqttv3.1")

@@ -90,6 +90,7 @@ class WsRaw(Raw):
         self.stash = []
         self.wsbuf = bytearray(rest)
         self.close_code = None
+        self.data_frames = 0  # binary and continuation frames received
 
     def send(self, data):
         self.sock.sendall(frame(OP_BINARY, data))
@@ -103,6 +104,7 @@ class WsRaw(Raw):
             if parsed is not None:
                 opcode, payload = parsed
                 if opcode in (OP_BINARY, OP_CONT):
+                    self.data_frames += 1
                     self.buf += payload
                     return
                 if opcode == OP_CLOSE:
