@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
 
@@ -18,7 +18,7 @@ void audit(const std::string& data_dir, std::string_view by, std::string_view ac
            std::string_view target, std::string_view detail) {
   const auto now = std::chrono::system_clock::now();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  api::JsonWriter w;
+  JsonWriter w;
   w.begin_object()
       .member("time", util::iso8601(now))
       .member("unix_ms", static_cast<int64_t>(ms.count()))

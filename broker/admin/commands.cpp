@@ -21,7 +21,7 @@
 #include "admin/commands_remote.hpp"
 #include "admin/remote.hpp"
 #include "admin/users.hpp"
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
 #include "store/log_check.hpp"
@@ -144,7 +144,7 @@ const std::string& need(const Args& a, size_t index, const char* what) {
 int token_out(const Args& a, std::string_view name, const std::string& token,
               std::string_view note) {
   if (a.json) {
-    api::JsonWriter w;
+    JsonWriter w;
     w.begin_object().member("name", name).member("token", token).end_object();
     std::printf("%s\n", w.str().c_str());
   } else {
@@ -218,7 +218,7 @@ int run(const Args& a) {
   if (group == "user" && verb == "list") {
     const auto table = read_users(store);
     if (a.json) {
-      api::JsonWriter w;
+      JsonWriter w;
       w.begin_object().key("users").begin_array();
       for (const auto& u : table.users) write_user_json(w, u);
       w.end_array().end_object();
@@ -235,7 +235,7 @@ int run(const Args& a) {
     const auto* u = table.find(name);
     if (!u) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
     if (a.json) {
-      api::JsonWriter w;
+      JsonWriter w;
       write_user_json(w, *u);
       std::printf("%s\n", w.str().c_str());
     } else {

@@ -7,7 +7,7 @@
 #include <simdjson.h>
 
 #include "admin/remote.hpp"
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 
 namespace hydrant::admin {
 
@@ -131,7 +131,7 @@ int run_remote_command(const RemoteCommand& c) {
     r = call_admin_api(c.data_dir, "GET", "/api/v1/admin/exchanges" + user_query);
     print = print_exchanges;
   } else if (group == "exchange" && verb == "declare") {
-    api::JsonWriter w;
+    JsonWriter w;
     w.begin_object().member("owner", arg(2, "OWNER")).member("name", arg(3, "NAME")).end_object();
     r = call_admin_api(c.data_dir, "POST", "/api/v1/admin/exchanges", w.str());
   } else if (group == "exchange" && verb == "delete") {

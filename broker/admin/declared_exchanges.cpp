@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "pulse/mapping.hpp"
 #include "util/files.hpp"
 
@@ -43,7 +43,7 @@ size_t load_declared_exchanges(const std::string& data_dir, pulse::ExchangeRegis
 }
 
 void save_declared_exchanges(const std::string& data_dir, const pulse::ExchangeRegistry& registry) {
-  api::JsonWriter w;
+  JsonWriter w;
   w.begin_object().member("format", 1).key("exchanges").begin_array();
   for (const auto& e : registry.list()) {
     if (!e.declared) continue;

@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "config/config.hpp"
 #include "util/peer_address.hpp"
 #include "util/files.hpp"
@@ -53,7 +53,7 @@ std::string trimmed_file(const std::string& path, bool& exists) {
 
 void write_runtime_file(const std::string& data_dir, const std::vector<std::string>& http,
                         uint64_t users_serial) {
-  api::JsonWriter w;
+  JsonWriter w;
   w.begin_object()
       .member("pid", static_cast<int64_t>(::getpid()))
       .member("users_serial", users_serial)

@@ -126,7 +126,7 @@ void set_queue_unbounded(const UserStore& store, const std::string& queue, bool 
   audit(store.data_dir, store.actor, unbounded ? "queue-unbounded" : "queue-bounded", queue);
 }
 
-void write_user_json(api::JsonWriter& w, const auth::UserRecord& u) {
+void write_user_json(JsonWriter& w, const auth::UserRecord& u) {
   w.begin_object().member("name", u.name).key("owners").begin_array();
   for (const auto& o : u.owners) w.value(o);
   w.end_array()

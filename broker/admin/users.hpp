@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "auth/user_db.hpp"
 
 namespace hydrant::admin {
@@ -48,6 +48,6 @@ bool valid_email(const std::string& address);
 // One user as the admin API and `hydrant user list|show --json` print it (never its token hash):
 // name, owners, created (unix seconds) and created_at (ISO 8601), token_generation,
 // unbounded_queues.
-void write_user_json(api::JsonWriter& w, const auth::UserRecord& u);
+void write_user_json(JsonWriter& w, const auth::UserRecord& u);
 
 }  // namespace hydrant::admin

@@ -5,7 +5,7 @@
 
 #include <fmt/chrono.h>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "api/responses.hpp"
 #include "util/wall_clock.hpp"
 

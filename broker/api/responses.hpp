@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "api/http_api.hpp"
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 
 namespace hydrant::api {
 

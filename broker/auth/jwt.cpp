@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "auth/token.hpp"
 
 namespace hydrant::auth {
@@ -67,7 +67,7 @@ bool parse_scope(std::string_view text, Scope& out) {
 
 std::string sign_jwt(const Claims& claims, std::span<const uint8_t> secret) {
   const std::string header = R"({"alg":"HS256","typ":"JWT"})";
-  api::JsonWriter payload_json;
+  JsonWriter payload_json;
   payload_json.begin_object()
       .member("sub", claims.subject)
       .member("iat", claims.issued_at)

@@ -5,7 +5,6 @@
 
 namespace hydrant::auth {
 
-using codec::ReasonCode;
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "codec/reason_code.hpp"
+#include "base/reason_code.hpp"
 
 namespace hydrant::auth {
 
@@ -30,9 +30,9 @@ struct Principal {
 };
 
 struct Decision {
-  codec::ReasonCode code = codec::ReasonCode::Success;
+  ReasonCode code = ReasonCode::Success;
   const char* why = "";
-  bool ok() const { return code == codec::ReasonCode::Success; }
+  bool ok() const { return code == ReasonCode::Success; }
 };
 
 inline constexpr std::string_view kQueuePrefix = "queue/";

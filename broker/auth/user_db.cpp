@@ -1,4 +1,4 @@
-// The users file: JSON written with api::JsonWriter and read with simdjson. See user_db.hpp.
+// The users file: JSON written with JsonWriter and read with simdjson. See user_db.hpp.
 #include "auth/user_db.hpp"
 
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "util/files.hpp"
 
 namespace hydrant::auth {
@@ -121,7 +121,7 @@ UserTable load_users(const std::string& path) {
 }
 
 void save_users(const std::string& path, const UserTable& table) {
-  api::JsonWriter w;
+  JsonWriter w;
   w.begin_object().member("format", kFormat).member("serial", table.serial).key("users").begin_array();
   for (const auto& u : table.users) {
     w.begin_object().member("name", u.name).key("owners").begin_array();

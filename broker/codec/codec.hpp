@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "codec/packet.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace hydrant::codec {
 
@@ -78,10 +78,5 @@ void append_string(std::string_view s, Bytes& out);  // 2-byte length prefix + b
 // the block *with* its Variable Byte Integer length prefix.
 uint32_t properties_size(const Properties& props);
 void append_properties(const Properties& props, Bytes& out);
-
-// True when `s` is a well-formed MQTT UTF-8 string: valid UTF-8, no surrogates, no U+0000
-// [MQTT-1.5.4-1, MQTT-1.5.4-2]. Used for topic names, client ids and payloads with Payload Format
-// Indicator 1.
-bool is_valid_utf8(std::string_view s);
 
 }  // namespace hydrant::codec

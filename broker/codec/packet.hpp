@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "codec/properties.hpp"
-#include "codec/reason_code.hpp"
+#include "codec/return_code_311.hpp"
 
 namespace hydrant::codec {
 

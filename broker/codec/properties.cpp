@@ -7,6 +7,7 @@
 // or a value outside its range is a Protocol Error (the wording of 2.2.2.2 and 3.x.2.2.x).
 #include <array>
 
+#include "base/utf8.hpp"
 #include "codec/codec.hpp"
 #include "codec/wire.hpp"
 

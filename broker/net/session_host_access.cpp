@@ -3,7 +3,7 @@
 // noting exchanges in the broker's registry. See session_host.hpp.
 #include <map>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 #include "auth/rules.hpp"
 #include "net/broker.hpp"
 #include "net/session_host.hpp"
@@ -63,7 +63,7 @@ void SessionHost::sweep_queues() {
 void SessionHost::send_notice(const Notice& n) {
   log::warn("event=notice kind={} owner=\"{}\" queue=\"{}\" queued={} limit={} text=\"{}\"", n.kind,
             n.owner, n.queue, n.queued, n.limit, n.text);
-  api::JsonWriter w;
+  JsonWriter w;
   w.begin_object()
       .member("kind", n.kind)
       .member("queue", n.queue)
@@ -90,7 +90,7 @@ void SessionHost::revalidate_credentials() {
     log::info("host={} client=\"{}\" user=\"{}\" event=credentials-revoked", index_,
               log::untrusted(link->client_id()), link->principal()->user);
     const uint64_t conn = link->conn_id();
-    link->disconnect(codec::ReasonCode::NotAuthorized, "credentials revoked");
+    link->disconnect(ReasonCode::NotAuthorized, "credentials revoked");
     close_link(conn);
   }
 }

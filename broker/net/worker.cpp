@@ -459,7 +459,7 @@ void Worker::shutdown_all() {
     Connection* c = find(id);
     if (c->link.state() == session::LinkState::Connected &&
         c->link.version() == codec::ProtocolVersion::V5) {
-      c->link.out().push_packet(codec::Disconnect{codec::ReasonCode::ServerShuttingDown, {}},
+      c->link.out().push_packet(codec::Disconnect{ReasonCode::ServerShuttingDown, {}},
                                  codec::ProtocolVersion::V5);
       flush(*c);
     }

@@ -12,7 +12,6 @@ namespace hydrant::session {
 
 using codec::PacketType;
 using codec::ProtocolVersion;
-using codec::ReasonCode;
 
 ClientLink::ClientLink(Services& services, uint64_t conn_id, util::PeerAddress peer,
                        Clock::time_point now)
@@ -132,7 +131,7 @@ void ClientLink::close_for(ReasonCode code, const char* why) {
   if (lines > 0) {
     log::info("conn={} peer={} client=\"{}\" event=closed reason=0x{:02x}({}) why=\"{}\"{}",
               conn_id_, peer_.to_string(), log::untrusted(client_id_), static_cast<unsigned>(code),
-              codec::reason_name(code), why,
+              reason_name(code), why,
               lines > 1 ? fmt::format(" refusals_since_last_line={}", lines - 1) : std::string());
   }
   if (state_ == LinkState::AwaitConnect) {

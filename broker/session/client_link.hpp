@@ -55,7 +55,7 @@ class ClientLink {
   void confirm_publish(uint16_t packet_id, uint8_t qos, bool ok);
   // The broker ends the connection (credentials revoked, an admin action): DISCONNECT with
   // `code` in MQTT 5, then close. The session is ended or kept as on any abnormal close.
-  void disconnect(codec::ReasonCode code, const char* why) { close_for(code, why); }
+  void disconnect(ReasonCode code, const char* why) { close_for(code, why); }
 
   // ---- output ----
   fanout::OutboundQueue& out() { return out_; }
@@ -84,7 +84,7 @@ class ClientLink {
   void drain_buffered();                   // process() what waits in rbuf_
   void dispatch(codec::Packet& packet);
   // The one place where an error becomes a protocol answer.
-  void close_for(codec::ReasonCode code, const char* why);
+  void close_for(ReasonCode code, const char* why);
   void finish_close(bool publish_will);
   void send(const codec::Packet& packet);
   void note_output();  // the outbound queue just became non-empty
@@ -105,11 +105,11 @@ class ClientLink {
   Result<std::string_view> resolve_topic_alias(codec::Publish& p);
   bool inbound_window_full(const codec::Publish& p) const;
   Result<void> authorize_connect(const codec::Connect& c);
-  Error check_exchange_payload(const codec::Publish& p, std::string_view topic);
+  Status check_exchange_payload(const codec::Publish& p, std::string_view topic);
   Result<std::vector<std::string>> cc_topics(const codec::Publish& p, std::string_view topic);
   void refuse_publish(const codec::Publish& p, Error refusal);
   void log_retained_refusal();
-  Error check_subscribe_access(std::string_view filter, size_t held, bool exists) const;
+  Status check_subscribe_access(std::string_view filter, size_t held, bool exists) const;
   // Anonymous clients live under tighter limits, unless the broker is open.
   bool restricted_anonymous() const { return !principal_ && !services_.access().open(); }
   uint32_t inbound_packet_limit() const;

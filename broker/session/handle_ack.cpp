@@ -6,14 +6,13 @@ namespace hydrant::session {
 
 using codec::PacketType;
 using codec::ProtocolVersion;
-using codec::ReasonCode;
 
 void ClientLink::handle_puback(const codec::Ack& a) {
   session_->on_puback(a.packet_id, services_.now());
 }
 
 void ClientLink::handle_pubrec(const codec::Ack& a) {
-  const bool failed = codec::is_error(a.reason_code);
+  const bool failed = is_error(a.reason_code);
   if (!session_->on_pubrec(a.packet_id, failed, services_.now()) && !failed) {
     // Unknown id: answer so that the client's flow can end.
     send(codec::Ack{PacketType::Pubrel, a.packet_id,

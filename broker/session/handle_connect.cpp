@@ -3,6 +3,7 @@
 #include <chrono>
 #include <random>
 
+#include "base/utf8.hpp"
 #include "session/client_link.hpp"
 #include "session/publish_checks.hpp"
 #include "topics/topic.hpp"
@@ -13,7 +14,6 @@
 namespace hydrant::session {
 
 using codec::ProtocolVersion;
-using codec::ReasonCode;
 
 namespace {
 
@@ -140,9 +140,10 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
     // would (issue 13), with the code a PUBLISH would get. 3.1.1 has no CONNACK code for a bad
     // payload, so it hears 5 (not authorized) as for a topic it may not publish to.
     const codec::Will& w = *c.will;
-    auto e = exchange_message_error(principal_.get(), services_.limits(), w.topic, w.payload,
-                                    w.properties, w.retain);
-    if (e.code != ReasonCode::Success) {
+    auto checked = check_exchange_message(principal_.get(), services_.limits(), w.topic, w.payload,
+                                          w.properties, w.retain);
+    if (!checked.ok()) {
+      Error e = checked.error();
       if (version_ != ProtocolVersion::V5) e.code = ReasonCode::NotAuthorized;
       return e;
     }
@@ -161,7 +162,7 @@ Result<fanout::MessageRef> ClientLink::build_will(const codec::Connect& c) {
   if (w.topic == "$SYS" || w.topic.starts_with("$SYS/")) {
     return Error{ReasonCode::NotAuthorized, "$SYS topics are published by the broker only"};
   }
-  if (w.properties.payload_format_indicator.value_or(0) == 1 && !codec::is_valid_utf8(w.payload)) {
+  if (w.properties.payload_format_indicator.value_or(0) == 1 && !is_valid_utf8(w.payload)) {
     return Error{ReasonCode::PayloadFormatInvalid, "will payload is not UTF-8"};
   }
   if (w.properties.response_topic) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "base/utf8.hpp"
 #include "pulse/mapping.hpp"
 #include "session/client_link.hpp"
 #include "session/publish_checks.hpp"
@@ -15,7 +16,6 @@ namespace hydrant::session {
 
 using codec::PacketType;
 using codec::ProtocolVersion;
-using codec::ReasonCode;
 
 Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
   if (!p.properties.topic_alias) {
@@ -42,12 +42,12 @@ Result<std::string_view> ClientLink::resolve_topic_alias(codec::Publish& p) {
 // The access model and the exchange payload rules (README.md, "Access: Pulse on MQTT"): where this
 // client may publish, and that what it publishes on an exchange is small enough, labelled as
 // JSON if labelled at all, and parses as UTF-8 JSON.
-Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_view topic) {
+Status ClientLink::check_exchange_payload(const codec::Publish& p, std::string_view topic) {
   const Limits& lim = services_.limits();
   const std::string_view payload(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
-  if (auto e = exchange_message_error(principal_.get(), lim, topic, payload, p.properties, p.retain);
-      e.code != ReasonCode::Success || (p.retain && payload.empty())) {
-    return e;
+  if (auto checked = check_exchange_message(principal_.get(), lim, topic, payload, p.properties, p.retain);
+      !checked.ok() || (p.retain && payload.empty())) {
+    return checked;
   }
   if (!services_.note_exchange(topic)) {
     return Error{ReasonCode::QuotaExceeded, "this user has the most exchanges allowed"};
@@ -57,7 +57,7 @@ Error ClientLink::check_exchange_payload(const codec::Publish& p, std::string_vi
     log::info("conn={} client=\"{}\" event=payload-over-soft-limit topic=\"{}\" bytes={}", conn_id_,
               client_id_, topic, p.payload.size());
   }
-  return Error{ReasonCode::Success, ""};
+  return {};
 }
 
 // A refused PUBLISH: MQTT 5 hears the reason in PUBACK/PUBREC (QoS 1/2) or, since QoS 0 has no
@@ -68,7 +68,7 @@ void ClientLink::refuse_publish(const codec::Publish& p, Error refusal) {
   if (version_ != ProtocolVersion::V5 || p.qos == 0) return close_for(refusal.code, refusal.context);
   log::info("conn={} peer={} client=\"{}\" event=publish-refused reason=0x{:02x}({}) why=\"{}\"",
             conn_id_, peer_.to_string(), client_id_, static_cast<unsigned>(refusal.code),
-            codec::reason_name(refusal.code), refusal.context);
+            reason_name(refusal.code), refusal.context);
   codec::Ack ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id, refusal.code, {}};
   if (problem_info_allowed()) ack.properties.reason_string = refusal.context;
   send(ack);
@@ -113,8 +113,8 @@ void ClientLink::handle_publish(codec::Publish& p) {
   // access (off when open): who may publish where, and what an exchange accepts
   std::vector<std::string> cc;
   if (!services_.access().open()) {
-    if (auto e = check_exchange_payload(p, *topic); e.code != ReasonCode::Success) {
-      return refuse_publish(p, e);
+    if (auto checked = check_exchange_payload(p, *topic); !checked.ok()) {
+      return refuse_publish(p, checked.error());
     }
     auto routed = cc_topics(p, *topic);
     if (!routed) return refuse_publish(p, routed.error());
@@ -123,7 +123,7 @@ void ClientLink::handle_publish(codec::Publish& p) {
   // validate
   ReasonCode refusal = ReasonCode::Success;
   const char* why = "";
-  if (p.properties.payload_format_indicator.value_or(0) == 1 && !codec::is_valid_utf8(p.payload)) {
+  if (p.properties.payload_format_indicator.value_or(0) == 1 && !is_valid_utf8(p.payload)) {
     refusal = ReasonCode::PayloadFormatInvalid;  // [MQTT-3.3.2-4] allows refusing it
     why = "payload is not UTF-8";
   } else if (p.properties.response_topic &&

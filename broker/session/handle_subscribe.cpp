@@ -9,7 +9,6 @@
 namespace hydrant::session {
 
 using codec::ProtocolVersion;
-using codec::ReasonCode;
 
 // True when the operator refused subscriptions to `filter` (deny-subscribe): a deny filter that
 // matches the requested filter read literally covers it and everything narrower.
@@ -24,8 +23,8 @@ bool ClientLink::denied(std::string_view filter) const {
 
 // The access model for one filter: what it may reach (auth/rules.hpp), and the caps on how many
 // subscriptions a session holds (`held`, counting this packet's so far; `exists`: the filter is
-// one of them, so replacing it adds none). Success when allowed.
-Error ClientLink::check_subscribe_access(std::string_view filter, size_t held, bool exists) const {
+// one of them, so replacing it adds none).
+Status ClientLink::check_subscribe_access(std::string_view filter, size_t held, bool exists) const {
   const uint32_t session_cap = services_.limits().max_subscriptions_per_session;
   if (session_cap && held >= session_cap && !exists) {
     return Error{ReasonCode::QuotaExceeded, "subscription limit per session"};
@@ -35,7 +34,7 @@ Error ClientLink::check_subscribe_access(std::string_view filter, size_t held, b
       return Error{ReasonCode::QuotaExceeded, why};
     }
   }
-  if (services_.access().open()) return Error{ReasonCode::Success, ""};
+  if (services_.access().open()) return {};
   const auto shared = topics::parse_shared(filter);
   const auto decision = auth::check_subscribe(principal_.get(), shared ? shared->filter : filter);
   if (!decision.ok()) return Error{decision.code, decision.why};
@@ -43,7 +42,7 @@ Error ClientLink::check_subscribe_access(std::string_view filter, size_t held, b
   if (!principal_ && cap && held >= cap && !exists) {
     return Error{ReasonCode::QuotaExceeded, "subscription limit for anonymous clients"};
   }
-  return Error{ReasonCode::Success, ""};
+  return {};
 }
 
 void ClientLink::handle_subscribe(const codec::Subscribe& s) {
@@ -89,7 +88,8 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     const bool exists = session_->subscriptions.contains(sub.filter) ||
                         added_new.contains(sub.filter);
     const size_t held = session_->subscriptions.size() + added_new.size();
-    if (auto e = check_subscribe_access(sub.filter, held, exists); e.code != ReasonCode::Success) {
+    if (auto checked = check_subscribe_access(sub.filter, held, exists); !checked.ok()) {
+      const Error& e = checked.error();
       // One line per packet at most: a packet of 65,535 refused filters is one event.
       if (refusals_logged++ == 0) log::info("conn={} peer={} client=\"{}\" event=subscribe-refused filter=\"{}\" reason=0x{:02x} "
                 "why=\"{}\"", conn_id_, peer_.to_string(), client_id_, sub.filter,

@@ -5,10 +5,9 @@
 
 namespace hydrant::session {
 
-using codec::ReasonCode;
 
-Error exchange_message_error(const auth::Principal* who, const Limits& lim, std::string_view topic,
-                             std::string_view payload, const codec::Properties& props, bool retain) {
+Status check_exchange_message(const auth::Principal* who, const Limits& lim, std::string_view topic,
+                              std::string_view payload, const codec::Properties& props, bool retain) {
   const auto where = auth::check_publish_topic(who, topic);
   if (!where.ok()) return Error{where.code, where.why};
   if (payload.size() > lim.payload_hard_limit) {
@@ -17,11 +16,11 @@ Error exchange_message_error(const auth::Principal* who, const Limits& lim, std:
   if (props.content_type && *props.content_type != "application/json") {
     return Error{ReasonCode::PayloadFormatInvalid, "content type on exchanges is application/json"};
   }
-  if (retain && payload.empty()) return Error{ReasonCode::Success, ""};  // clears the retained one
+  if (retain && payload.empty()) return {};  // clears the retained one
   if (const char* why = pulse::json_payload_error(payload)) {
     return Error{ReasonCode::PayloadFormatInvalid, why};
   }
-  return Error{ReasonCode::Success, ""};
+  return {};
 }
 
 }  // namespace hydrant::session

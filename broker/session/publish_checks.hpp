@@ -8,15 +8,15 @@
 #include "auth/rules.hpp"
 #include "codec/properties.hpp"
 #include "session/limits.hpp"
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace hydrant::session {
 
 // Where `who` may publish, and that what it publishes on an exchange is small enough, labelled
-// as JSON if labelled at all, and parses as UTF-8 JSON. ReasonCode::Success when it passes; a
-// retained empty payload (clearing the retained message) passes without the JSON check.
+// as JSON if labelled at all, and parses as UTF-8 JSON. A retained empty payload (clearing the
+// retained message) passes without the JSON check.
 // Pure: the per-user exchange quota, which records the exchange, is the caller's.
-Error exchange_message_error(const auth::Principal* who, const Limits& lim, std::string_view topic,
+Status check_exchange_message(const auth::Principal* who, const Limits& lim, std::string_view topic,
                              std::string_view payload, const codec::Properties& props, bool retain);
 
 }  // namespace hydrant::session

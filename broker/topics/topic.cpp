@@ -5,7 +5,6 @@
 namespace hydrant::topics {
 namespace {
 
-using codec::ReasonCode;
 
 constexpr std::string_view kSharePrefix = "$share/";
 

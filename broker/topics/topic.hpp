@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "util/result.hpp"
+#include "base/result.hpp"
 
 namespace hydrant::topics {
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 
 namespace hydrant::publishers::hg {
 
@@ -76,7 +76,7 @@ std::string push_json_url(std::string_view repo_url, uint64_t push_id, bool full
 }
 
 std::string encode_push_message(const Push& push) {
-  api::JsonWriter w;  // the broker's JSON writer: escaping in one place
+  JsonWriter w;  // the broker's JSON writer: escaping in one place
   w.begin_object().member("type", "changegroup.1").key("data").begin_object();
   w.member("repo_url", push.repo_url).key("heads").begin_array();
   for (const auto& h : push.heads) w.value(h);

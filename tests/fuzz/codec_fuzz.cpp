@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/utf8.hpp"
 #include "codec/codec.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 
 namespace {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "api/http_api.hpp"
-#include "api/json_writer.hpp"
+#include "base/json_writer.hpp"
 
 using namespace hydrant;
 using namespace std::chrono_literals;
@@ -158,7 +158,7 @@ TEST_CASE("/metrics is Prometheus text: HELP and TYPE before each family, escape
 }
 
 TEST_CASE("JsonWriter escapes control characters and replaces invalid UTF-8") {
-  api::JsonWriter w;
+  JsonWriter w;
   w.begin_object().member("s", std::string_view("a\"b\\c\n\x01 \xC3\xA9 \xFF")).key("list");
   w.begin_array().value(uint64_t{1}).value(true).null().end_array().end_object();
   CHECK(w.str() == "{\"s\":\"a\\\"b\\\\c\\n\\u0001 \xC3\xA9 \xEF\xBF\xBD\",\"list\":[1,true,null]}");

@@ -8,7 +8,6 @@
 
 using namespace hydrant;
 using namespace hydrant::auth;
-using codec::ReasonCode;
 
 namespace {
 const Principal kGerrit{"gerrit", true, 0, 1};

@@ -1,6 +1,7 @@
 // PUBACK, PUBREC, PUBREL and PUBCOMP round trips (MQTT 3.1.1 3.4-3.7, MQTT 5.0 3.4-3.7).
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

@@ -1,6 +1,7 @@
 // CONNECT and CONNACK round trips for MQTT 3.1, 3.1.1 and 5.
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

@@ -3,6 +3,7 @@
 // Version).
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

@@ -3,7 +3,9 @@
 #include <string>
 
 #include "codec_test_util.hpp"
+#include "base/utf8.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

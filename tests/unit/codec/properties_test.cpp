@@ -6,6 +6,7 @@
 
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

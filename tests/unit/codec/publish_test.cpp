@@ -1,6 +1,7 @@
 // PUBLISH round trips (MQTT 3.1.1 3.3, MQTT 5.0 3.3).
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

@@ -1,6 +1,7 @@
 // SUBSCRIBE, SUBACK, UNSUBSCRIBE and UNSUBACK round trips (MQTT 3.1.1 3.8-3.11, MQTT 5.0 3.8-3.11).
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

@@ -1,6 +1,7 @@
 // Variable Byte Integers, the integer/string appenders and parse_frame() (MQTT 5.0 1.5.5, 2.1).
 #include "codec_test_util.hpp"
 
+using namespace hydrant;
 using namespace hydrant::codec;
 using namespace hydrant::codec::test;
 

@@ -26,7 +26,6 @@ namespace hydrant::session::test {
 
 using codec::Bytes;
 using codec::PacketType;
-using codec::ReasonCode;
 using V = codec::ProtocolVersion;
 
 inline const Clock::time_point kT0{std::chrono::seconds(5000)};

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-using hydrant::codec::ReasonCode;
+using hydrant::ReasonCode;
 using namespace hydrant::topics;
 
 TEST_CASE("validate_topic_name") {

@@ -1,12 +1,15 @@
-// MQTT reason codes with the spec's byte values (MQTT 5.0, 2.4), plus the MQTT 3.1.1 CONNACK
-// return codes. Several MQTT 5 codes share a byte (0x00 is Success, Normal disconnection and
-// Granted QoS 0); the enum names the most general meaning and the aliases below name the rest.
+// ReasonCode: MQTT reason codes with the spec's byte values (MQTT 5.0, 2.4). The broker's
+// vocabulary for every outcome, from the codec up: the ground floor (base/) holds it so that
+// Result, the codec and everything above share one type. Several MQTT 5 codes share a byte (0x00
+// is Success, Normal disconnection and Granted QoS 0); the enum names the most general meaning
+// and the aliases below name the rest. The 3.1.1 CONNACK return codes are the codec's
+// (codec/return_code_311.hpp).
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-namespace hydrant::codec {
+namespace hydrant {
 
 enum class ReasonCode : uint8_t {
   Success = 0x00,
@@ -57,33 +60,9 @@ enum class ReasonCode : uint8_t {
 inline constexpr ReasonCode kNormalDisconnection = ReasonCode::Success;
 inline constexpr ReasonCode kGrantedQos0 = ReasonCode::Success;
 
-// MQTT 3.1.1 CONNACK return codes (3.2.2.3).
-enum class ConnackReturnCode311 : uint8_t {
-  Accepted = 0x00,
-  UnacceptableProtocolVersion = 0x01,
-  IdentifierRejected = 0x02,
-  ServerUnavailable = 0x03,
-  BadUserNameOrPassword = 0x04,
-  NotAuthorized = 0x05,
-};
-
-// Maps an MQTT 5 CONNACK reason to the closest 3.1.1 return code.
-constexpr ConnackReturnCode311 to_connack_311(ReasonCode rc) {
-  switch (rc) {
-    case ReasonCode::Success: return ConnackReturnCode311::Accepted;
-    case ReasonCode::UnsupportedProtocolVersion: return ConnackReturnCode311::UnacceptableProtocolVersion;
-    case ReasonCode::ClientIdentifierNotValid: return ConnackReturnCode311::IdentifierRejected;
-    case ReasonCode::BadUserNameOrPassword:
-    case ReasonCode::BadAuthenticationMethod: return ConnackReturnCode311::BadUserNameOrPassword;
-    case ReasonCode::NotAuthorized:
-    case ReasonCode::Banned: return ConnackReturnCode311::NotAuthorized;
-    default: return ConnackReturnCode311::ServerUnavailable;
-  }
-}
-
 constexpr bool is_error(ReasonCode rc) { return static_cast<uint8_t>(rc) >= 0x80; }
 
 // Human-readable name, for logs ("0x87(Not authorized)").
 std::string_view reason_name(ReasonCode rc);
 
-}  // namespace hydrant::codec
+}  // namespace hydrant

@@ -2,11 +2,12 @@
 // forms, nothing above U+10FFFF, no surrogates U+D800..U+DFFF) and no U+0000. Control characters
 // and non-characters are allowed: the spec only says a sender SHOULD NOT use them, and rejecting
 // them would refuse topics other brokers accept. U+FEFF is kept as is [MQTT-1.5.4-3].
+#include "base/utf8.hpp"
+
+#include <cstdint>
 #include <cstring>
 
-#include "codec/codec.hpp"
-
-namespace hydrant::codec {
+namespace hydrant {
 
 namespace {
 
@@ -69,4 +70,4 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-}  // namespace hydrant::codec
+}  // namespace hydrant

@@ -7,12 +7,12 @@
 #include <utility>
 #include <variant>
 
-#include "codec/reason_code.hpp"
+#include "base/reason_code.hpp"
 
 namespace hydrant {
 
 struct Error {
-  codec::ReasonCode code;
+  ReasonCode code;
   const char* context = "";  // static string: why, in a few words
 };
 
@@ -21,7 +21,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Error e) : v_(e) {}                 // NOLINT
-  Result(codec::ReasonCode code, const char* context) : v_(Error{code, context}) {}
+  Result(ReasonCode code, const char* context) : v_(Error{code, context}) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -32,27 +32,30 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-  codec::ReasonCode code() const { return ok() ? codec::ReasonCode::Success : error().code; }
+  ReasonCode code() const { return ok() ? ReasonCode::Success : error().code; }
 
  private:
   std::variant<T, Error> v_;
 };
 
-// Result<void>: success or an Error.
+// Result<void>: success or an Error. Functions that only succeed or fail return Status and
+// `return {};` on success.
 template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
   Result(Error e) : err_(e), ok_(false) {}  // NOLINT
-  Result(codec::ReasonCode code, const char* context) : err_{code, context}, ok_(false) {}
+  Result(ReasonCode code, const char* context) : err_{code, context}, ok_(false) {}
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
   const Error& error() const { assert(!ok_); return err_; }
-  codec::ReasonCode code() const { return ok_ ? codec::ReasonCode::Success : err_.code; }
+  ReasonCode code() const { return ok_ ? ReasonCode::Success : err_.code; }
 
  private:
-  Error err_{codec::ReasonCode::Success, ""};
+  Error err_{ReasonCode::Success, ""};
   bool ok_ = true;
 };
+
+using Status = Result<void>;
 
 }  // namespace hydrant

@@ -1,6 +1,7 @@
-// JsonWriter: builds a JSON text into a std::string, for the HTTP API. Strings are escaped per
-// RFC 8259 (quote, backslash, control characters); bytes that are not UTF-8 become U+FFFD, so
-// the output is valid JSON whatever a client put in a topic. Commas are placed automatically.
+// JsonWriter: builds a JSON text into a std::string (the HTTP API, the admin tool, audit lines,
+// the publishers). Strings are escaped per RFC 8259 (quote, backslash, control characters);
+// bytes that are not UTF-8 become U+FFFD, so the output is valid JSON whatever a client put in a
+// topic. Commas are placed automatically.
 #pragma once
 
 #include <cmath>
@@ -11,9 +12,9 @@
 
 #include <fmt/format.h>
 
-#include "codec/codec.hpp"
+#include "base/utf8.hpp"
 
-namespace hydrant::api {
+namespace hydrant {
 
 class JsonWriter {
  public:
@@ -106,7 +107,7 @@ class JsonWriter {
       }
       const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
       const auto seq = s.substr(i, len);
-      if (len > 1 && seq.size() == len && codec::is_valid_utf8(seq)) {
+      if (len > 1 && seq.size() == len && is_valid_utf8(seq)) {
         out_ += seq;
         i += len;
       } else {
@@ -122,4 +123,4 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-}  // namespace hydrant::api
+}  // namespace hydrant
