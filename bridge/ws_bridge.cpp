@@ -21,7 +21,7 @@
 #include <stdexcept>
 
 #include "bridge/callbacks.hpp"
-#include "net/broker.hpp"
+#include "core/broker.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::bridge {
@@ -108,7 +108,7 @@ struct WebSocketBridge::TickTimer {
   WebSocketBridge* bridge = nullptr;
 };
 
-WebSocketBridge::WebSocketBridge(net::Broker& broker, uint32_t index, session::Limits limits,
+WebSocketBridge::WebSocketBridge(core::Broker& broker, uint32_t index, session::Limits limits,
                                  BridgeOptions options)
     : SessionHost(broker, index, limits),
       options_(std::move(options)),
@@ -236,7 +236,7 @@ void WebSocketBridge::reload_certificate() {
   };
   auto cert = std::make_shared<std::string>(read(options_.tls_cert));
   auto key = std::make_shared<std::string>(read(options_.tls_key));
-  post(net::CallTask{[this, cert, key] {
+  post(core::CallTask{[this, cert, key] {
     if (!context_) return;
     const int rc = lws_tls_cert_updated(context_, options_.tls_cert.c_str(),
                                         options_.tls_key.c_str(), cert->data(), cert->size(),

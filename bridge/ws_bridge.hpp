@@ -23,9 +23,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/fd_budget.hpp"
+#include "core/fd_budget.hpp"
 #include "net/loop_guest.hpp"
-#include "net/session_host.hpp"
+#include "core/session_host.hpp"
 #include "util/peer_address.hpp"
 
 struct lws;
@@ -70,10 +70,10 @@ struct BridgeOptions {
   ApiHandler api;                // may be empty: API paths answer 404
 };
 
-class WebSocketBridge final : public net::SessionHost, public net::LoopGuest {
+class WebSocketBridge final : public core::SessionHost, public net::LoopGuest {
  public:
   // Creates the lws context and its listeners; throws std::runtime_error when one cannot listen.
-  WebSocketBridge(net::Broker& broker, uint32_t index, session::Limits limits, BridgeOptions options);
+  WebSocketBridge(core::Broker& broker, uint32_t index, session::Limits limits, BridgeOptions options);
   ~WebSocketBridge() override;
 
   // The hosting worker (Worker::host_guest) runs the bridge: start() waits until its loop has
@@ -148,7 +148,7 @@ class WebSocketBridge final : public net::SessionHost, public net::LoopGuest {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<uint64_t> dirty_;        // connections with bytes queued in this loop pass
   std::vector<uint64_t> dirty_batch_;  // flush_dirty()'s working copy (kept: no allocation)
-  net::RateLimitedCount refused_log_;  // max-connections refusals
+  core::RateLimitedCount refused_log_;  // max-connections refusals
   std::vector<uint8_t> write_buf_;  // LWS_PRE headroom + one frame's payload
   struct TickTimer;
   std::unique_ptr<TickTimer> tick_;

@@ -24,7 +24,7 @@ void RuntimeFile::write(uint64_t users_serial) {
 
 void RuntimeFile::remove() { admin::remove_runtime_file(data_dir_); }
 
-void reload_users(net::Broker& broker, RuntimeFile& runtime) {
+void reload_users(core::Broker& broker, RuntimeFile& runtime) {
   static std::mutex reload_mutex;
   std::lock_guard lock(reload_mutex);
   if (auto error = broker.access().reload_users()) {
@@ -64,7 +64,7 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
   return access;
 }
 
-api::AdminSources admin_sources(const config::Config& cfg, net::Broker& broker,
+api::AdminSources admin_sources(const config::Config& cfg, core::Broker& broker,
                                 const std::string& admin_token, RuntimeFile& runtime) {
   api::AdminSources admin;
   admin.admin_token_hash = auth::hash_token(admin_token);

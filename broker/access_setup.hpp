@@ -10,7 +10,7 @@
 #include "api/admin_api.hpp"
 #include "auth/access_control.hpp"
 #include "config/config.hpp"
-#include "net/broker.hpp"
+#include "core/broker.hpp"
 
 namespace hydrant {
 
@@ -37,11 +37,11 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
 // The users file changed (a subcommand or the admin API wrote it): load it and close the
 // connections whose credentials went away. A file that does not load keeps the running table.
 // Thread-safe (the main thread on inotify, the bridge thread after an admin API change).
-void reload_users(net::Broker& broker, RuntimeFile& runtime);
+void reload_users(core::Broker& broker, RuntimeFile& runtime);
 
 // What the admin API reads and changes: the users file (changes apply before it answers), the
 // broker's queues, connections and exchange registry (declared exchanges kept on disk).
-api::AdminSources admin_sources(const config::Config& cfg, net::Broker& broker,
+api::AdminSources admin_sources(const config::Config& cfg, core::Broker& broker,
                                 const std::string& admin_token, RuntimeFile& runtime);
 
 }  // namespace hydrant

@@ -24,7 +24,9 @@
 #include "auth/access_control.hpp"
 #include "bridge/ws_bridge.hpp"
 #include "config/config.hpp"
-#include "net/broker.hpp"
+#include "core/broker.hpp"
+#include "net/listener.hpp"
+#include "net/worker.hpp"
 #include "tls/context_holder.hpp"
 #include "util/log.hpp"
 
@@ -101,7 +103,7 @@ bridge::BridgeOptions bridge_options_from(const config::Config& c) {
 }
 
 // SIGHUP: re-read the configuration; a bad one is refused and the running one kept.
-void reload(const config::CommandLine& cli, config::Config& current, net::Broker& broker,
+void reload(const config::CommandLine& cli, config::Config& current, core::Broker& broker,
             tls::ContextHolder* tls_contexts, bridge::WebSocketBridge* bridge) {
   config::Config next;
   try {
@@ -189,10 +191,23 @@ std::shared_ptr<store::MessageStore> open_store(const config::Config& cfg) {
   }
 }
 
-// Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host.
-bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::BrokerOptions& opts,
-                                    net::Broker& broker, const std::string& admin_token,
-                                    RuntimeFile& runtime) {
+// The TCP workers, the broker's first hosts (persistent sessions restored from the log go to
+// them), one per thread.
+std::vector<net::Worker*> add_workers(core::Broker& broker, const core::BrokerOptions& opts) {
+  std::vector<net::Worker*> workers;
+  for (uint32_t i = 0; i < opts.threads; ++i) {
+    auto worker = std::make_unique<net::Worker>(broker, i, opts.limits);
+    workers.push_back(worker.get());
+    broker.add_host(std::move(worker));
+  }
+  return workers;
+}
+
+// Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host,
+// run on `loop_host`'s loop (the last worker: worker 0 also publishes $SYS).
+bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::BrokerOptions& opts,
+                                    core::Broker& broker, net::Worker& loop_host,
+                                    const std::string& admin_token, RuntimeFile& runtime) {
   auto options = bridge_options_from(cfg);
   api::ApiSources sources;
   sources.info.version = kVersion;
@@ -225,8 +240,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const net::Broker
   log::info("event=viewer root=\"{}\"", options.web_root);
   auto* raw = bridge.get();
   broker.add_host(std::move(bridge));
-  // On the last worker's loop: worker 0 also publishes $SYS.
-  broker.worker(broker.worker_count() - 1).host_guest(*raw);
+  loop_host.host_guest(*raw);
   return raw;
 }
 
@@ -255,7 +269,7 @@ int run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_IGN);  // notify commands are reaped by the kernel
 
-  net::BrokerOptions opts;
+  core::BrokerOptions opts;
   opts.threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   opts.limits = limits_from(cfg);
   opts.sys_interval = cfg.sys_interval;
@@ -266,7 +280,8 @@ int run(int argc, char** argv) {
   RuntimeFile runtime(cfg.data_dir);
   opts.notify_command = cfg.notify_command;
   opts.store = open_store(cfg);
-  net::Broker broker(opts);
+  core::Broker broker(opts);
+  const std::vector<net::Worker*> workers = add_workers(broker, opts);
   broker.router().set_retained_limits(cfg.max_retained_per_user, cfg.max_retained_total);
   broker.router().set_subscription_limits(cfg.max_subscriptions_per_user, cfg.max_subscriptions_total);
   broker.restore_from_store();
@@ -279,17 +294,19 @@ int run(int argc, char** argv) {
   // TLS first: a certificate that does not load stops start-up with its own message.
   std::shared_ptr<tls::ContextHolder> tls_contexts = load_tls(cfg);
   bridge::WebSocketBridge* bridge_host = nullptr;
-  if (!cfg.http.empty() || !cfg.https.empty()) bridge_host = add_bridge(cfg, opts, broker, admin_token, runtime);
+  if (!cfg.http.empty() || !cfg.https.empty()) {
+    bridge_host = add_bridge(cfg, opts, broker, *workers.back(), admin_token, runtime);
+  }
   if (!cfg.mqtts.empty()) {
-    broker.set_tls(tls_contexts);
+    for (auto* w : workers) w->set_tls(tls_contexts);
     for (const auto& ep : cfg.mqtts) {
-      const uint16_t port = broker.listen({ep.host, ep.port}, /*tls=*/true);
+      const uint16_t port = net::listen_on(workers, {ep.host, ep.port}, /*tls=*/true);
       log::info("event=listening proto=mqtts address={} port={}", ep.host, port);
     }
   }
   // MQTT listeners last: once a client can connect, every other listener exists too.
   for (const auto& ep : cfg.mqtt) {
-    const uint16_t port = broker.listen({ep.host, ep.port});
+    const uint16_t port = net::listen_on(workers, {ep.host, ep.port});
     log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
   }
   broker.start();
@@ -297,7 +314,7 @@ int run(int argc, char** argv) {
   // std::thread's destructor aborts the process ("terminate called") instead of the error
   // reaching main() and its exit status 2.
   struct StopOnError {
-    net::Broker& broker;
+    core::Broker& broker;
     bool armed = true;
     ~StopOnError() {
       if (armed) broker.stop();

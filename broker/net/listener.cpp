@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "net/worker.hpp"
 #include "util/peer_address.hpp"
 
 namespace hydrant::net {
@@ -63,6 +64,13 @@ std::vector<int> open_listeners(const ListenAddress& addr, unsigned count, uint1
     throw;
   }
   return fds;
+}
+
+uint16_t listen_on(std::span<Worker* const> workers, const ListenAddress& addr, bool tls) {
+  uint16_t port = 0;
+  auto fds = open_listeners(addr, static_cast<unsigned>(workers.size()), port);
+  for (size_t i = 0; i < fds.size(); ++i) workers[i]->add_listener(fds[i], tls);
+  return port;
 }
 
 }  // namespace hydrant::net

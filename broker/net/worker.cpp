@@ -15,7 +15,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "net/broker.hpp"
+#include "core/broker.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::net {
@@ -32,7 +32,7 @@ constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
 
 }  // namespace
 
-Worker::Worker(Broker& broker, uint32_t index, session::Limits limits)
+Worker::Worker(core::Broker& broker, uint32_t index, session::Limits limits)
     : SessionHost(broker, index, limits), next_conn_id_((static_cast<uint64_t>(index) << 40) + 1) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -19,21 +19,19 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/fd_budget.hpp"
+#include "core/fd_budget.hpp"
+#include "core/session_host.hpp"
 #include "net/loop_guest.hpp"
-#include "net/session_host.hpp"
-#include "tls/context_holder.hpp"
-#include "tls/stream.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
+#include "tls/context_holder.hpp"
+#include "tls/stream.hpp"
 
 namespace hydrant::net {
 
-class Broker;
-
-class Worker final : public SessionHost {
+class Worker final : public core::SessionHost {
  public:
-  Worker(Broker& broker, uint32_t index, session::Limits limits);
+  Worker(core::Broker& broker, uint32_t index, session::Limits limits);
   ~Worker() override;
 
   // Adds a listening socket (non-blocking) served by this worker; `tls`: its connections speak
@@ -104,9 +102,9 @@ class Worker final : public SessionHost {
   void release_spares();
   bool take_spares();  // false: the process is still out of descriptors
   std::array<int, 4> spare_fds_{-1, -1, -1, -1};
-  RateLimitedCount fd_exhausted_log_;
-  RateLimitedCount refused_log_;
-  RateLimitedCount accept_error_log_;
+  core::RateLimitedCount fd_exhausted_log_;
+  core::RateLimitedCount refused_log_;
+  core::RateLimitedCount accept_error_log_;
   std::shared_ptr<tls::ContextHolder> tls_contexts_;
   LoopGuest* guest_ = nullptr;
   std::thread thread_;

@@ -3,12 +3,12 @@
 // messages to a new subscription, and restoring sessions at start. See session_host.hpp.
 #include <algorithm>
 
-#include "net/broker.hpp"
-#include "net/session_host.hpp"
+#include "core/broker.hpp"
+#include "core/session_host.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 using session::Session;
 
@@ -115,4 +115,4 @@ Session& SessionHost::restore_session(const router::HandleRef& handle,
   return s;
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

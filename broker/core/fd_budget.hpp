@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 struct ConnectionCap {
   uint32_t value = 0;       // the cap to enforce (never 0: always bounded)
@@ -46,4 +46,4 @@ class RateLimitedCount {
   bool logged_once_ = false;
 };
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

@@ -19,7 +19,7 @@
 #include "router/session_handle.hpp"
 #include "session/session.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 using metrics::QueueSummary;
 
@@ -62,4 +62,4 @@ class QueueMonitor {
   std::unordered_map<router::SessionId, State> states_;
 };
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

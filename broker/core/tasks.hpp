@@ -13,7 +13,7 @@
 #include "session/limits.hpp"
 #include "session/session.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 // Deliver one message to sessions owned by the receiving worker.
 struct DeliverTask {
@@ -66,4 +66,4 @@ struct BarrierTask {
 using Task = std::variant<DeliverTask, EndSessionTask, MigrateTask, ArriveTask, LimitsTask, StopTask,
                           CallTask, RevalidateTask, ConfirmTask, BarrierTask>;
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

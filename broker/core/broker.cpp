@@ -1,5 +1,5 @@
 // Broker. See broker.hpp.
-#include "net/broker.hpp"
+#include "core/broker.hpp"
 
 #include <malloc.h>
 #include <spawn.h>
@@ -14,10 +14,10 @@
 #include <fmt/ranges.h>
 
 #include "metrics/sys_topics.hpp"
-#include "net/fd_budget.hpp"
+#include "core/fd_budget.hpp"
 #include "util/log.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 Broker::Broker(BrokerOptions options)
     : options_(std::move(options)), max_connections_(0), sys_interval_(options_.sys_interval) {
@@ -25,41 +25,24 @@ Broker::Broker(BrokerOptions options)
   if (!options_.access) {
     options_.access = std::make_shared<auth::AccessControl>(auth::AccessOptions::open_mode());
   }
-  const unsigned n = options_.threads == 0 ? 1 : options_.threads;
-  for (unsigned i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(*this, i, options_.limits));
-    hosts_.push_back(workers_.back().get());
-  }
   started_ = fanout::Clock::now();
   next_sys_ = started_;
 }
 
 Broker::~Broker() = default;
 
-void Broker::set_tls(std::shared_ptr<tls::ContextHolder> contexts) {
-  for (auto& w : workers_) w->set_tls(contexts);
-}
-
-uint16_t Broker::listen(const ListenAddress& addr, bool tls) {
-  uint16_t port = 0;
-  auto fds = open_listeners(addr, worker_count(), port);
-  for (uint32_t i = 0; i < fds.size(); ++i) workers_[i]->add_listener(fds[i], tls);
-  return port;
-}
-
 void Broker::add_host(std::unique_ptr<SessionHost> host) {
   if (host->index() != host_count()) throw std::logic_error("session host added out of order");
-  hosts_.push_back(host.get());
-  extra_hosts_.push_back(std::move(host));
+  hosts_.push_back(std::move(host));
 }
 
 void Broker::start() {
-  for (auto* h : hosts_) h->start();
+  for (auto& h : hosts_) h->start();
 }
 
 void Broker::stop() {
-  for (auto* h : hosts_) h->stop();
-  for (auto* h : hosts_) h->join();
+  for (auto& h : hosts_) h->stop();
+  for (auto& h : hosts_) h->join();
   // What was appended is written and synced while the hosts its completions post to still exist.
   if (options_.store) options_.store->flush();
 }
@@ -68,12 +51,12 @@ void Broker::reconfigure(const session::Limits& limits, uint32_t sys_interval,
                          uint32_t max_connections) {
   set_max_connections(max_connections);
   sys_interval_.store(sys_interval);
-  for (auto* h : hosts_) h->post(LimitsTask{limits});
+  for (auto& h : hosts_) h->post(LimitsTask{limits});
 }
 
 std::vector<QueueSummary> Broker::queues() const {
   std::vector<QueueSummary> all;
-  for (auto* h : hosts_) {
+  for (auto& h : hosts_) {
     auto dir = h->directory();
     std::move(dir.queues.begin(), dir.queues.end(), std::back_inserter(all));
   }
@@ -85,7 +68,7 @@ std::vector<QueueSummary> Broker::queues() const {
 std::vector<std::pair<std::string, uint32_t>> Broker::connections_per_user(uint32_t& anonymous) const {
   std::map<std::string, uint32_t> merged;
   anonymous = 0;
-  for (auto* h : hosts_) {
+  for (auto& h : hosts_) {
     const auto dir = h->directory();
     anonymous += dir.anonymous_connections;
     for (const auto& [user, n] : dir.connections_per_user) merged[user] += n;
@@ -118,7 +101,7 @@ void Broker::notify_owner(const Notice& n) {
 }
 
 void Broker::revalidate_credentials() {
-  for (auto* h : hosts_) h->post(RevalidateTask{});
+  for (auto& h : hosts_) h->post(RevalidateTask{});
 }
 
 void Broker::set_max_connections(uint32_t configured) {
@@ -154,7 +137,7 @@ metrics::Snapshot Broker::snapshot() const {
   s.version = options_.version;
   s.uptime_seconds =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - started_).count());
-  for (auto* h : hosts_) {
+  for (auto& h : hosts_) {
     const auto& c = h->counters_view();
     s.clients_connected += c.clients_connected.get();
     s.connections_total += c.connections_total.get();
@@ -176,7 +159,7 @@ metrics::Snapshot Broker::snapshot() const {
 std::vector<metrics::PrefixStats> Broker::activity() const {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::vector<metrics::PrefixStats>> parts;
-  for (auto* h : hosts_) parts.push_back(h->activity().snapshot(now));
+  for (auto& h : hosts_) parts.push_back(h->activity().snapshot(now));
   return metrics::TopicActivity::merge(parts);
 }
 
@@ -206,4 +189,4 @@ void Broker::on_main_tick(SessionHost& w, fanout::Clock::time_point now) {
   }
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

@@ -5,13 +5,13 @@
 
 #include "base/json_writer.hpp"
 #include "auth/rules.hpp"
-#include "net/broker.hpp"
-#include "net/session_host.hpp"
+#include "core/broker.hpp"
+#include "core/session_host.hpp"
 #include "util/log.hpp"
 #include "util/log_untrusted.hpp"
 #include "util/wall_clock.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 using session::ClientLink;
 
@@ -114,4 +114,4 @@ bool SessionHost::note_exchange(std::string_view topic) {
   return true;
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

@@ -1,11 +1,11 @@
 // SessionHost: session ownership (open, close, takeover, migration between hosts, expiry, wills),
 // routing (the session::Services implementation) and the task inbox. See session_host.hpp.
-#include "net/session_host.hpp"
+#include "core/session_host.hpp"
 
-#include "net/broker.hpp"
+#include "core/broker.hpp"
 #include "util/log.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 using session::ClientLink;
 using session::Session;
@@ -317,4 +317,4 @@ bool SessionHost::retained_after(std::string_view filter, std::string& after, si
   return broker_.router().retained_after(filter, after, limit, now_, out);
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

@@ -1,9 +1,14 @@
 // SessionHost: one event-loop thread's share of the broker, whatever its transport. It owns the
 // sessions that live on this thread, implements session::Services for their connections (open,
 // close, takeover, migration between hosts, expiry, wills, routing), and takes tasks from other
-// hosts through a thread-safe inbox. Transports derive from it: the TCP/TLS Worker (epoll) and the
-// WebSocket bridge (libwebsockets). A connection's ClientLink and its Session always live on the
+// hosts through a thread-safe inbox. A connection's ClientLink and its Session always live on the
 // same host.
+//
+// Transports derive from it — the TCP/TLS Worker (net/, epoll) and the WebSocket bridge
+// (bridge/, libwebsockets) — and provide a small interface: a connection that can be written to
+// (wants_write: bytes are queued on its ClientLink), found (link_for) and closed (close_link),
+// a loop that can be woken from another thread (wake) and that runs drain_inbox() and, once per
+// tick, expire_sessions(); start() and join(). Nothing here knows sockets or threads beyond that.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +19,14 @@
 #include <vector>
 
 #include "metrics/topic_activity.hpp"
-#include "net/queue_monitor.hpp"
-#include "net/tasks.hpp"
+#include "core/queue_monitor.hpp"
+#include "core/tasks.hpp"
 #include "store/message_store.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
 #include "util/string_hash.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 class Broker;
 
@@ -146,4 +151,4 @@ class SessionHost : public session::Services {
   std::vector<std::vector<router::Target>> remote_scratch_;
 };
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

@@ -1,13 +1,15 @@
 // Broker and the message log: restoring what the store recovered at start, and the once-a-second
 // work (retention, snapshots, checkpoints). See broker.hpp.
+#include "core/broker.hpp"
+
+#include <algorithm>
 #include <functional>
 
-#include "net/broker.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 void Broker::restore_from_store() {
   store::MessageStore* st = store();
@@ -15,7 +17,9 @@ void Broker::restore_from_store() {
   const store::DurableState& state = st->recovered_state();
   for (const auto& [topic, msg] : state.retained) router_.retain(msg);
 
-  // Each persistent session goes back to a worker, offline, with its subscriptions.
+  // Each persistent session goes back to a TCP worker (the first `threads` hosts), offline, with
+  // its subscriptions.
+  const uint32_t homes = std::clamp<uint32_t>(options_.threads, 1, host_count());
   struct Restored {
     session::Session* session;
     const store::StoredSession* stored;
@@ -23,7 +27,7 @@ void Broker::restore_from_store() {
   std::vector<Restored> restored;
   uint64_t from = UINT64_MAX;
   for (const auto& [client_id, stored] : state.sessions) {
-    const uint32_t w = static_cast<uint32_t>(std::hash<std::string>{}(client_id) % worker_count());
+    const uint32_t w = static_cast<uint32_t>(std::hash<std::string>{}(client_id) % homes);
     // Only an owner resumes a persistent session, so its subscriptions count against the user
     // who owns its identifier.
     auto claim = registry_.claim(client_id, w, /*clean_start=*/false, access().owner_of(client_id));
@@ -68,7 +72,7 @@ void Broker::on_second() {
   auto c = std::make_shared<Checkpoint>();
   c->upto = st->last_sequence();
   c->remaining = host_count();
-  for (auto* h : hosts_) h->post(BarrierTask{c});
+  for (auto& h : hosts_) h->post(BarrierTask{c});
 }
 
 void Broker::barrier_passed(const std::shared_ptr<Checkpoint>& c) {
@@ -84,7 +88,7 @@ void Broker::barrier_passed(const std::shared_ptr<Checkpoint>& c) {
   next->upto = c->upto;
   next->round = c->round + 1;
   next->remaining = host_count();
-  for (auto* h : hosts_) h->post(BarrierTask{next});
+  for (auto& h : hosts_) h->post(BarrierTask{next});
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

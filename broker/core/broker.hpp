@@ -1,6 +1,7 @@
-// Broker: owns what all workers share (the Router, the SessionRegistry, the connection count)
-// and the workers themselves. Starts, stops and reconfigures them; publishes $SYS statistics
-// from worker 0's tick.
+// Broker: what every session host shares (the Router, the SessionRegistry, the connection count,
+// the message log's checkpoints) and the hosts themselves, whatever their transport: the TCP
+// workers (net/) and the WebSocket bridge (bridge/) are added by whoever builds the process.
+// Starts, stops and reconfigures them; publishes $SYS statistics from host 0's tick.
 #pragma once
 
 #include <atomic>
@@ -10,15 +11,15 @@
 
 #include "metrics/sys_topics.hpp"
 #include "metrics/topic_activity.hpp"
-#include "net/listener.hpp"
-#include "net/worker.hpp"
+#include "core/queue_monitor.hpp"
+#include "core/session_host.hpp"
 #include "pulse/exchange_registry.hpp"
 #include "router/router.hpp"
 #include "router/session_registry.hpp"
 #include "session/limits.hpp"
 #include "store/message_store.hpp"
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 struct BrokerOptions {
   unsigned threads = 1;
@@ -39,16 +40,13 @@ class Broker {
   explicit Broker(BrokerOptions options);
   ~Broker();
 
-  // Binds one socket per worker to `addr`; returns the bound port. Before start() only. Throws.
-  // `tls`: MQTT over TLS with the contexts given to set_tls().
-  uint16_t listen(const ListenAddress& addr, bool tls = false);
-  void set_tls(std::shared_ptr<tls::ContextHolder> contexts);
-  // Adds another session host (the WebSocket bridge), whose index must be host_count(). Before
-  // start() only.
+  // Adds a session host, whose index must be host_count(). Before start() only. The first
+  // `threads` hosts (BrokerOptions) are the TCP workers: persistent sessions restored from the
+  // log are spread over them.
   void add_host(std::unique_ptr<SessionHost> host);
-  // Starts every worker thread. Does not block.
+  // Starts every host. Does not block.
   void start();
-  // Asks every worker to close its connections and exit, then waits for them. Blocks.
+  // Asks every host to close its connections and exit, then waits for them. Blocks.
   void stop();
   // Applies new limits and intervals to running workers. Thread-safe, does not block.
   void reconfigure(const session::Limits& limits, uint32_t sys_interval, uint32_t max_connections);
@@ -81,8 +79,6 @@ class Broker {
   // Every session host (TCP workers first, then the WebSocket bridge), by index.
   SessionHost& host(uint32_t i) { return *hosts_[i]; }
   uint32_t host_count() const { return static_cast<uint32_t>(hosts_.size()); }
-  uint32_t worker_count() const { return static_cast<uint32_t>(workers_.size()); }
-  Worker& worker(uint32_t i) { return *workers_[i]; }
 
   // Connection cap (max-connections); called by workers on accept and close.
   bool admit_connection();
@@ -129,9 +125,7 @@ class Broker {
   QueueMonitor queue_monitor_;
   router::Router router_;
   router::SessionRegistry registry_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::unique_ptr<SessionHost>> extra_hosts_;  // after the workers
-  std::vector<SessionHost*> hosts_;
+  std::vector<std::unique_ptr<SessionHost>> hosts_;
   void set_max_connections(uint32_t configured);  // 0: automatic (fd_budget.hpp)
   std::atomic<uint32_t> max_connections_;
   std::atomic<uint32_t> sys_interval_;
@@ -144,4 +138,4 @@ class Broker {
   fanout::Clock::time_point next_trim_{};
 };
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

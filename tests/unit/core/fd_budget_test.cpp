@@ -1,10 +1,10 @@
-// net/fd_budget: the automatic connection cap below the descriptor limit, lowering an explicit
+// core/fd_budget: the automatic connection cap below the descriptor limit, lowering an explicit
 // value over it, and the rate-limited counter behind the refusal logs.
 #include <doctest.h>
 
-#include "net/fd_budget.hpp"
+#include "core/fd_budget.hpp"
 
-using namespace hydrant::net;
+using namespace hydrant::core;
 using namespace std::chrono_literals;
 
 TEST_CASE("the automatic cap keeps a reserve below the descriptor limit") {

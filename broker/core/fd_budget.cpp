@@ -1,11 +1,11 @@
 // Connection cap from the descriptor limit. See fd_budget.hpp.
-#include "net/fd_budget.hpp"
+#include "core/fd_budget.hpp"
 
 #include <sys/resource.h>
 
 #include <algorithm>
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 uint32_t fd_reserve(uint64_t fd_limit) {
   // A fixed floor for the log, lock, runtime file, epoll/eventfd pairs, listeners and a few open
@@ -32,4 +32,4 @@ ConnectionCap connection_cap(uint32_t configured) {
   return connection_cap(configured, limit);
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

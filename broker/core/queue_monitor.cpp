@@ -1,12 +1,12 @@
 // QueueMonitor; see queue_monitor.hpp.
-#include "net/queue_monitor.hpp"
+#include "core/queue_monitor.hpp"
 
 #include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
 
-namespace hydrant::net {
+namespace hydrant::core {
 
 namespace {
 
@@ -95,4 +95,4 @@ void QueueMonitor::sweep(fanout::Clock::time_point now) {
   });
 }
 
-}  // namespace hydrant::net
+}  // namespace hydrant::core

@@ -1,0 +1,196 @@
+// core::SessionHost without sockets: the session lifecycle — clean start, takeover, a session
+// resumed on another host, expiry, wills — driven through real ClientLinks on two in-memory
+// hosts of one real core::Broker (its Router and SessionRegistry). The test runs each host's
+// loop duties (draining its inbox, expiring sessions) itself, so every step is deterministic.
+#include <doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/broker.hpp"
+#include "core/session_host.hpp"
+#include "test_client.hpp"
+
+namespace hydrant::core {
+namespace {
+
+using codec::PacketType;
+using session::test::publishes;
+using session::test::TestClient;
+using V = codec::ProtocolVersion;
+
+// A transport with no sockets: its connections are the TestClients the test plugs in, closing
+// and waking are recorded, and the test runs what a loop would.
+class MemoryHost final : public SessionHost {
+ public:
+  using SessionHost::SessionHost;
+  void start() override {}
+  void join() override {}
+  void wants_write(session::ClientLink&) override {}
+
+  void plug(TestClient& c) { links_[c.link().conn_id()] = &c.link(); }
+  void run_tasks() { drain_inbox(); }
+  void advance(std::chrono::seconds d) { now_ += d; }
+  void expire() { expire_sessions(); }
+  bool was_closed(const TestClient& c) const {
+    for (uint64_t id : closed_) {
+      if (id == const_cast<TestClient&>(c).link().conn_id()) return true;
+    }
+    return false;
+  }
+  int wakes = 0;
+
+ protected:
+  session::ClientLink* link_for(uint64_t id) override {
+    auto it = links_.find(id);
+    return it == links_.end() ? nullptr : it->second;
+  }
+  void close_link(uint64_t id) override { closed_.push_back(id); }
+  void wake() override { ++wakes; }
+
+ private:
+  std::unordered_map<uint64_t, session::ClientLink*> links_;
+  std::vector<uint64_t> closed_;
+};
+
+// One broker with two hosts, as two workers would be.
+struct TwoHosts {
+  TwoHosts() : broker(options()) {
+    for (uint32_t i = 0; i < 2; ++i) {
+      auto h = std::make_unique<MemoryHost>(broker, i, session::Limits{});
+      hosts[i] = h.get();
+      broker.add_host(std::move(h));
+    }
+  }
+  static BrokerOptions options() {
+    BrokerOptions o;
+    o.threads = 2;
+    o.sys_interval = 0;
+    return o;
+  }
+  // A client on host `h`, with a connection id unique across hosts.
+  std::unique_ptr<TestClient> client(uint32_t h, V v = V::V5) {
+    auto c = std::make_unique<TestClient>(*hosts[h], v, (uint64_t{h} << 40) + ++next_id);
+    hosts[h]->plug(*c);
+    return c;
+  }
+  void run_all() {
+    for (int round = 0; round < 3; ++round) {
+      for (auto* h : hosts) h->run_tasks();
+    }
+  }
+
+  Broker broker;
+  MemoryHost* hosts[2] = {nullptr, nullptr};
+  uint64_t next_id = 0;
+};
+
+codec::Properties expiry(uint32_t seconds) {
+  codec::Properties p;
+  p.session_expiry_interval = seconds;
+  return p;
+}
+
+TEST_CASE("a clean start replaces the session: the old connection is taken over, its subscriptions end") {
+  TwoHosts t;
+  auto first = t.client(0);
+  first->connect("device-1");
+  first->subscribe(session::test::subscribe_packet(1, "sensors/#", 0));
+
+  auto second = t.client(0);
+  const auto ack = second->connect("device-1", /*clean_start=*/true);
+  CHECK_FALSE(ack.session_present);
+  CHECK(t.hosts[0]->was_closed(*first));
+  const auto told = first->take();
+  REQUIRE_FALSE(told.empty());
+  CHECK(told.back().as<codec::Disconnect>().reason_code == ReasonCode::SessionTakenOver);
+
+  auto publisher = t.client(1);
+  publisher->connect("publisher");
+  publisher->send(session::test::publish_packet("sensors/1", "{\"t\":20}"));
+  t.run_all();
+  CHECK(publishes(second->take()).empty());  // the subscription went with the old session
+}
+
+TEST_CASE("a session resumed on another host moves there with its subscriptions") {
+  TwoHosts t;
+  auto first = t.client(0);
+  first->connect("mover", /*clean_start=*/false, expiry(300));
+  first->subscribe(session::test::subscribe_packet(1, "m/#", 1));
+
+  auto second = t.client(1);
+  second->send(session::test::connect_packet(V::V5, "mover", /*clean_start=*/false));
+  CHECK(second->take().empty());  // the session is on host 0: host 1 asked for it
+  t.run_all();                    // MigrateTask on host 0, ArriveTask on host 1
+  const auto out = second->take();
+  REQUIRE_FALSE(out.empty());
+  CHECK(out[0].as<codec::Connack>().session_present);
+  CHECK(t.hosts[0]->was_closed(*first));
+
+  auto publisher = t.client(0);
+  publisher->connect("publisher");
+  publisher->send(session::test::publish_packet("m/x", "{\"moved\":true}", 1, 7));
+  t.run_all();  // delivered on host 1, where the session now lives
+  auto got = publishes(second->take());
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].topic == "m/x");
+  CHECK(got[0].payload == "{\"moved\":true}");
+  CHECK(publishes(first->take()).empty());
+}
+
+TEST_CASE("a disconnected session lasts its expiry interval, then is gone") {
+  TwoHosts t;
+  SUBCASE("resumed within the interval") {
+    auto first = t.client(0);
+    first->connect("brief", /*clean_start=*/false, expiry(10));
+    first->link().on_transport_closed();
+    t.hosts[0]->advance(std::chrono::seconds(5));
+    t.hosts[0]->expire();
+    auto again = t.client(0);
+    CHECK(again->connect("brief", /*clean_start=*/false, expiry(10)).session_present);
+  }
+  SUBCASE("expired after it") {
+    auto first = t.client(0);
+    first->connect("brief", /*clean_start=*/false, expiry(10));
+    first->link().on_transport_closed();
+    t.hosts[0]->advance(std::chrono::seconds(11));
+    t.hosts[0]->expire();
+    auto again = t.client(0);
+    CHECK_FALSE(again->connect("brief", /*clean_start=*/false, expiry(10)).session_present);
+  }
+}
+
+TEST_CASE("a will goes out when the connection drops, not after a normal DISCONNECT") {
+  TwoHosts t;
+  auto watcher = t.client(1);
+  watcher->connect("watcher");
+  watcher->subscribe(session::test::subscribe_packet(1, "wills/#", 0));
+
+  auto with_will = [&](const char* id, const char* will_topic) {
+    auto c = t.client(0);
+    auto packet = session::test::connect_packet(V::V5, id);
+    packet.will = codec::Will{};
+    packet.will->topic = will_topic;
+    packet.will->payload = "{\"gone\":true}";
+    c->send(packet);
+    REQUIRE(c->take().at(0).type() == PacketType::Connack);
+    return c;
+  };
+  auto dropped = with_will("dropped", "wills/dropped");
+  auto polite = with_will("polite", "wills/polite");
+  polite->send(codec::Disconnect{ReasonCode::Success, {}});
+  polite->link().on_transport_closed();
+  dropped->link().on_transport_closed();
+  t.run_all();
+
+  auto got = publishes(watcher->take());
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].topic == "wills/dropped");
+  CHECK(got[0].payload == "{\"gone\":true}");
+}
+
+}  // namespace
+}  // namespace hydrant::core
