@@ -64,6 +64,13 @@ void SessionHost::handle(Task&& task) {
       std::move(task));
 }
 
+session::Session* SessionHost::session_of(std::string_view client_id) {
+  const auto handle = broker_.registry().find(client_id);
+  if (!handle) return nullptr;
+  auto it = sessions_.find(handle->id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
 session::Session& SessionHost::new_session(const router::HandleRef& handle) {
   auto s = std::make_unique<Session>(handle);
   s->limits = &limits_;

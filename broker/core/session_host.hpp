@@ -99,6 +99,9 @@ class SessionHost : public session::Services {
   void drain_inbox();
   void expire_sessions();   // once per tick
   bool stopping() const { return stopping_; }
+  // The session of `client_id` if it lives on this host, and how many do.
+  session::Session* session_of(std::string_view client_id);
+  size_t session_count() const { return sessions_.size(); }
 
   Broker& broker_;
   const uint32_t index_;

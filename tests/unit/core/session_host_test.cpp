@@ -6,12 +6,8 @@
 
 #include <chrono>
 #include <memory>
-#include <string>
-#include <unordered_map>
-#include <vector>
 
-#include "core/broker.hpp"
-#include "core/session_host.hpp"
+#include "memory_host.hpp"
 #include "test_client.hpp"
 
 namespace hydrant::core {
@@ -22,69 +18,18 @@ using session::test::publishes;
 using session::test::TestClient;
 using V = codec::ProtocolVersion;
 
-// A transport with no sockets: its connections are the TestClients the test plugs in, closing
-// and waking are recorded, and the test runs what a loop would.
-class MemoryHost final : public SessionHost {
- public:
-  using SessionHost::SessionHost;
-  void start() override {}
-  void join() override {}
-  void wants_write(session::ClientLink&) override {}
+using test::MemoryBroker;
 
-  void plug(TestClient& c) { links_[c.link().conn_id()] = &c.link(); }
-  void run_tasks() { drain_inbox(); }
-  void advance(std::chrono::seconds d) { now_ += d; }
-  void expire() { expire_sessions(); }
-  bool was_closed(const TestClient& c) const {
-    for (uint64_t id : closed_) {
-      if (id == const_cast<TestClient&>(c).link().conn_id()) return true;
-    }
-    return false;
-  }
-  int wakes = 0;
-
- protected:
-  session::ClientLink* link_for(uint64_t id) override {
-    auto it = links_.find(id);
-    return it == links_.end() ? nullptr : it->second;
-  }
-  void close_link(uint64_t id) override { closed_.push_back(id); }
-  void wake() override { ++wakes; }
-
- private:
-  std::unordered_map<uint64_t, session::ClientLink*> links_;
-  std::vector<uint64_t> closed_;
-};
-
-// One broker with two hosts, as two workers would be.
-struct TwoHosts {
-  TwoHosts() : broker(options()) {
-    for (uint32_t i = 0; i < 2; ++i) {
-      auto h = std::make_unique<MemoryHost>(broker, i, session::Limits{});
-      hosts[i] = h.get();
-      broker.add_host(std::move(h));
-    }
-  }
-  static BrokerOptions options() {
-    BrokerOptions o;
-    o.threads = 2;
-    o.sys_interval = 0;
-    return o;
-  }
+// Two hosts, as two workers would be, and clients on them.
+struct TwoHosts : MemoryBroker {
+  TwoHosts() : MemoryBroker(2) {}
   // A client on host `h`, with a connection id unique across hosts.
   std::unique_ptr<TestClient> client(uint32_t h, V v = V::V5) {
     auto c = std::make_unique<TestClient>(*hosts[h], v, (uint64_t{h} << 40) + ++next_id);
-    hosts[h]->plug(*c);
+    hosts[h]->plug(c->link());
     return c;
   }
-  void run_all() {
-    for (int round = 0; round < 3; ++round) {
-      for (auto* h : hosts) h->run_tasks();
-    }
-  }
-
-  Broker broker;
-  MemoryHost* hosts[2] = {nullptr, nullptr};
+  bool was_closed(uint32_t h, TestClient& c) { return hosts[h]->was_closed(c.link().conn_id()); }
   uint64_t next_id = 0;
 };
 
@@ -103,7 +48,7 @@ TEST_CASE("a clean start replaces the session: the old connection is taken over,
   auto second = t.client(0);
   const auto ack = second->connect("device-1", /*clean_start=*/true);
   CHECK_FALSE(ack.session_present);
-  CHECK(t.hosts[0]->was_closed(*first));
+  CHECK(t.was_closed(0, *first));
   const auto told = first->take();
   REQUIRE_FALSE(told.empty());
   CHECK(told.back().as<codec::Disconnect>().reason_code == ReasonCode::SessionTakenOver);
@@ -128,7 +73,7 @@ TEST_CASE("a session resumed on another host moves there with its subscriptions"
   const auto out = second->take();
   REQUIRE_FALSE(out.empty());
   CHECK(out[0].as<codec::Connack>().session_present);
-  CHECK(t.hosts[0]->was_closed(*first));
+  CHECK(t.was_closed(0, *first));
 
   auto publisher = t.client(0);
   publisher->connect("publisher");
@@ -147,7 +92,7 @@ TEST_CASE("a disconnected session lasts its expiry interval, then is gone") {
     auto first = t.client(0);
     first->connect("brief", /*clean_start=*/false, expiry(10));
     first->link().on_transport_closed();
-    t.hosts[0]->advance(std::chrono::seconds(5));
+    t.hosts[0]->clock() += std::chrono::seconds(5);
     t.hosts[0]->expire();
     auto again = t.client(0);
     CHECK(again->connect("brief", /*clean_start=*/false, expiry(10)).session_present);
@@ -156,7 +101,7 @@ TEST_CASE("a disconnected session lasts its expiry interval, then is gone") {
     auto first = t.client(0);
     first->connect("brief", /*clean_start=*/false, expiry(10));
     first->link().on_transport_closed();
-    t.hosts[0]->advance(std::chrono::seconds(11));
+    t.hosts[0]->clock() += std::chrono::seconds(11);
     t.hosts[0]->expire();
     auto again = t.client(0);
     CHECK_FALSE(again->connect("brief", /*clean_start=*/false, expiry(10)).session_present);

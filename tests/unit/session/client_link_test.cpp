@@ -186,7 +186,7 @@ TEST_CASE("the first packet must be CONNECT") {
       c.send(first);
       CHECK(c.link().closing());
       CHECK(c.take().empty());
-      CHECK(svc.sessions.empty());
+      CHECK(svc.session_count() == 0);
       CHECK(svc.published.empty());
     }
   };
@@ -203,7 +203,7 @@ TEST_CASE("a second CONNECT is a protocol error") {
     c.connect("dev");
     c.send(connect_packet(v, "dev"));
     expect_closed_for(c, ReasonCode::ProtocolError);
-    CHECK(svc.sessions.empty());  // clean session: ended with the link
+    CHECK(svc.session_count() == 0);  // clean session: ended with the link
   }
 }
 
@@ -221,7 +221,7 @@ TEST_CASE("CONNECT with an unsupported protocol level -> CONNACK 0x01 in the 3.1
   c.take(V::V311);
   CHECK(c.last_raw() == bytes({0x20, 0x02, 0x00, 0x01}));
   CHECK(c.link().closing());
-  CHECK(svc.sessions.empty());
+  CHECK(svc.session_count() == 0);
 }
 
 TEST_CASE("CONNECT 5 with an authentication method -> CONNACK 0x8C") {
@@ -235,7 +235,7 @@ TEST_CASE("CONNECT 5 with an authentication method -> CONNACK 0x8C") {
   CHECK(out[0].as<Connack>().reason_code == ReasonCode::BadAuthenticationMethod);
   CHECK_FALSE(out[0].as<Connack>().session_present);
   CHECK(c.link().closing());
-  CHECK(svc.sessions.empty());
+  CHECK(svc.session_count() == 0);
 }
 
 TEST_CASE("Request Problem Information 0: no reason string on a PUBACK [MQTT-3.1.2-29]") {
@@ -279,7 +279,7 @@ TEST_CASE("a new connection with the same client id takes the session over") {
   const Connack ack = second.connect("same", false, lasting);
   CHECK(ack.session_present);
   expect_v5_disconnect(first, ReasonCode::SessionTakenOver);
-  CHECK(svc.sessions.size() == 1);
+  CHECK(svc.session_count() == 1);
   CHECK(svc.session_of("same")->link == &second.link());
 }
 
@@ -738,7 +738,7 @@ TEST_CASE("DISCONNECT 5 setting a session expiry on a session that ends at close
   d.properties.session_expiry_interval = 60;
   c.send(d);
   expect_v5_disconnect(c, ReasonCode::ProtocolError);
-  CHECK(svc.sessions.empty());
+  CHECK(svc.session_count() == 0);
 }
 
 TEST_CASE("DISCONNECT 5 may change a non-zero session expiry, capped") {
@@ -839,7 +839,7 @@ TEST_CASE("stuck reader: pending bytes with no write progress close the link") {
   c.link().on_tick(kT0 + 50s);
   CHECK(c.link().closing());
   CHECK(c.link().out().empty());
-  CHECK(svc.sessions.empty());
+  CHECK(svc.session_count() == 0);
 }
 
 // ---- input framing ----

@@ -460,7 +460,7 @@ TEST_CASE("clean start discards the previous session") {
     const auto ack = again.connect("sub", true);
     CHECK_FALSE(ack.session_present);
     CHECK(svc.router.subscription_count() == 0);
-    CHECK(svc.sessions.size() == 1);
+    CHECK(svc.session_count() == 1);
   }
 }
 
