@@ -27,6 +27,7 @@
 #include "core/broker.hpp"
 #include "net/listener.hpp"
 #include "net/worker.hpp"
+#include "store/message_store.hpp"
 #include "tls/context_holder.hpp"
 #include "util/log.hpp"
 
@@ -220,7 +221,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   sources.stats = [&broker] { return broker.snapshot(); };
   sources.activity = [&broker] { return broker.activity(); };
   const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime);
-  const store::MessageStore* history = broker.store();
+  const store::ExchangeLog* history = broker.store();
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
   options.api = [sources, admin, history](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);

@@ -23,7 +23,7 @@ std::optional<uint64_t> whole_number(std::string_view text) {
 }  // namespace
 
 std::optional<HttpResponse> handle_history(const HttpRequest& request,
-                                           const store::MessageStore* store) {
+                                           const store::ExchangeLog* store) {
   if (request.path != "/api/v1/history") return std::nullopt;
   if (request.method != "GET" && request.method != "HEAD") {
     auto r = error(405, "method not allowed", "/api/v1/history takes GET or HEAD");

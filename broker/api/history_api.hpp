@@ -6,13 +6,13 @@
 #include <optional>
 
 #include "api/http_api.hpp"
-#include "store/message_store.hpp"
+#include "store/durable_store.hpp"
 
 namespace hydrant::api {
 
 // The answer for /api/v1/history, or nullopt for another path. `store` null: the broker keeps
 // no log (404 says so).
 std::optional<HttpResponse> handle_history(const HttpRequest& request,
-                                           const store::MessageStore* store);
+                                           const store::ExchangeLog* store);
 
 }  // namespace hydrant::api

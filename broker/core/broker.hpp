@@ -17,7 +17,7 @@
 #include "router/router.hpp"
 #include "router/session_registry.hpp"
 #include "session/limits.hpp"
-#include "store/message_store.hpp"
+#include "store/durable_store.hpp"
 
 namespace hydrant::core {
 
@@ -32,7 +32,7 @@ struct BrokerOptions {
   // Run for every notice to a queue's owner (owner, e-mails, kind, text); empty = none.
   std::string notify_command;
   // The message log (history, confirmed publish, durable sessions); null = none.
-  std::shared_ptr<store::MessageStore> store;
+  std::shared_ptr<store::DurableStore> store;
 };
 
 class Broker {
@@ -97,7 +97,7 @@ class Broker {
   void on_main_tick(SessionHost& w, fanout::Clock::time_point now);
 
   // ---- the message log ----
-  store::MessageStore* store() { return options_.store.get(); }
+  store::DurableStore* store() { return options_.store.get(); }
   // Before start(): brings back the persistent sessions, their subscriptions and the messages
   // they had not received, and the retained messages, as the store recovered them.
   void restore_from_store();

@@ -12,7 +12,7 @@
 namespace hydrant::core {
 
 void Broker::restore_from_store() {
-  store::MessageStore* st = store();
+  store::DurableStore* st = store();
   if (!st) return;
   const store::DurableState& state = st->recovered_state();
   for (const auto& [topic, msg] : state.retained) router_.retain(msg);
@@ -64,7 +64,7 @@ void Broker::restore_from_store() {
 
 void Broker::on_second() {
   trim_memory(fanout::Clock::now());
-  store::MessageStore* st = store();
+  store::DurableStore* st = store();
   if (!st) return;
   st->maintain(util::unix_ms());
   bool idle = false;

@@ -21,7 +21,7 @@
 #include "metrics/topic_activity.hpp"
 #include "core/queue_monitor.hpp"
 #include "core/tasks.hpp"
-#include "store/message_store.hpp"
+#include "store/durable_store.hpp"
 #include "session/client_link.hpp"
 #include "session/services.hpp"
 #include "util/string_hash.hpp"
@@ -127,7 +127,7 @@ class SessionHost : public session::Services {
   session::Session& new_session(const router::HandleRef& handle);
 
   bool stopping_ = false;
-  store::MessageStore* const store_;  // null: no message log
+  store::DurableStore* const store_;  // null: no message log
   fanout::Clock::time_point next_queue_sweep_{};
   mutable std::mutex directory_mutex_;
   Directory directory_;

@@ -13,14 +13,14 @@ namespace hydrant::core {
 using session::Session;
 
 bool SessionHost::logs(std::string_view topic) const {
-  return store_ && store::MessageStore::logs(topic);
+  return store_ && store::ExchangeLog::logs(topic);
 }
 
 bool SessionHost::log_writable() const { return !store_ || store_->healthy(); }
 
 fanout::MessageRef SessionHost::log_message(session::ClientLink& link, const MessageFactory& make,
                                             bool confirm, uint16_t packet_id, uint8_t qos) {
-  store::SegmentLog::Completion done;
+  store::ExchangeLog::Completion done;
   if (confirm) {
     // Runs on the log's flusher thread: the answer goes back to this host's loop.
     done = [this, conn = link.conn_id(), packet_id, qos](uint64_t, bool ok) {

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/durable_store.hpp"
 #include "store/records.hpp"
 #include "store/segment_log.hpp"
 #include "util/string_hash.hpp"
@@ -34,89 +35,45 @@ struct StoreOptions {
   std::function<int()> inject_write_error;         // tests only (SegmentLog's)
 };
 
-// One message as stored: its sequence, arrival time and the message itself.
-struct StoredMessage {
-  uint64_t sequence = 0;
-  int64_t time_ms = 0;
-  fanout::MessageRef msg;
-};
-
-// A history read: messages matching `filter` after a position or from a time.
-struct HistoryQuery {
-  std::string filter;                   // an MQTT topic filter (not shared)
-  std::optional<uint64_t> after;        // sequence: messages strictly after it
-  std::optional<uint64_t> epoch;        // the epoch `after` came from
-  std::optional<int64_t> since_ms;      // or: messages at or after this time
-  std::optional<size_t> last;           // or: the newest N
-  size_t limit = 100;
-};
-
-struct HistoryPage {
-  std::vector<StoredMessage> messages;  // oldest first
-  uint64_t scanned_to = 0;  // the last sequence looked at: the next page starts after it
-  bool more = false;        // messages past scanned_to may match
-  bool complete = true;     // false: some of what was asked for is no longer kept
-  std::string gap;          // why, when not complete
-};
-
-// Parses where a read starts: a position "<epoch>-<sequence>", unix milliseconds, or ISO 8601
-// UTC ("2026-12-04T16:30:00Z", optional ".mmm"); with `allow_last`, also "last:N". False when
-// it is none of those. For the history API and the MQTT replay property.
-bool parse_since(std::string_view text, HistoryQuery& q, bool allow_last = false);
-
-class MessageStore {
+class MessageStore final : public DurableStore {
  public:
   // Opens (creating) the store and recovers it: the state as of the last records, the
   // per-exchange index and the newest messages. Throws StoreError for a log it must refuse.
   static std::unique_ptr<MessageStore> open(const StoreOptions& options);
-  ~MessageStore();
+  ~MessageStore() override;
 
-  uint64_t epoch() const { return epoch_; }
-  std::string position(uint64_t sequence) const;
+  uint64_t epoch() const override { return epoch_; }
+  std::string position(uint64_t sequence) const override;
   // Parses "<epoch>-<sequence>"; nullopt when malformed.
   static std::optional<std::pair<uint64_t, uint64_t>> parse_position(std::string_view text);
   // What recovery found, as one log line's fields.
   const std::string& recovery_report() const { return recovery_report_; }
-  // The durable state recovered at open (sessions, subscriptions, cursors, retained).
-  const DurableState& recovered_state() const { return recovered_; }
+  const DurableState& recovered_state() const override { return recovered_; }
 
-  // Whether topics like this one go into the log (topics of exchanges).
-  static bool logs(std::string_view topic) { return topic.starts_with("exchange/"); }
-  bool healthy() const { return log_->healthy(); }
-  // Why the store cannot take durable writes now ("" when it can): for /healthz.
-  std::string problem() const;
+  bool healthy() const override { return log_->healthy(); }
+  std::string problem() const override;
 
-  // Appends a message of an exchange: `make` builds it given its sequence and position. A
-  // retained message is also recorded as the topic's retained one, before it, so that both are
-  // durable when `done` reports the message durable. Returns the message.
-  using MessageFactory = std::function<fanout::MessageRef(uint64_t sequence, std::string_view position)>;
   fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
-                                    SegmentLog::Completion done = {});
+                                    Completion done = {}) override;
 
-  // ---- durable state (not waited for: a QoS 1 publish appended after them covers them) ----
-  // Records a persistent session (again, on each connection); returns its incarnation, to
-  // pass on later calls (0 for a new session).
+  // ---- durable state (SessionStateLog) ----
   uint64_t session_open(std::string_view client_id, uint64_t incarnation,
-                        codec::ProtocolVersion version, uint32_t expiry);
-  void session_end(std::string_view client_id, uint64_t incarnation);
-  // Returns the sequence the subscription counts from.
+                        codec::ProtocolVersion version, uint32_t expiry) override;
+  void session_end(std::string_view client_id, uint64_t incarnation) override;
   uint64_t subscribe(std::string_view client_id, std::string_view filter,
-                     const codec::SubscriptionOptions& options, uint32_t subscription_id);
-  void unsubscribe(std::string_view client_id, std::string_view filter);
-  void cursor(std::string_view client_id, uint64_t sequence);
-  void retain(const fanout::MessageRef& msg);  // a retained message that is not logged
+                     const codec::SubscriptionOptions& options, uint32_t subscription_id) override;
+  void unsubscribe(std::string_view client_id, std::string_view filter) override;
+  void cursor(std::string_view client_id, uint64_t sequence) override;
+  void retain(const fanout::MessageRef& msg) override;
 
-  // The highest sequence appended so far (written or not).
-  uint64_t last_sequence() const;
-  HistoryPage read(const HistoryQuery& q) const;
-  // Every message kept with sequence > after, in order (durable ones only); for recovery.
-  void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const;
+  uint64_t last_sequence() const override;
+  HistoryPage read(const HistoryQuery& q) const override;
+  void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const override;
 
-  // Once a second: history retention per exchange, old segments, a snapshot of the state when
-  // the log moved on enough since the last one (snapshot_due()), and a check that the data
-  // directory is still there.
-  void maintain(int64_t now_ms);
-  void flush() { log_->flush(); }
+  // History retention per exchange, old segments, a snapshot of the state when the log moved on
+  // enough since the last one (snapshot_due()), and a check that the data directory is there.
+  void maintain(int64_t now_ms) override;
+  void flush() override { log_->flush(); }
   uint64_t bytes() const { return log_->bytes(); }
   // Snapshots written since open (the one recovery may write included); for tests and metrics.
   uint64_t snapshots() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -58,19 +59,22 @@ class MemoryHost final : public SessionHost {
   std::vector<uint64_t> closed_;
 };
 
-// A Broker with `count` MemoryHosts (as `count` workers would be), sys topics off.
+// A Broker with `count` MemoryHosts (as `count` workers would be), sys topics off; `store`, when
+// given, is its message log.
 struct MemoryBroker {
-  explicit MemoryBroker(uint32_t count) : broker(options(count)) {
+  explicit MemoryBroker(uint32_t count, std::shared_ptr<store::DurableStore> store = nullptr)
+      : broker(options(count, std::move(store))) {
     for (uint32_t i = 0; i < count; ++i) {
       auto h = std::make_unique<MemoryHost>(broker, i, session::Limits{});
       hosts.push_back(h.get());
       broker.add_host(std::move(h));
     }
   }
-  static BrokerOptions options(uint32_t count) {
+  static BrokerOptions options(uint32_t count, std::shared_ptr<store::DurableStore> store) {
     BrokerOptions o;
     o.threads = count;
     o.sys_interval = 0;
+    o.store = std::move(store);
     return o;
   }
   // What the hosts' loops would do: each drains its inbox, a few rounds (a task may post more).

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "memory_host.hpp"
+#include "memory_store.hpp"
 #include "test_client.hpp"
 
 namespace hydrant::core {
@@ -135,6 +136,41 @@ TEST_CASE("a will goes out when the connection drops, not after a normal DISCONN
   REQUIRE(got.size() == 1);
   CHECK(got[0].topic == "wills/dropped");
   CHECK(got[0].payload == "{\"gone\":true}");
+}
+
+TEST_CASE("core logs through the DurableStore seam and answers a QoS 1 publish only once it is durable") {
+  auto store = std::make_shared<test::MemoryStore>();
+  MemoryBroker t(1, store);
+  auto c = std::make_unique<TestClient>(*t.hosts[0], V::V5, 1);
+  t.hosts[0]->plug(c->link());
+  c->connect("publisher");
+
+  SUBCASE("durable: PUBACK 0x00") {
+    c->send(session::test::publish_packet("exchange/pub/ci/build", "{\"ok\":true}", 1, 5));
+    REQUIRE(store->messages().size() == 1);  // appended at once, with its sequence and position
+    CHECK(store->messages()[0].msg->sequence() == 1);
+    CHECK(c->take().empty());  // nothing before the store reports it durable
+    store->complete(true);
+    t.run_all();               // the completion comes back as a task to the publisher's host
+    const auto out = c->take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].as<codec::Ack>().type == PacketType::Puback);
+    CHECK(out[0].as<codec::Ack>().packet_id == 5);
+    CHECK(out[0].as<codec::Ack>().reason_code == ReasonCode::Success);
+  }
+  SUBCASE("not stored: PUBACK 0x97") {
+    c->send(session::test::publish_packet("exchange/pub/ci/build", "{\"ok\":false}", 1, 6));
+    store->complete(false);
+    t.run_all();
+    const auto out = c->take();
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].as<codec::Ack>().reason_code == ReasonCode::QuotaExceeded);
+  }
+  SUBCASE("outside exchanges nothing is logged") {
+    c->send(session::test::publish_packet("sensors/1", "x", 1, 7));
+    CHECK(store->messages().empty());
+    CHECK(c->take().at(0).as<codec::Ack>().packet_id == 7);
+  }
 }
 
 }  // namespace
