@@ -103,13 +103,23 @@ class ClientLink {
   Result<void> check_connect(codec::Connect& c);
   Result<fanout::MessageRef> build_will(const codec::Connect& c);
   Result<std::string_view> resolve_topic_alias(codec::Publish& p);
+  // handle_publish's steps: the packet and its topic, its content, then routing and answering.
+  Result<std::string_view> publish_topic(codec::Publish& p);
+  bool accept_content(const codec::Publish& p, std::string_view topic);
+  void route_publish(const codec::Publish& p, std::string_view topic,
+                     std::span<const std::string> cc);
   bool inbound_window_full(const codec::Publish& p) const;
   Result<void> authorize_connect(const codec::Connect& c);
   Status check_exchange_payload(const codec::Publish& p, std::string_view topic);
   Result<std::vector<std::string>> cc_topics(const codec::Publish& p, std::string_view topic);
   void refuse_publish(const codec::Publish& p, Error refusal);
+  // The one place a PUBACK (qos 1) or PUBREC (qos 2) carries a refusal: MQTT 5 only, with the
+  // reason string when the client allows problem information.
+  void send_refusal_ack(uint8_t qos, uint16_t packet_id, const Error& refusal);
   void log_retained_refusal();
   Status check_subscribe_access(std::string_view filter, size_t held, bool exists) const;
+  ReasonCode filter_refusal(std::string_view filter, size_t held, bool exists,
+                            size_t& refusals_logged);
   // Anonymous clients live under tighter limits, unless the broker is open.
   bool restricted_anonymous() const { return !principal_ && !services_.access().open(); }
   uint32_t inbound_packet_limit() const;

@@ -69,7 +69,11 @@ void ClientLink::refuse_publish(const codec::Publish& p, Error refusal) {
   log::info("conn={} peer={} client=\"{}\" event=publish-refused reason=0x{:02x}({}) why=\"{}\"",
             conn_id_, peer_.to_string(), client_id_, static_cast<unsigned>(refusal.code),
             reason_name(refusal.code), refusal.context);
-  codec::Ack ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id, refusal.code, {}};
+  send_refusal_ack(p.qos, p.packet_id, refusal);
+}
+
+void ClientLink::send_refusal_ack(uint8_t qos, uint16_t packet_id, const Error& refusal) {
+  codec::Ack ack{qos == 1 ? PacketType::Puback : PacketType::Pubrec, packet_id, refusal.code, {}};
   if (problem_info_allowed()) ack.properties.reason_string = refusal.context;
   send(ack);
 }
@@ -96,19 +100,8 @@ Result<std::vector<std::string>> ClientLink::cc_topics(const codec::Publish& p,
 }
 
 void ClientLink::handle_publish(codec::Publish& p) {
-  // state: inbound window [MQTT-3.3.4-8]
-  if (inbound_window_full(p)) {
-    return close_for(ReasonCode::ReceiveMaximumExceeded, "receive maximum exceeded");
-  }
-  // fields
-  if (!p.properties.subscription_identifiers.empty()) {
-    return close_for(ReasonCode::ProtocolError, "subscription identifier from a client");  // [MQTT-3.3.4-6]
-  }
-  auto topic = resolve_topic_alias(p);
+  auto topic = publish_topic(p);
   if (!topic) return close_for(topic.error().code, topic.error().context);
-  if (auto ok = topics::validate_topic_name(*topic); !ok) {
-    return close_for(ok.error().code, ok.error().context);
-  }
   services_.counters().messages_received.add();
   // access (off when open): who may publish where, and what an exchange accepts
   std::vector<std::string> cc;
@@ -120,41 +113,66 @@ void ClientLink::handle_publish(codec::Publish& p) {
     if (!routed) return refuse_publish(p, routed.error());
     cc = std::move(routed.value());
   }
-  // validate
-  ReasonCode refusal = ReasonCode::Success;
-  const char* why = "";
-  if (p.properties.payload_format_indicator.value_or(0) == 1 && !is_valid_utf8(p.payload)) {
-    refusal = ReasonCode::PayloadFormatInvalid;  // [MQTT-3.3.2-4] allows refusing it
-    why = "payload is not UTF-8";
-  } else if (p.properties.response_topic &&
-             !topics::validate_topic_name(*p.properties.response_topic).ok()) {
-    return close_for(ReasonCode::ProtocolError, "response topic is not a topic name");
-  } else if (*topic == "$SYS" || topic->starts_with("$SYS/")) {
-    refusal = ReasonCode::NotAuthorized;  // the broker's statistics: clients may not forge them
-    why = "$SYS topics are published by the broker only";
-  }
-  if (refusal != ReasonCode::Success) {
-    if (p.qos == 0) {
-      if (refusal == ReasonCode::PayloadFormatInvalid) return close_for(refusal, why);
-      return;  // nothing to answer a QoS 0 message with; it is dropped
-    }
-    if (version_ == ProtocolVersion::V5) {
-      codec::Ack ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id, refusal, {}};
-      if (problem_info_allowed()) ack.properties.reason_string = why;
-      return send(ack);
-    }
-    if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);
-    return send(codec::Ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id,
-                           ReasonCode::Success, {}});
-  }
-  // apply
+  if (!accept_content(p, *topic)) return;
   if (p.qos == 2 && session_->awaiting_pubrel.contains(p.packet_id)) {
     // A re-sent QoS 2 PUBLISH already routed: acknowledge again only.
     return send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
+  route_publish(p, *topic, cc);
+}
+
+// What makes the packet itself wrong, closing the connection: the inbound window, fields only
+// the server may send, the topic alias and the topic name.
+Result<std::string_view> ClientLink::publish_topic(codec::Publish& p) {
+  if (inbound_window_full(p)) {  // [MQTT-3.3.4-8]
+    return Error{ReasonCode::ReceiveMaximumExceeded, "receive maximum exceeded"};
+  }
+  if (!p.properties.subscription_identifiers.empty()) {  // [MQTT-3.3.4-6]
+    return Error{ReasonCode::ProtocolError, "subscription identifier from a client"};
+  }
+  auto topic = resolve_topic_alias(p);
+  if (!topic) return topic.error();
+  if (auto ok = topics::validate_topic_name(*topic); !ok) return ok.error();
+  return topic;
+}
+
+// The payload and properties: a refusal is answered (MQTT 5) or the message dropped, as the
+// spec allows; false when the message goes no further.
+bool ClientLink::accept_content(const codec::Publish& p, std::string_view topic) {
+  Error refusal{ReasonCode::Success, ""};
+  if (p.properties.payload_format_indicator.value_or(0) == 1 && !is_valid_utf8(p.payload)) {
+    refusal = {ReasonCode::PayloadFormatInvalid, "payload is not UTF-8"};  // [MQTT-3.3.2-4]
+  } else if (p.properties.response_topic &&
+             !topics::validate_topic_name(*p.properties.response_topic).ok()) {
+    close_for(ReasonCode::ProtocolError, "response topic is not a topic name");
+    return false;
+  } else if (topic == "$SYS" || topic.starts_with("$SYS/")) {
+    // The broker's statistics: clients may not forge them.
+    refusal = {ReasonCode::NotAuthorized, "$SYS topics are published by the broker only"};
+  }
+  if (refusal.code == ReasonCode::Success) return true;
+  if (p.qos == 0) {
+    // Nothing to answer a QoS 0 message with: dropped, or closed for a malformed payload.
+    if (refusal.code == ReasonCode::PayloadFormatInvalid) close_for(refusal.code, refusal.context);
+    return false;
+  }
+  if (version_ == ProtocolVersion::V5) {
+    send_refusal_ack(p.qos, p.packet_id, refusal);
+  } else {
+    // 3.1.1 has no refusal codes: acknowledged, and dropped.
+    if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);
+    send(codec::Ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id,
+                    ReasonCode::Success, {}});
+  }
+  return false;
+}
+
+// Quotas, the log, routing and the answer, for a message that passed every check.
+void ClientLink::route_publish(const codec::Publish& p, std::string_view topic,
+                               std::span<const std::string> cc) {
   // quota: a new retained topic over its owner's or the broker's cap (docs/conformance.md)
   bool retain = p.retain;
-  if (retain && !services_.retain_allowed(*topic, p.payload.empty())) {
+  if (retain && !services_.retain_allowed(topic, p.payload.empty())) {
     services_.counters().retained_refused.add();
     log_retained_refusal();
     if (version_ == ProtocolVersion::V5 && p.qos > 0) {
@@ -163,20 +181,19 @@ void ClientLink::handle_publish(codec::Publish& p) {
     retain = false;  // QoS 0, and 3.1.1 which has no way to say so: delivered, not retained
   }
   // store: an exchange's message goes into the log; QoS 1/2 is acknowledged once it is on disk
-  const bool logged = services_.logs(*topic);
+  const bool logged = services_.logs(topic);
   if (logged && p.qos > 0 && !services_.log_writable()) {
     return refuse_publish(p, Error{ReasonCode::QuotaExceeded,
                                    "the message store cannot write now (disk full?); try again later"});
   }
   auto make = [&](uint64_t sequence, std::string_view position) {
-    return fanout::Message::create(*topic, p.payload, p.qos, retain, p.properties,
+    return fanout::Message::create(topic, p.payload, p.qos, retain, p.properties,
                                    session_->id(), services_.now(), sequence, position);
   };
   const bool matched =
       services_.publish(logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos)
                                : make(0, {}),
                         cc);
-  // reply
   if (logged && p.qos > 0) {
     if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);  // routed: never twice
     if (p.qos == 1) ++unconfirmed_qos1_;
@@ -207,9 +224,8 @@ void ClientLink::confirm_publish(uint16_t packet_id, uint8_t qos, bool ok) {
   if (version_ != ProtocolVersion::V5) {
     return close_for(ReasonCode::QuotaExceeded, "the message store could not write the message");
   }
-  codec::Ack ack{type, packet_id, ReasonCode::QuotaExceeded, {}};
-  if (problem_info_allowed()) ack.properties.reason_string = "the message store could not write it (disk full?)";
-  send(ack);
+  send_refusal_ack(qos, packet_id,
+                   Error{ReasonCode::QuotaExceeded, "the message store could not write it (disk full?)"});
 }
 
 // One line a second at most for the whole process, with the count since the last one: a client

@@ -1,6 +1,10 @@
 // SUBSCRIBE and UNSUBSCRIBE: validate each filter, record it in the session and the router,
 // answer SUBACK/UNSUBACK, then send the retained messages the retain handling asks for.
+#include <optional>
+#include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "session/client_link.hpp"
 #include "topics/topic.hpp"
@@ -45,28 +49,86 @@ Status ClientLink::check_subscribe_access(std::string_view filter, size_t held, 
   return {};
 }
 
+namespace {
+
+// MQTT 5 replay from the message log (user property `replay`): read right after each filter is
+// in the router, described in the SUBACK, and delivered after it, before any live message.
+class LogReplay {
+ public:
+  explicit LogReplay(const codec::Properties& props) {
+    for (const auto& up : props.user_properties) {
+      if (up.key == "replay") from_ = up.value;
+    }
+  }
+  void read(Services& services, Session& session, std::string_view filter, uint8_t qos) {
+    if (!from_) return;
+    found_.clear();
+    auto r = services.replay(session, filter, *from_, found_);
+    if (!r) return;
+    if (!total_) total_.emplace();
+    total_->count += r->count;
+    if (!r->complete && total_->complete) {
+      total_->complete = false;
+      total_->gap = r->gap;
+    }
+    for (auto& msg : found_) messages_.push_back({std::move(msg), qos});
+  }
+  // The SUBACK's user properties: replay complete or incomplete, the count, the gap.
+  // `count_text` keeps the count's characters until the SUBACK is sent.
+  void describe(codec::Suback& ack, std::string& count_text) const {
+    if (!total_) return;
+    auto& up = ack.properties.user_properties;
+    count_text = std::to_string(total_->count);
+    up.push_back({"replay", total_->complete ? "complete" : "incomplete"});
+    up.push_back({"replay-count", count_text});
+    if (!total_->complete) up.push_back({"replay-gap", total_->gap});
+  }
+  void deliver(Session& session, uint32_t sub_id, Clock::time_point now) {
+    std::vector<uint32_t> ids;
+    if (sub_id) ids.push_back(sub_id);
+    for (auto& [msg, qos] : messages_) session.deliver_retained(msg, qos, ids, now, /*retain=*/false);
+  }
+
+ private:
+  std::optional<std::string_view> from_;
+  std::vector<std::pair<fanout::MessageRef, uint8_t>> messages_;  // with the granted QoS
+  std::optional<Services::ReplayResult> total_;
+  std::vector<fanout::MessageRef> found_;  // one filter's, reused
+};
+
+}  // namespace
+
+// The SUBACK code refusing one filter, or Success: its syntax, deny-subscribe, then the access
+// model and the subscription caps (`held`, `exists`: see check_subscribe_access). One log line
+// per packet at most: a packet of 65,535 refused filters is one event.
+ReasonCode ClientLink::filter_refusal(std::string_view filter, size_t held, bool exists,
+                                      size_t& refusals_logged) {
+  const auto refused = [this](ReasonCode v5) {
+    return version_ == ProtocolVersion::V5 ? v5 : ReasonCode::UnspecifiedError;
+  };
+  if (auto ok = topics::validate_topic_filter(filter); !ok) return refused(ReasonCode::TopicFilterInvalid);
+  if (denied(filter)) return refused(ReasonCode::NotAuthorized);
+  if (auto checked = check_subscribe_access(filter, held, exists); !checked.ok()) {
+    const Error& e = checked.error();
+    if (refusals_logged++ == 0) {
+      log::info("conn={} peer={} client=\"{}\" event=subscribe-refused filter=\"{}\" "
+                "reason=0x{:02x} why=\"{}\"", conn_id_, peer_.to_string(), client_id_, filter,
+                static_cast<unsigned>(e.code), e.context);
+    }
+    return refused(e.code);
+  }
+  return ReasonCode::Success;
+}
+
 void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   const uint32_t sub_id =
       s.properties.subscription_identifiers.empty() ? 0 : s.properties.subscription_identifiers[0];
   codec::Suback ack{s.packet_id, {}, {}};
   ack.reason_codes.reserve(s.subscriptions.size());
-  struct RetainedSend {
-    fanout::MessageRef msg;
-    uint8_t qos;
-  };
   // Retained messages are not collected here: each filter gets a cursor, and the session pulls
   // them a chunk at a time as the client reads (Session::pump).
   std::vector<RetainedReplay> retained;
-  std::vector<fanout::MessageRef> found;
-  // MQTT 5 replay from the message log (user property `replay`): read right after each filter
-  // is in the router, sent after SUBACK and before any live message.
-  std::optional<std::string_view> replay_from;
-  for (const auto& up : s.properties.user_properties) {
-    if (up.key == "replay") replay_from = up.value;
-  }
-  std::vector<RetainedSend> replayed;
-  std::optional<Services::ReplayResult> replay_total;
-
+  LogReplay replay(s.properties);
   // The session's map is updated once at the end (a sorted vector: inserting filter by filter
   // would shift it once per filter, quadratic in a 65,535-filter SUBSCRIBE).
   std::vector<std::pair<std::string, SubscriptionRecord>> added;
@@ -75,27 +137,11 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
 
   for (const auto& sub : s.subscriptions) {
     const auto& o = sub.options;
-    if (auto ok = topics::validate_topic_filter(sub.filter); !ok) {
-      ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? ReasonCode::TopicFilterInvalid
-                                                                 : ReasonCode::UnspecifiedError);
-      continue;
-    }
-    if (denied(sub.filter)) {
-      ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? ReasonCode::NotAuthorized
-                                                                 : ReasonCode::UnspecifiedError);
-      continue;
-    }
-    const bool exists = session_->subscriptions.contains(sub.filter) ||
-                        added_new.contains(sub.filter);
+    const bool exists = session_->subscriptions.contains(sub.filter) || added_new.contains(sub.filter);
     const size_t held = session_->subscriptions.size() + added_new.size();
-    if (auto checked = check_subscribe_access(sub.filter, held, exists); !checked.ok()) {
-      const Error& e = checked.error();
-      // One line per packet at most: a packet of 65,535 refused filters is one event.
-      if (refusals_logged++ == 0) log::info("conn={} peer={} client=\"{}\" event=subscribe-refused filter=\"{}\" reason=0x{:02x} "
-                "why=\"{}\"", conn_id_, peer_.to_string(), client_id_, sub.filter,
-                static_cast<unsigned>(e.code), e.context);
-      ack.reason_codes.push_back(version_ == ProtocolVersion::V5 ? e.code
-                                                                 : ReasonCode::UnspecifiedError);
+    if (const ReasonCode refused = filter_refusal(sub.filter, held, exists, refusals_logged);
+        refused != ReasonCode::Success) {
+      ack.reason_codes.push_back(refused);
       continue;
     }
     const auto shared = topics::parse_shared(sub.filter);
@@ -108,18 +154,7 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     added.emplace_back(std::string(sub.filter), SubscriptionRecord{o, sub_id});
     const bool is_new = services_.subscribe(*session_, sub.filter, o, sub_id);
     ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
-    if (replay_from && !shared) {
-      found.clear();
-      if (auto r = services_.replay(*session_, sub.filter, *replay_from, found)) {
-        if (!replay_total) replay_total.emplace();
-        replay_total->count += r->count;
-        if (!r->complete && replay_total->complete) {
-          replay_total->complete = false;
-          replay_total->gap = r->gap;
-        }
-        for (auto& msg : found) replayed.push_back({std::move(msg), o.max_qos});
-      }
-    }
+    if (!shared) replay.read(services_, *session_, sub.filter, o.max_qos);
     // Retained messages: never for shared subscriptions; retain handling 0 = send,
     // 1 = send if the subscription is new, 2 = do not send [MQTT-3.3.1-9..11].
     if (shared || o.retain_handling == 2 || (o.retain_handling == 1 && !is_new)) continue;
@@ -127,25 +162,14 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   }
   session_->subscriptions.insert_or_assign_many(std::move(added));
   std::string count_text;
-  if (replay_total) {
-    auto& up = ack.properties.user_properties;
-    count_text = std::to_string(replay_total->count);
-    up.push_back({"replay", replay_total->complete ? "complete" : "incomplete"});
-    up.push_back({"replay-count", count_text});
-    if (!replay_total->complete) up.push_back({"replay-gap", replay_total->gap});
-  }
+  replay.describe(ack, count_text);
   send(ack);
 
   const auto now = services_.now();
   // Replayed retained messages carry RETAIN=1 [MQTT-3.3.1-8] and are paced by the session's
-  // window and budget rather than dropped; they go before the log replay below.
+  // window and budget rather than dropped; they go before the log replay.
   session_->replay_retained(std::move(retained), now);
-  std::vector<uint32_t> ids;
-  for (auto& r : replayed) {
-    ids.clear();
-    if (sub_id) ids.push_back(sub_id);
-    session_->deliver_retained(r.msg, r.qos, ids, now, /*retain=*/false);
-  }
+  replay.deliver(*session_, sub_id, now);
 }
 
 void ClientLink::handle_unsubscribe(const codec::Unsubscribe& u) {
