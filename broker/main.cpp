@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <thread>
 
 #include "access_setup.hpp"
@@ -245,6 +246,132 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   return raw;
 }
 
+// Workers inherit this mask; only the main thread takes the signals, synchronously (signalfd).
+sigset_t block_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGCHLD, SIG_IGN);  // notify commands are reaped by the kernel
+  return signals;
+}
+
+core::BrokerOptions broker_options(const config::Config& cfg, std::string& admin_token) {
+  core::BrokerOptions opts;
+  opts.threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  opts.limits = limits_from(cfg);
+  opts.sys_interval = cfg.sys_interval;
+  opts.max_connections = cfg.max_connections;
+  opts.version = kVersion;
+  opts.access = load_access(cfg, admin_token);
+  opts.notify_command = cfg.notify_command;
+  opts.store = open_store(cfg);
+  return opts;
+}
+
+// The MQTT and MQTTS listeners, one socket per worker each. MQTT last: once a client can
+// connect, every other listener exists too.
+void listen_mqtt(const config::Config& cfg, std::span<net::Worker* const> workers,
+                 const std::shared_ptr<tls::ContextHolder>& tls_contexts) {
+  if (!cfg.mqtts.empty()) {
+    for (auto* w : workers) w->set_tls(tls_contexts);
+    for (const auto& ep : cfg.mqtts) {
+      const uint16_t port = net::listen_on(workers, {ep.host, ep.port}, /*tls=*/true);
+      log::info("event=listening proto=mqtts address={} port={}", ep.host, port);
+    }
+  }
+  for (const auto& ep : cfg.mqtt) {
+    const uint16_t port = net::listen_on(workers, {ep.host, ep.port});
+    log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
+  }
+}
+
+// Where `hydrant queue list` and friends find this broker's admin API.
+void publish_runtime(const config::Config& cfg, const bridge::WebSocketBridge* bridge_host,
+                     core::Broker& broker, RuntimeFile& runtime) {
+  std::vector<std::string> http_listeners;
+  for (size_t i = 0; bridge_host && i < cfg.http.size(); ++i) {
+    http_listeners.push_back(config::Endpoint{cfg.http[i].host, bridge_host->ports()[i]}.to_string());
+  }
+  runtime.set_http(std::move(http_listeners));
+  runtime.write(broker.access().users()->serial);
+}
+
+// An inotify descriptor on the data directory, for users-file changes; -1 without one (the
+// directory vanished, or no inotify instance is left): changes are then read on SIGHUP only,
+// worth an error line, not worth stopping the broker.
+int watch_users_file(const config::Config& cfg) {
+  const int watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (watch_fd < 0 ||
+      inotify_add_watch(watch_fd, cfg.data_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    log::error("event=users-watch-failed dir=\"{}\" error=\"{}\" note=\"changes to the users "
+               "file are read on SIGHUP only\"", cfg.data_dir, strerror(errno));
+  }
+  return watch_fd;
+}
+
+// Reads what the watch reported; true when the users file was replaced or rewritten.
+bool users_file_changed(int watch_fd) {
+  alignas(inotify_event) char buf[4096];
+  bool changed = false;
+  for (ssize_t n; (n = read(watch_fd, buf, sizeof buf)) > 0;) {
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(p);
+      if (ev->len && std::string_view(ev->name) == auth::kUsersFile) changed = true;
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+  return changed;
+}
+
+// What the main thread does while the broker runs: the once-a-second upkeep, users-file
+// changes, and signals. Returns at SIGTERM or SIGINT.
+struct Running {
+  const config::CommandLine& cli;
+  config::Config& cfg;
+  core::Broker& broker;
+  tls::ContextHolder* tls_contexts;
+  bridge::WebSocketBridge* bridge_host;
+  RuntimeFile& runtime;
+
+  void serve(const sigset_t& signals) {
+    const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+    if (signal_fd < 0) throw std::runtime_error(fmt::format("signalfd: {}", strerror(errno)));
+    const int watch_fd = watch_users_file(cfg);
+    auto next_second = std::chrono::steady_clock::now();
+    for (bool running = true; running;) {
+      pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}};
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_second) {
+        broker.on_second();  // the store's retention, snapshots and checkpoints
+        next_second = now + std::chrono::seconds(1);
+      }
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_second - now);
+      if (poll(fds, 2, static_cast<int>(wait.count()) + 1) < 0) continue;
+      if ((fds[1].revents & POLLIN) && users_file_changed(watch_fd)) reload_users(broker, runtime);
+      if (fds[0].revents & POLLIN) running = on_signal(signal_fd);
+    }
+    ::close(signal_fd);
+    if (watch_fd >= 0) ::close(watch_fd);
+  }
+
+  // False when the signal stops the broker.
+  bool on_signal(int signal_fd) {
+    signalfd_siginfo info{};
+    if (read(signal_fd, &info, sizeof info) != sizeof info) return true;
+    if (info.ssi_signo == SIGHUP) {
+      reload(cli, cfg, broker, tls_contexts, bridge_host);
+      reload_users(broker, runtime);
+      return true;
+    }
+    log::info("event=stopping signal={}", strsignal(static_cast<int>(info.ssi_signo)));
+    return false;
+  }
+};
+
 int run(int argc, char** argv) {
   if (admin::is_admin_command(argc, argv)) return admin::run_admin_command(argc, argv);
   const auto cli = config::parse_command_line(argc, argv);
@@ -259,28 +386,11 @@ int run(int argc, char** argv) {
   auto cfg = config::load(cli);
   log::set_level(cfg.log_level);
   const int lock_fd = lock_data_dir(cfg.data_dir);
+  const sigset_t signals = block_signals();
 
-  // Workers inherit this mask; only the main thread takes the signals, synchronously.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  signal(SIGCHLD, SIG_IGN);  // notify commands are reaped by the kernel
-
-  core::BrokerOptions opts;
-  opts.threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
-  opts.limits = limits_from(cfg);
-  opts.sys_interval = cfg.sys_interval;
-  opts.max_connections = cfg.max_connections;
-  opts.version = kVersion;
   std::string admin_token;
-  opts.access = load_access(cfg, admin_token);
+  const core::BrokerOptions opts = broker_options(cfg, admin_token);
   RuntimeFile runtime(cfg.data_dir);
-  opts.notify_command = cfg.notify_command;
-  opts.store = open_store(cfg);
   core::Broker broker(opts);
   const std::vector<net::Worker*> workers = add_workers(broker, opts);
   broker.router().set_retained_limits(cfg.max_retained_per_user, cfg.max_retained_total);
@@ -298,18 +408,7 @@ int run(int argc, char** argv) {
   if (!cfg.http.empty() || !cfg.https.empty()) {
     bridge_host = add_bridge(cfg, opts, broker, *workers.back(), admin_token, runtime);
   }
-  if (!cfg.mqtts.empty()) {
-    for (auto* w : workers) w->set_tls(tls_contexts);
-    for (const auto& ep : cfg.mqtts) {
-      const uint16_t port = net::listen_on(workers, {ep.host, ep.port}, /*tls=*/true);
-      log::info("event=listening proto=mqtts address={} port={}", ep.host, port);
-    }
-  }
-  // MQTT listeners last: once a client can connect, every other listener exists too.
-  for (const auto& ep : cfg.mqtt) {
-    const uint16_t port = net::listen_on(workers, {ep.host, ep.port});
-    log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
-  }
+  listen_mqtt(cfg, workers, tls_contexts);
   broker.start();
   // From here on a failing step must stop the threads before the broker is destroyed, or
   // std::thread's destructor aborts the process ("terminate called") instead of the error
@@ -321,62 +420,11 @@ int run(int argc, char** argv) {
       if (armed) broker.stop();
     }
   } stop_on_error{broker};
-  // Where `hydrant queue list` and friends find this broker's admin API.
-  std::vector<std::string> http_listeners;
-  for (size_t i = 0; bridge_host && i < cfg.http.size(); ++i) {
-    http_listeners.push_back(config::Endpoint{cfg.http[i].host, bridge_host->ports()[i]}.to_string());
-  }
-  runtime.set_http(std::move(http_listeners));
-  runtime.write(broker.access().users()->serial);
+  publish_runtime(cfg, bridge_host, broker, runtime);
   log::info("event=started version={} threads={} open={} config=\"{}\"", kVersion, opts.threads,
             cfg.open, config::describe(cfg));
 
-  // The main thread waits for signals and for changes to the users file, nothing else.
-  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
-  if (signal_fd < 0) throw std::runtime_error(fmt::format("signalfd: {}", strerror(errno)));
-  // Without the watch (the data directory vanished, or no inotify instance is left) users-file
-  // changes are picked up on SIGHUP only: worth an error line, not worth stopping the broker.
-  const int watch_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (watch_fd < 0 ||
-      inotify_add_watch(watch_fd, cfg.data_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    log::error("event=users-watch-failed dir=\"{}\" error=\"{}\" note=\"changes to the users "
-               "file are read on SIGHUP only\"", cfg.data_dir, strerror(errno));
-  }
-  auto next_second = std::chrono::steady_clock::now();
-  for (bool running = true; running;) {
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watch_fd, POLLIN, 0}};
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_second) {
-      broker.on_second();  // the store's retention, snapshots and checkpoints
-      next_second = now + std::chrono::seconds(1);
-    }
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_second - now);
-    if (poll(fds, 2, static_cast<int>(wait.count()) + 1) < 0) continue;
-    if (fds[1].revents & POLLIN) {
-      alignas(inotify_event) char buf[4096];
-      bool users_changed = false;
-      for (ssize_t n; (n = read(watch_fd, buf, sizeof buf)) > 0;) {
-        for (char* p = buf; p < buf + n;) {
-          const auto* ev = reinterpret_cast<const inotify_event*>(p);
-          if (ev->len && std::string_view(ev->name) == auth::kUsersFile) users_changed = true;
-          p += sizeof(inotify_event) + ev->len;
-        }
-      }
-      if (users_changed) reload_users(broker, runtime);
-    }
-    if (!(fds[0].revents & POLLIN)) continue;
-    signalfd_siginfo info{};
-    if (read(signal_fd, &info, sizeof info) != sizeof info) continue;
-    if (info.ssi_signo == SIGHUP) {
-      reload(cli, cfg, broker, tls_contexts.get(), bridge_host);
-      reload_users(broker, runtime);
-      continue;
-    }
-    log::info("event=stopping signal={}", strsignal(static_cast<int>(info.ssi_signo)));
-    running = false;
-  }
-  ::close(signal_fd);
-  if (watch_fd >= 0) ::close(watch_fd);
+  Running{cli, cfg, broker, tls_contexts.get(), bridge_host, runtime}.serve(signals);
   stop_on_error.armed = false;
   broker.stop();
   runtime.remove();
