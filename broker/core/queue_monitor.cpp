@@ -74,7 +74,7 @@ bool QueueMonitor::check(const session::Session& s, std::string_view owner,
 
   summary.client_id = s.client_id();
   summary.owner = owner;
-  summary.connected = s.link != nullptr;
+  summary.connected = s.link() != nullptr;
   summary.queued = queued;
   summary.inflight = s.inflight();
   summary.limit = limit;

@@ -114,12 +114,11 @@ void SessionHost::open_session(ClientLink& link, bool clean_start) {
 }
 
 void SessionHost::take_over_local(Session& s) {
-  if (s.link) {
+  if (s.link()) {
     // The old connection goes; its will is published unless the session continues past a will
     // delay [MQTT-3.1.4-3, MQTT-3.1.3-9].
     if (s.will && s.will->delay == 0) publish_will(s);
-    ClientLink* old = s.link;
-    s.link = nullptr;
+    ClientLink* old = s.detach();
     old->close_taken_over();
     close_link(old->conn_id());
   }
@@ -127,8 +126,8 @@ void SessionHost::take_over_local(Session& s) {
 
 void SessionHost::close_session(ClientLink& link, bool publish_will_now) {
   Session* s = link.session();
-  if (!s || s->link != &link) return;
-  s->link = nullptr;
+  if (!s || s->link() != &link) return;
+  s->detach();
   if (!publish_will_now) s->will.reset();
   if (s->expiry_interval == 0) return end_session(s->id());
   if (s->expiry_interval != session::kSessionNeverExpires) {
@@ -161,9 +160,7 @@ void SessionHost::end_session(router::SessionId id) {
   }
   Session& s = *it->second;
   if (!broker_.registry().release(*s.handle(), index_)) return;  // being resumed elsewhere
-  if (s.link) {
-    ClientLink* old = s.link;
-    s.link = nullptr;
+  if (ClientLink* old = s.detach()) {
     old->close_taken_over();
     close_link(old->conn_id());
   }
@@ -182,7 +179,7 @@ void SessionHost::expire_sessions() {
   }
   std::vector<router::SessionId> expired;
   for (auto& [id, s] : sessions_) {
-    if (s->link) continue;
+    if (s->link()) continue;
     if (now_ >= s->will_due) publish_will(*s);
     if (now_ >= s->expires_at) expired.push_back(id);
   }

@@ -31,8 +31,8 @@ void SessionHost::sweep_queues() {
   Directory dir;
   std::map<std::string_view, uint32_t> per_user;
   for (auto& [id, s] : sessions_) {
-    if (s->link) {
-      if (const auth::Principal* p = s->link->principal()) {
+    if (s->link()) {
+      if (const auth::Principal* p = s->link()->principal()) {
         ++per_user[p->user];
       } else {
         ++dir.anonymous_connections;
@@ -82,8 +82,9 @@ void SessionHost::revalidate_credentials() {
   auth::AccessControl& access = broker_.access();
   std::vector<ClientLink*> revoked;
   for (auto& [id, s] : sessions_) {
-    if (s->link && s->link->principal() && !access.still_valid(*s->link->principal())) {
-      revoked.push_back(s->link);
+    ClientLink* link = s->link();
+    if (link && link->principal() && !access.still_valid(*link->principal())) {
+      revoked.push_back(link);
     }
   }
   for (ClientLink* link : revoked) {

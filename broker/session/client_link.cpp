@@ -300,7 +300,7 @@ bool ClientLink::send_publish(const PublishRef& d, uint16_t packet_id, bool dup,
 
 void ClientLink::attach_session(Session* session, bool session_present) {
   session_ = session;
-  session->link = this;
+  session->attach(*this);
   session->version = version_;
   session->expiry_interval = session_expiry_;
   session->handle()->ends_with_connection.store(session_expiry_ == 0);

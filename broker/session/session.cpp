@@ -28,21 +28,21 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
   ++delivered;
   const uint8_t qos = std::min(msg->qos(), granted_qos);
   if (qos == 0) {
-    if (link && replay_until != 0 && queued() != 0) {
+    if (link_ && replay_until != 0 && queued() != 0) {
       enqueue(Delivery{msg, 0, retain, std::move(subscription_ids)});
       return;  // behind the replayed messages still queued, in order (and within the limit)
     }
     // QoS 0 is not queued for an offline session, and is dropped past the outbound budget.
-    if (!link || link->out().pending_bytes() >= limits->outbound_budget) {
+    if (!link_ || link_->out().pending_bytes() >= limits->outbound_budget) {
       counters->messages_dropped.add();
       return;
     }
-    link->send_publish(PublishRef{msg, 0, retain, subscription_ids}, 0, false, now);
+    link_->send_publish(PublishRef{msg, 0, retain, subscription_ids}, 0, false, now);
     return;
   }
   Delivery d{msg, qos, retain, std::move(subscription_ids)};
-  if (link && queued() == 0 && retained_replays() == 0 && window_open() &&
-      link->out().pending_bytes() < limits->outbound_budget) {
+  if (link_ && queued() == 0 && retained_replays() == 0 && window_open() &&
+      link_->out().pending_bytes() < limits->outbound_budget) {
     send_now(d, now);
     return;
   }
@@ -91,7 +91,7 @@ void Session::take_retained_chunk() {
   RetainedReplay& r = b.replays.front();
   std::vector<MessageRef> found;
   found.reserve(kRetainedChunk);
-  const bool end = link->services().retained_after(r.filter, r.after, kRetainedChunk, found);
+  const bool end = link_->services().retained_after(r.filter, r.after, kRetainedChunk, found);
   for (auto& msg : found) {
     const uint8_t qos = std::min(msg->qos(), r.qos);
     std::vector<uint32_t> ids;
@@ -135,7 +135,7 @@ void Session::enqueue(Delivery&& d) {
 }
 
 bool Session::window_open() const {
-  const uint16_t window = std::min(limits->max_inflight, link->client_receive_maximum());
+  const uint16_t window = std::min(limits->max_inflight, link_->client_receive_maximum());
   return inflight() < window;
 }
 
@@ -144,17 +144,17 @@ bool Session::send_now(Delivery& d, Clock::time_point now) {
     counters->messages_dropped.add();
     return false;
   }
-  if (d.qos == 0) return link->send_publish(d.ref(), 0, false, now);
+  if (d.qos == 0) return link_->send_publish(d.ref(), 0, false, now);
   const uint16_t id = next_packet_id();
-  if (!link->send_publish(d.ref(), id, false, now)) return false;
+  if (!link_->send_publish(d.ref(), id, false, now)) return false;
   backlog_->inflight.insert_or_assign(id, InflightOut{std::move(d), false});
   return true;
 }
 
 void Session::pump(Clock::time_point now) {
-  if (!link || !backlog_) return;
+  if (!link_ || !backlog_) return;
   Backlog& b = *backlog_;
-  const fanout::OutboundQueue& out = link->out();
+  const fanout::OutboundQueue& out = link_->out();
   while (out.pending_bytes() < limits->outbound_budget) {
     util::Fifo<Delivery>* from = nullptr;
     if (!b.retained_chunk.empty() || !b.replays.empty()) {
@@ -191,8 +191,8 @@ void Session::resend_inflight(Clock::time_point now) {
   const auto first = inflight.lower_bound(static_cast<uint16_t>(backlog_->last_packet_id + 1));
   auto resend = [&](auto& entry) {
     if (entry.second.pubrec_received) {
-      link->send_pubrel(entry.first);
-    } else if (!link->send_publish(entry.second.delivery.ref(), entry.first, /*dup=*/true, now)) {
+      link_->send_pubrel(entry.first);
+    } else if (!link_->send_publish(entry.second.delivery.ref(), entry.first, /*dup=*/true, now)) {
       too_large.push_back(entry.first);
     }
   };
@@ -234,7 +234,7 @@ bool Session::on_pubrec(uint16_t packet_id, bool failed, Clock::time_point now) 
   }
   it->second.pubrec_received = true;
   it->second.delivery.msg.reset();  // only the id is needed from now on
-  if (link) link->send_pubrel(packet_id);
+  if (link_) link_->send_pubrel(packet_id);
   return true;
 }
 

@@ -1,7 +1,7 @@
 // Session: the state MQTT keeps for a client across connections (MQTT 5.0 4.1): subscriptions,
 // messages queued for it, QoS 1/2 deliveries in flight, inbound QoS 2 packet ids awaiting PUBREL,
 // the will, and the deadlines of an offline session. A session lives on one worker; while a
-// client is connected `link` points at its ClientLink (same worker), otherwise it is null.
+// client is connected link() is its ClientLink (same worker), otherwise null.
 //
 // Delivery policy (slow consumers): QoS 0 is written at once if the
 // connection's outbound budget allows, otherwise dropped and counted; QoS 1/2 enter the in-flight
@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codec/packet.hpp"
@@ -135,6 +136,13 @@ class Session {
   // Frees the delivery state when nothing is queued or in flight (called on an idle connection).
   void release_if_idle();
 
+  // The connection this session is attached to (same host), null while offline. The link is
+  // set in one place: ClientLink::attach_session() attaches; the host detaches it when the
+  // connection closes or another one takes the session over.
+  ClientLink* link() const { return link_; }
+  void attach(ClientLink& link) { link_ = &link; }
+  ClientLink* detach() { return std::exchange(link_, nullptr); }
+
   // Configuration shared with the worker.
   const Limits* limits = nullptr;
   metrics::Counters* counters = nullptr;
@@ -146,7 +154,6 @@ class Session {
   std::optional<WillMessage> will;
   Clock::time_point will_due = kNever;    // offline: when the will is published
   Clock::time_point expires_at = kNever;  // offline: when the session ends
-  ClientLink* link = nullptr;                   // non-owning; null while offline
   uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
   // The message log's view of this session (persistent sessions only): the sequence of its
   // SessionOpen record (0: not recorded) and the cursor last recorded.
@@ -184,6 +191,7 @@ class Session {
   uint16_t next_packet_id();
 
   router::HandleRef handle_;
+  ClientLink* link_ = nullptr;  // non-owning
   std::unique_ptr<Backlog> backlog_;
 };
 

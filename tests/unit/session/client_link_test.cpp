@@ -280,7 +280,7 @@ TEST_CASE("a new connection with the same client id takes the session over") {
   CHECK(ack.session_present);
   expect_v5_disconnect(first, ReasonCode::SessionTakenOver);
   CHECK(svc.session_count() == 1);
-  CHECK(svc.session_of("same")->link == &second.link());
+  CHECK(svc.session_of("same")->link() == &second.link());
 }
 
 // ---- inbound PUBLISH ----
@@ -755,7 +755,7 @@ TEST_CASE("DISCONNECT 5 may change a non-zero session expiry, capped") {
   CHECK(c.link().closing());
   REQUIRE(svc.session_of("dev") != nullptr);
   CHECK(svc.session_of("dev")->expiry_interval == 1000);
-  CHECK(svc.session_of("dev")->link == nullptr);
+  CHECK(svc.session_of("dev")->link() == nullptr);
 }
 
 TEST_CASE("will: discarded on normal DISCONNECT, published on abnormal close") {
@@ -1040,7 +1040,7 @@ TEST_CASE("retained replay of a persistent session goes on at the next connectio
   }  // the connection drops mid-replay
   Session* session = svc.session_of("sub");
   REQUIRE(session != nullptr);
-  CHECK(session->link == nullptr);
+  CHECK(session->link() == nullptr);
   CHECK(session->retained_replays() == 1);
   TestClient again(svc, V::V5, 3);
   auto c = connect_packet(V::V5, "sub", /*clean_start=*/false);

@@ -263,7 +263,7 @@ TEST_CASE("persistent session: queued while offline, in-flight re-sent with DUP 
       CHECK(svc.ctr.messages_dropped.get() == dropped + 1);
       Session* s = svc.session_of("sub");
       REQUIRE(s != nullptr);
-      CHECK(s->link == nullptr);
+      CHECK(s->link() == nullptr);
       CHECK(s->inflight() == 1);
       CHECK(s->queued() == 1);
     }
