@@ -191,6 +191,92 @@ int store_command(const std::string& verb, const std::string& data_dir) {
   return 0;
 }
 
+// `user add|list|show|owners|delete`.
+int user_command(const Args& a, const std::string& verb, const UserStore& store) {
+  if (verb == "add") {
+    const auto& name = need(a, 2, "NAME");
+    const auto token = add_user(store, name, a.owners);
+    return token_out(a, name, token,
+                     fmt::format("user {} created; its access token (the MQTT password), shown "
+                                 "only this once:", name));
+  }
+  if (verb == "list") {
+    const auto table = read_users(store);
+    if (a.json) {
+      JsonWriter w;
+      w.begin_object().key("users").begin_array();
+      for (const auto& u : table.users) write_user_json(w, u);
+      w.end_array().end_object();
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      for (const auto& u : table.users) print_user(u);
+      if (table.users.empty()) std::fprintf(stderr, "no users\n");
+    }
+    return 0;
+  }
+  if (verb == "show") {
+    const auto& name = need(a, 2, "NAME");
+    const auto table = read_users(store);
+    const auto* u = table.find(name);
+    if (!u) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
+    if (a.json) {
+      JsonWriter w;
+      write_user_json(w, *u);
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      print_user(*u);
+    }
+    return 0;
+  }
+  if (verb == "owners") {
+    const auto& name = need(a, 2, "NAME");
+    std::vector<std::string> owners(a.words.begin() + 3, a.words.end());
+    owners.insert(owners.end(), a.owners.begin(), a.owners.end());
+    set_owners(store, name, owners);
+    std::fprintf(stderr, "owners of %s: %s\n", name.c_str(),
+                 fmt::format("{}", fmt::join(owners, ", ")).c_str());
+    return 0;
+  }
+  if (verb == "delete") {
+    const auto& name = need(a, 2, "NAME");
+    delete_user(store, name);
+    std::fprintf(stderr, "user %s deleted\n", name.c_str());
+    return 0;
+  }
+  throw UsageError(fmt::format("unknown command: user {}", verb));
+}
+
+// `token sign NAME`: an HS256 token for an existing user, within signed-token-max-hours.
+int sign_token(const Args& a, const config::Config& cfg, const UserStore& store) {
+  const auto& name = need(a, 2, "NAME");
+  auth::Claims claims;
+  claims.subject = name;
+  claims.issued_at = util::unix_seconds();
+  const int64_t ttl = a.ttl ? parse_ttl(*a.ttl) : int64_t{cfg.signed_token_default_hours} * 3600;
+  if (ttl > int64_t{cfg.signed_token_max_hours} * 3600) {
+    throw UsageError(fmt::format("--ttl {}: longer than signed-token-max-hours ({} h); the broker "
+                                 "would refuse the token", *a.ttl, cfg.signed_token_max_hours));
+  }
+  claims.expires_at = claims.issued_at + ttl;
+  if (a.scope && !auth::parse_scope(*a.scope, claims.scope)) {
+    throw UsageError("--scope: expected publish or subscribe");
+  }
+  const auto table = read_users(store);
+  if (!table.find(name)) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
+  bool created = false;
+  const std::string secret = auth::read_or_create_secret(
+      cfg.token_secret_file.empty() ? cfg.data_dir + "/token-secret" : cfg.token_secret_file, 32,
+      created);
+  const std::string jwt = auth::sign_jwt(
+      claims, {reinterpret_cast<const uint8_t*>(secret.data()), secret.size()});
+  audit(cfg.data_dir, store.actor, "token-sign", name,
+        fmt::format("scope={} expires={}", auth::scope_name(claims.scope),
+                    util::iso8601_of_unix(claims.expires_at)));
+  return token_out(a, name, jwt,
+                   fmt::format("signed token for {}, scope {}, valid until {}:", name,
+                               auth::scope_name(claims.scope), util::iso8601_of_unix(claims.expires_at)));
+}
+
 int run(const Args& a) {
   const std::string& group = need(a, 0, "command");
   const config::Config cfg = load_config(a);
@@ -207,92 +293,14 @@ int run(const Args& a) {
                           }
                         }};
   std::filesystem::create_directories(cfg.data_dir);
-
-  if (group == "user" && verb == "add") {
-    const auto& name = need(a, 2, "NAME");
-    const auto token = add_user(store, name, a.owners);
-    return token_out(a, name, token,
-                     fmt::format("user {} created; its access token (the MQTT password), shown "
-                                 "only this once:", name));
-  }
-  if (group == "user" && verb == "list") {
-    const auto table = read_users(store);
-    if (a.json) {
-      JsonWriter w;
-      w.begin_object().key("users").begin_array();
-      for (const auto& u : table.users) write_user_json(w, u);
-      w.end_array().end_object();
-      std::printf("%s\n", w.str().c_str());
-    } else {
-      for (const auto& u : table.users) print_user(u);
-      if (table.users.empty()) std::fprintf(stderr, "no users\n");
-    }
-    return 0;
-  }
-  if (group == "user" && verb == "show") {
-    const auto& name = need(a, 2, "NAME");
-    const auto table = read_users(store);
-    const auto* u = table.find(name);
-    if (!u) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
-    if (a.json) {
-      JsonWriter w;
-      write_user_json(w, *u);
-      std::printf("%s\n", w.str().c_str());
-    } else {
-      print_user(*u);
-    }
-    return 0;
-  }
-  if (group == "user" && verb == "owners") {
-    const auto& name = need(a, 2, "NAME");
-    std::vector<std::string> owners(a.words.begin() + 3, a.words.end());
-    owners.insert(owners.end(), a.owners.begin(), a.owners.end());
-    set_owners(store, name, owners);
-    std::fprintf(stderr, "owners of %s: %s\n", name.c_str(),
-                 fmt::format("{}", fmt::join(owners, ", ")).c_str());
-    return 0;
-  }
-  if (group == "user" && verb == "delete") {
-    const auto& name = need(a, 2, "NAME");
-    delete_user(store, name);
-    std::fprintf(stderr, "user %s deleted\n", name.c_str());
-    return 0;
-  }
+  if (group == "user") return user_command(a, verb, store);
   if (group == "token" && verb == "rotate") {
     const auto& name = need(a, 2, "NAME");
     const auto token = rotate_token(store, name);
     return token_out(a, name, token,
                      fmt::format("new access token of {} (the old one no longer works):", name));
   }
-  if (group == "token" && verb == "sign") {
-    const auto& name = need(a, 2, "NAME");
-    auth::Claims claims;
-    claims.subject = name;
-    claims.issued_at = util::unix_seconds();
-    const int64_t ttl = a.ttl ? parse_ttl(*a.ttl) : int64_t{cfg.signed_token_default_hours} * 3600;
-    if (ttl > int64_t{cfg.signed_token_max_hours} * 3600) {
-      throw UsageError(fmt::format("--ttl {}: longer than signed-token-max-hours ({} h); the broker "
-                                   "would refuse the token", *a.ttl, cfg.signed_token_max_hours));
-    }
-    claims.expires_at = claims.issued_at + ttl;
-    if (a.scope && !auth::parse_scope(*a.scope, claims.scope)) {
-      throw UsageError("--scope: expected publish or subscribe");
-    }
-    const auto table = read_users(store);
-    if (!table.find(name)) throw AdminError(fmt::format("no user '{}'", name), AdminError::Kind::NotFound);
-    bool created = false;
-    const std::string secret = auth::read_or_create_secret(
-        cfg.token_secret_file.empty() ? cfg.data_dir + "/token-secret" : cfg.token_secret_file, 32,
-        created);
-    const std::string jwt = auth::sign_jwt(
-        claims, {reinterpret_cast<const uint8_t*>(secret.data()), secret.size()});
-    audit(cfg.data_dir, store.actor, "token-sign", name,
-          fmt::format("scope={} expires={}", auth::scope_name(claims.scope),
-                      util::iso8601_of_unix(claims.expires_at)));
-    return token_out(a, name, jwt,
-                     fmt::format("signed token for {}, scope {}, valid until {}:", name,
-                                 auth::scope_name(claims.scope), util::iso8601_of_unix(claims.expires_at)));
-  }
+  if (group == "token" && verb == "sign") return sign_token(a, cfg, store);
   throw UsageError(fmt::format("unknown command: {} {}", group, verb));
 }
 

@@ -87,17 +87,18 @@ bool parse_since(std::string_view text, HistoryQuery& q, bool allow_last) {
   return false;
 }
 
-HistoryPage MessageStore::read(const HistoryQuery& q) const {
-  HistoryPage page;
-  const size_t limit = std::max<size_t>(1, q.limit);
-  const size_t budget = std::max<size_t>(limit * 10, 1000);  // index entries looked at per page
+// Under mutex_: the index entries that may answer `q` (at most `budget`), in sequence order, with
+// the messages still in memory filled in; the page is marked incomplete where another epoch or
+// retention leaves a gap. `truncated`: more entries match than one page looks at. `last`: the
+// newest sequence when the read began.
+std::vector<StoredMessage> MessageStore::candidates_for(const HistoryQuery& q, size_t budget,
+                                                        HistoryPage& page, uint64_t& last,
+                                                        bool& truncated) const {
   // A plain flag and value rather than an optional: GCC 12 mistakes the optional for unset.
   bool has_after = q.after.has_value();
   const uint64_t after = q.after.value_or(0);
   std::vector<IndexEntry> candidates;
-  std::vector<StoredMessage> found;  // sequence order
-  bool truncated = false;
-  uint64_t last = 0;
+  std::vector<StoredMessage> found;
   {
     std::lock_guard lock(mutex_);
     last = log_->next_sequence() - 1;
@@ -147,6 +148,16 @@ HistoryPage MessageStore::read(const HistoryQuery& q) const {
       if (it != newest_.end() && it->sequence == candidates[i].sequence) found[i].msg = it->msg;
     }
   }
+  return found;
+}
+
+HistoryPage MessageStore::read(const HistoryQuery& q) const {
+  HistoryPage page;
+  const size_t limit = std::max<size_t>(1, q.limit);
+  const size_t budget = std::max<size_t>(limit * 10, 1000);  // index entries looked at per page
+  uint64_t last = 0;
+  bool truncated = false;
+  std::vector<StoredMessage> found = candidates_for(q, budget, page, last, truncated);
   // The older ones come from the disk, in the order the page needs them and only until it is
   // full: a page of `limit` reads about `limit` records, not every candidate.
   auto load = [&](StoredMessage& f) {
@@ -175,7 +186,7 @@ HistoryPage MessageStore::read(const HistoryQuery& q) const {
     page.scanned_to = page.messages.back().sequence;  // full: the next page starts after it
     page.more = true;
   } else if (truncated) {
-    page.scanned_to = candidates.back().sequence;
+    page.scanned_to = found.back().sequence;
     page.more = true;
   } else {
     page.scanned_to = last;

@@ -102,6 +102,8 @@ class MessageStore final : public DurableStore {
   void snapshot();                                     // with mutex_ held
   bool snapshot_due() const;                           // with mutex_ held
   std::vector<const ExchangeIndex*> indexes_for(std::string_view filter) const;  // mutex_ held
+  std::vector<StoredMessage> candidates_for(const HistoryQuery& q, size_t budget, HistoryPage& page,
+                                            uint64_t& last, bool& truncated) const;
 
   const StoreOptions options_;
   std::unique_ptr<SegmentLog> log_;
