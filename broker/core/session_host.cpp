@@ -117,7 +117,7 @@ void SessionHost::take_over_local(Session& s) {
   if (s.link()) {
     // The old connection goes; its will is published unless the session continues past a will
     // delay [MQTT-3.1.4-3, MQTT-3.1.3-9].
-    if (s.will && s.will->delay == 0) publish_will(s);
+    if (s.will() && s.will()->delay == 0) publish_will(s);
     ClientLink* old = s.detach();
     old->close_taken_over();
     close_link(old->conn_id());
@@ -128,27 +128,18 @@ void SessionHost::close_session(ClientLink& link, bool publish_will_now) {
   Session* s = link.session();
   if (!s || s->link() != &link) return;
   s->detach();
-  if (!publish_will_now) s->will.reset();
+  if (!publish_will_now) s->drop_will();
   if (s->expiry_interval == 0) return end_session(s->id());
-  if (s->expiry_interval != session::kSessionNeverExpires) {
-    s->expires_at = now_ + std::chrono::seconds(s->expiry_interval);
-  }
-  if (s->will) {
-    if (s->will->delay == 0) {
-      publish_will(*s);
-    } else {
-      // Sent after the delay, or when the session ends if that is sooner [MQTT-3.1.3-9].
-      s->will_due = now_ + std::chrono::seconds(s->will->delay);
-    }
+  s->start_expiry(now_);
+  if (s->will() && s->will()->delay == 0) {
+    publish_will(*s);
+  } else {
+    s->schedule_will(now_);
   }
 }
 
 void SessionHost::publish_will(Session& s) {
-  if (!s.will) return;
-  auto msg = std::move(s.will->msg);
-  s.will.reset();
-  s.will_due = session::kNever;
-  publish(msg);
+  if (auto msg = s.take_will()) publish(msg);
 }
 
 void SessionHost::end_session(router::SessionId id) {
@@ -180,8 +171,8 @@ void SessionHost::expire_sessions() {
   std::vector<router::SessionId> expired;
   for (auto& [id, s] : sessions_) {
     if (s->link()) continue;
-    if (now_ >= s->will_due) publish_will(*s);
-    if (now_ >= s->expires_at) expired.push_back(id);
+    if (s->will_is_due(now_)) publish_will(*s);
+    if (s->has_expired(now_)) expired.push_back(id);
   }
   for (auto id : expired) end_session(id);
 }
@@ -194,8 +185,7 @@ void SessionHost::handle_migrate(const MigrateTask& t) {
     return;
   }
   take_over_local(*it->second);
-  it->second->will_due = session::kNever;
-  it->second->expires_at = session::kNever;
+  it->second->clear_deadlines();
   auto s = std::move(it->second);
   sessions_.erase(it);
   broker_.host(t.to).post(ArriveTask{std::move(s)});
@@ -236,8 +226,8 @@ void SessionHost::handle_arrive(ArriveTask& t) {
   } else if (s.expiry_interval == 0) {
     end_session(id);
     return;
-  } else if (s.expiry_interval != session::kSessionNeverExpires) {
-    s.expires_at = now_ + std::chrono::seconds(s.expiry_interval);
+  } else {
+    s.start_expiry(now_);
   }
   for (auto& task : buffered) handle_deliver(task);
 }

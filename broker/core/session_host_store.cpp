@@ -103,9 +103,7 @@ Session& SessionHost::restore_session(const router::HandleRef& handle,
   Session& s = new_session(handle);
   s.version = stored.version;
   s.expiry_interval = stored.expiry_interval;
-  if (s.expiry_interval != session::kSessionNeverExpires) {
-    s.expires_at = fanout::Clock::now() + std::chrono::seconds(s.expiry_interval);
-  }
+  s.start_expiry(fanout::Clock::now());
   s.store_incarnation = stored.incarnation;
   s.store_cursor = stored.cursor;
   for (const auto& [filter, sub] : stored.subscriptions) {

@@ -300,14 +300,12 @@ bool ClientLink::send_publish(const PublishRef& d, uint16_t packet_id, bool dup,
 
 void ClientLink::attach_session(Session* session, bool session_present) {
   session_ = session;
-  session->attach(*this);
+  std::optional<WillMessage> will;
+  if (pending_will_) will = WillMessage{std::move(pending_will_), pending_will_delay_};
+  session->attach(*this, std::move(will));
   session->version = version_;
   session->expiry_interval = session_expiry_;
   session->handle()->ends_with_connection.store(session_expiry_ == 0);
-  session->will_due = kNever;
-  session->expires_at = kNever;
-  session->will.reset();
-  if (pending_will_) session->will = WillMessage{std::move(pending_will_), pending_will_delay_};
   state_ = LinkState::Connected;
 
   codec::Connack ack{session_present, ReasonCode::Success, {}};

@@ -16,6 +16,7 @@
 // retained messages its filters match.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -140,8 +141,36 @@ class Session {
   // set in one place: ClientLink::attach_session() attaches; the host detaches it when the
   // connection closes or another one takes the session over.
   ClientLink* link() const { return link_; }
-  void attach(ClientLink& link) { link_ = &link; }
+  // A connection attaches: the offline deadlines end, and the will is the new connection's.
+  void attach(ClientLink& link, std::optional<WillMessage> will) {
+    link_ = &link;
+    will_ = std::move(will);
+    will_due_ = kNever;
+    expires_at_ = kNever;
+  }
   ClientLink* detach() { return std::exchange(link_, nullptr); }
+
+  // ---- offline: the will and the end of the session ----
+  const std::optional<WillMessage>& will() const { return will_; }
+  void drop_will() { will_.reset(); will_due_ = kNever; }
+  // The will, taken to be published now (null when there is none); it will not go out again.
+  MessageRef take_will() {
+    MessageRef msg = will_ ? std::move(will_->msg) : nullptr;
+    drop_will();
+    return msg;
+  }
+  // Offline from `now`: the will goes out after its delay (or when the session ends, if sooner
+  // [MQTT-3.1.3-9]), and the session ends after its expiry interval, unless it never expires.
+  void schedule_will(Clock::time_point now) {
+    if (will_) will_due_ = now + std::chrono::seconds(will_->delay);
+  }
+  void start_expiry(Clock::time_point now) {
+    if (expiry_interval != kSessionNeverExpires) expires_at_ = now + std::chrono::seconds(expiry_interval);
+  }
+  // While the session moves to another host: nothing is due.
+  void clear_deadlines() { will_due_ = expires_at_ = kNever; }
+  bool will_is_due(Clock::time_point now) const { return now >= will_due_; }
+  bool has_expired(Clock::time_point now) const { return now >= expires_at_; }
 
   // Configuration shared with the worker.
   const Limits* limits = nullptr;
@@ -151,9 +180,6 @@ class Session {
   uint32_t expiry_interval = 0;  // seconds after disconnect; kSessionNeverExpires = never
   util::FlatMap<std::string, SubscriptionRecord> subscriptions;  // by filter
   util::FlatSet<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
-  std::optional<WillMessage> will;
-  Clock::time_point will_due = kNever;    // offline: when the will is published
-  Clock::time_point expires_at = kNever;  // offline: when the session ends
   uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
   // The message log's view of this session (persistent sessions only): the sequence of its
   // SessionOpen record (0: not recorded) and the cursor last recorded.
@@ -192,6 +218,9 @@ class Session {
 
   router::HandleRef handle_;
   ClientLink* link_ = nullptr;  // non-owning
+  std::optional<WillMessage> will_;
+  Clock::time_point will_due_ = kNever;    // offline: when the will is published
+  Clock::time_point expires_at_ = kNever;  // offline: when the session ends
   std::unique_ptr<Backlog> backlog_;
 };
 
