@@ -157,7 +157,7 @@ void SessionHost::end_session(router::SessionId id) {
   }
   publish_will(s);
   for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, *s.handle());
-  if (store_ && s.store_incarnation) store_->session_end(s.client_id(), s.store_incarnation);
+  if (store_ && s.store_incarnation()) store_->session_end(s.client_id(), s.store_incarnation());
   log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
   broker_.note_released((s.queued() + s.inflight()) * sizeof(session::Delivery));
   sessions_.erase(it);
@@ -289,12 +289,12 @@ void SessionHost::handle_deliver(DeliverTask& task) {
 
 bool SessionHost::subscribe(Session& s, std::string_view filter,
                        const codec::SubscriptionOptions& options, uint32_t subscription_id) {
-  if (store_ && s.store_incarnation) store_->subscribe(s.client_id(), filter, options, subscription_id);
+  if (store_ && s.store_incarnation()) store_->subscribe(s.client_id(), filter, options, subscription_id);
   return broker_.router().subscribe(filter, s.handle(), options, subscription_id);
 }
 
 bool SessionHost::unsubscribe(Session& s, std::string_view filter) {
-  if (store_ && s.store_incarnation) store_->unsubscribe(s.client_id(), filter);
+  if (store_ && s.store_incarnation()) store_->unsubscribe(s.client_id(), filter);
   return broker_.router().unsubscribe(filter, *s.handle());
 }
 

@@ -36,9 +36,9 @@ void SessionHost::handle_confirm(const ConfirmTask& t) {
 
 void SessionHost::session_attached(Session& s) {
   if (!store_ || s.expiry_interval == 0) return;
-  const bool first = s.store_incarnation == 0;
-  s.store_incarnation = store_->session_open(s.client_id(), s.store_incarnation, s.version,
-                                             s.expiry_interval);
+  const bool first = s.store_incarnation() == 0;
+  s.set_store_incarnation(store_->session_open(s.client_id(), s.store_incarnation(), s.version,
+                                               s.expiry_interval));
   // A session resumed from before the store knew it: its subscriptions too.
   if (first) {
     for (const auto& [filter, rec] : s.subscriptions) {
@@ -51,13 +51,10 @@ void SessionHost::record_cursors() {
   if (!store_) return;
   const uint64_t watermark = broker_.routed_watermark();
   for (auto& [id, s] : sessions_) {
-    if (!s->store_incarnation || s->subscriptions.empty()) continue;
+    if (!s->store_incarnation() || s->subscriptions.empty()) continue;
     const uint64_t lowest = s->lowest_pending_sequence();
     const uint64_t cursor = std::min(watermark, lowest == UINT64_MAX ? UINT64_MAX : lowest - 1);
-    if (cursor > s->store_cursor) {
-      store_->cursor(s->client_id(), cursor);
-      s->store_cursor = cursor;
-    }
+    if (s->advance_cursor(cursor)) store_->cursor(s->client_id(), cursor);
   }
 }
 
@@ -88,10 +85,7 @@ std::optional<session::Services::ReplayResult> SessionHost::replay(
   for (auto& m : page.messages) {
     // Only those near the seam can also arrive live; a few hundred back covers every host's
     // message that was logged but not yet routed when the subscription went in.
-    if (m.sequence + 1024 > seam) {
-      s.replayed.insert(m.sequence);
-      s.replay_until = std::max(s.replay_until, m.sequence);
-    }
+    if (m.sequence + 1024 > seam) s.note_replayed(m.sequence);
     out.push_back(std::move(m.msg));
   }
   result.count = out.size();
@@ -104,8 +98,8 @@ Session& SessionHost::restore_session(const router::HandleRef& handle,
   s.version = stored.version;
   s.expiry_interval = stored.expiry_interval;
   s.start_expiry(fanout::Clock::now());
-  s.store_incarnation = stored.incarnation;
-  s.store_cursor = stored.cursor;
+  s.set_store_incarnation(stored.incarnation);
+  s.advance_cursor(stored.cursor);
   for (const auto& [filter, sub] : stored.subscriptions) {
     s.subscriptions.insert_or_assign(filter, session::SubscriptionRecord{sub.options, sub.subscription_id});
     broker_.router().subscribe(filter, s.handle(), sub.options, sub.subscription_id);

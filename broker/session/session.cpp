@@ -21,14 +21,14 @@ constexpr size_t kRetainedChunk = 64;
 void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
                       std::vector<uint32_t> subscription_ids, Clock::time_point now) {
   if (msg->expired(now)) return;
-  if (replay_until != 0 && msg->sequence() != 0 && msg->sequence() <= replay_until &&
-      replayed.contains(msg->sequence())) {
+  if (replay_until_ != 0 && msg->sequence() != 0 && msg->sequence() <= replay_until_ &&
+      replayed_.contains(msg->sequence())) {
     return;  // the replay that preceded it delivered this one already
   }
   ++delivered;
   const uint8_t qos = std::min(msg->qos(), granted_qos);
   if (qos == 0) {
-    if (link_ && replay_until != 0 && queued() != 0) {
+    if (link_ && replay_until_ != 0 && queued() != 0) {
       enqueue(Delivery{msg, 0, retain, std::move(subscription_ids)});
       return;  // behind the replayed messages still queued, in order (and within the limit)
     }

@@ -16,6 +16,7 @@
 // retained messages its filters match.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -181,14 +182,22 @@ class Session {
   util::FlatMap<std::string, SubscriptionRecord> subscriptions;  // by filter
   util::FlatSet<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
   uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
-  // The message log's view of this session (persistent sessions only): the sequence of its
-  // SessionOpen record (0: not recorded) and the cursor last recorded.
-  uint64_t store_incarnation = 0;
-  uint64_t store_cursor = 0;
-  // After a replay from the log: live messages up to `replay_until` whose sequence is in
-  // `replayed` were already delivered by the replay and are skipped (the seam).
-  uint64_t replay_until = 0;
-  util::FlatSet<uint64_t> replayed;
+
+  // ---- the message log's view of this session (persistent sessions only) ----
+  // The sequence of its SessionOpen record; 0: not recorded.
+  uint64_t store_incarnation() const { return store_incarnation_; }
+  void set_store_incarnation(uint64_t incarnation) { store_incarnation_ = incarnation; }
+  // Moves the recorded cursor on to `cursor`; false when that is not past the last one.
+  bool advance_cursor(uint64_t cursor) {
+    if (cursor <= store_cursor_) return false;
+    store_cursor_ = cursor;
+    return true;
+  }
+  // A message the log replay delivered; the same message arriving live is then skipped.
+  void note_replayed(uint64_t sequence) {
+    replayed_.insert(sequence);
+    replay_until_ = std::max(replay_until_, sequence);
+  }
 
  private:
   // Deliveries waiting and in flight. Allocated at the first one that must wait or be
@@ -221,6 +230,12 @@ class Session {
   std::optional<WillMessage> will_;
   Clock::time_point will_due_ = kNever;    // offline: when the will is published
   Clock::time_point expires_at_ = kNever;  // offline: when the session ends
+  uint64_t store_incarnation_ = 0;
+  uint64_t store_cursor_ = 0;
+  // After a replay from the log: live messages up to `replay_until_` whose sequence is in
+  // `replayed_` were already delivered by the replay and are skipped (the seam).
+  uint64_t replay_until_ = 0;
+  util::FlatSet<uint64_t> replayed_;
   std::unique_ptr<Backlog> backlog_;
 };
 
