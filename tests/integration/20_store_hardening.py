@@ -89,6 +89,9 @@ def removed_data_directory_stops_acknowledging(t):
     r.publish(topic, b'{"n":0}', qos=1, pid=1)
     assert r.expect(PUBACK).f["rc"] == 0
     assert healthz(t)[0] == 200
+    # The listeners accept before start-up has written its last file (runtime.json): removing
+    # the directory in between races that write, and rmtree would find a new entry.
+    wait_until(lambda: "event=started" in t.broker.stderr_text(), 5, what="start-up to finish")
     shutil.rmtree(t.broker.data_dir)
     r.publish(topic, b'{"n":1}', qos=1, pid=2)
     if t.v == V5:
