@@ -89,24 +89,18 @@ TEST_CASE("a session resumed on another host moves there with its subscriptions"
 
 TEST_CASE("a disconnected session lasts its expiry interval, then is gone") {
   TwoHosts t;
-  SUBCASE("resumed within the interval") {
+  // A session with a 10 s expiry, offline for `offline` seconds: is it there to resume?
+  const auto resumable_after = [&t](int offline) {
     auto first = t.client(0);
     first->connect("brief", /*clean_start=*/false, expiry(10));
     first->link().on_transport_closed();
-    t.hosts[0]->clock() += std::chrono::seconds(5);
+    t.hosts[0]->clock() += std::chrono::seconds(offline);
     t.hosts[0]->expire();
     auto again = t.client(0);
-    CHECK(again->connect("brief", /*clean_start=*/false, expiry(10)).session_present);
-  }
-  SUBCASE("expired after it") {
-    auto first = t.client(0);
-    first->connect("brief", /*clean_start=*/false, expiry(10));
-    first->link().on_transport_closed();
-    t.hosts[0]->clock() += std::chrono::seconds(11);
-    t.hosts[0]->expire();
-    auto again = t.client(0);
-    CHECK_FALSE(again->connect("brief", /*clean_start=*/false, expiry(10)).session_present);
-  }
+    return again->connect("brief", /*clean_start=*/false, expiry(10)).session_present;
+  };
+  SUBCASE("resumed within the interval") { CHECK(resumable_after(5)); }
+  SUBCASE("expired after it") { CHECK_FALSE(resumable_after(11)); }
 }
 
 TEST_CASE("a will goes out when the connection drops, not after a normal DISCONNECT") {
