@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "input.hpp"
 #include "options.hpp"
@@ -53,11 +55,8 @@ simdjson::simdjson_result<simdjson::dom::element> at_path(simdjson::dom::element
   return e;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  PipeOptions po;
-  CommonOptions co;
+// Parses the command line into `po` and `co`; false (after saying why) on a usage error.
+bool parse_pipe_options(int argc, char** argv, PipeOptions& po, CommonOptions& co) {
   try {
     co = parse_options(argc, argv, kUsage,
                        {{"file", "read this file instead of stdin", true, [&](auto v) { po.file = v; }},
@@ -71,10 +70,69 @@ int main(int argc, char** argv) {
                        "pipe");
     const int given = !po.routing_key.empty() + !po.routing_key_field.empty() + !po.topic_field.empty();
     if (given != 1) throw UsageError("give one of --routing-key, --routing-key-field, --topic-field");
+    return true;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
-    return kExitUsage;
+    return false;
   }
+}
+
+struct LineMessage {
+  std::string topic;
+  std::string payload;
+};
+
+// What line `number` becomes: its topic (from the routing key or a field) and its payload (the
+// line or one field's JSON); nullopt, logged with the number and why, when it is skipped.
+std::optional<LineMessage> message_for(const std::string& line, uint64_t number,
+                                       simdjson::dom::parser& parser, const PipeOptions& po,
+                                       const CommonOptions& co) {
+  simdjson::dom::element root;
+  if (auto err = parser.parse(line).get(root)) {
+    log::warn("event=line-skipped line={} why=\"not JSON: {}\"", number, simdjson::error_message(err));
+    return std::nullopt;
+  }
+  auto field_text = [&](const std::string& path) -> std::optional<std::string> {
+    simdjson::dom::element e;
+    std::string_view s;
+    if (at_path(root, path).get(e) || e.get_string().get(s)) return std::nullopt;
+    return std::string(s);
+  };
+  LineMessage m;
+  if (!po.topic_field.empty()) {
+    const std::string own_prefix = "exchange/" + co.client_id + "/";
+    auto t = field_text(po.topic_field);
+    if (!t || !t->starts_with(own_prefix)) {
+      log::warn("event=line-skipped line={} why=\"{} is not a topic under {}\"", number, po.topic_field, own_prefix);
+      return std::nullopt;
+    }
+    m.topic = *t;
+  } else {
+    auto key = po.routing_key.empty() ? field_text(po.routing_key_field) : po.routing_key;
+    if (!key) {
+      log::warn("event=line-skipped line={} why=\"no string field {}\"", number, po.routing_key_field);
+      return std::nullopt;
+    }
+    m.topic = pulse::topic_for(co.exchange_topic(), *key);
+  }
+  m.payload = line;
+  if (!po.payload_field.empty()) {
+    simdjson::dom::element e;
+    if (at_path(root, po.payload_field).get(e)) {
+      log::warn("event=line-skipped line={} why=\"no field {}\"", number, po.payload_field);
+      return std::nullopt;
+    }
+    m.payload = simdjson::minify(e);
+  }
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PipeOptions po;
+  CommonOptions co;
+  if (!parse_pipe_options(argc, argv, po, co)) return kExitUsage;
   install_stop_signals();
   int fd = STDIN_FILENO;
   if (!po.file.empty() && (fd = ::open(po.file.c_str(), O_RDONLY | O_CLOEXEC)) < 0) {
@@ -88,7 +146,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
     return kExitRefused;
   }
-  const std::string own_prefix = "exchange/" + co.client_id + "/";
   simdjson::dom::parser parser;
   LineReader reader(fd);
   std::string line;
@@ -109,47 +166,12 @@ int main(int argc, char** argv) {
       continue;
     }
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    simdjson::dom::element root;
-    if (auto err = parser.parse(line).get(root)) {
-      log::warn("event=line-skipped line={} why=\"not JSON: {}\"", number, simdjson::error_message(err));
+    auto m = message_for(line, number, parser, po, co);
+    if (!m) {
       ++skipped;
       continue;
     }
-    std::string topic;
-    auto field_text = [&](const std::string& path) -> std::optional<std::string> {
-      simdjson::dom::element e;
-      std::string_view s;
-      if (at_path(root, path).get(e) || e.get_string().get(s)) return std::nullopt;
-      return std::string(s);
-    };
-    if (!po.topic_field.empty()) {
-      auto t = field_text(po.topic_field);
-      if (!t || !t->starts_with(own_prefix)) {
-        log::warn("event=line-skipped line={} why=\"{} is not a topic under {}\"", number, po.topic_field, own_prefix);
-        ++skipped;
-        continue;
-      }
-      topic = *t;
-    } else {
-      auto key = po.routing_key.empty() ? field_text(po.routing_key_field) : po.routing_key;
-      if (!key) {
-        log::warn("event=line-skipped line={} why=\"no string field {}\"", number, po.routing_key_field);
-        ++skipped;
-        continue;
-      }
-      topic = pulse::topic_for(co.exchange_topic(), *key);
-    }
-    std::string payload = line;
-    if (!po.payload_field.empty()) {
-      simdjson::dom::element e;
-      if (at_path(root, po.payload_field).get(e)) {
-        log::warn("event=line-skipped line={} why=\"no field {}\"", number, po.payload_field);
-        ++skipped;
-        continue;
-      }
-      payload = simdjson::minify(e);
-    }
-    if (!publisher.publish(std::move(topic), std::move(payload))) break;
+    if (!publisher.publish(std::move(m->topic), std::move(m->payload))) break;
   }
   if (fd != STDIN_FILENO) ::close(fd);
   const size_t left = publisher.stop();
