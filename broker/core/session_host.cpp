@@ -129,7 +129,7 @@ void SessionHost::close_session(ClientLink& link, bool publish_will_now) {
   if (!s || s->link() != &link) return;
   s->detach();
   if (!publish_will_now) s->drop_will();
-  if (s->expiry_interval == 0) return end_session(s->id());
+  if (s->expiry_interval() == 0) return end_session(s->id());
   s->start_expiry(now_);
   if (s->will() && s->will()->delay == 0) {
     publish_will(*s);
@@ -223,7 +223,7 @@ void SessionHost::handle_arrive(ArriveTask& t) {
   auto* link = link_for(conn_id);
   if (link && link->state() == session::LinkState::AwaitSession) {
     link->attach_session(&s, true);
-  } else if (s.expiry_interval == 0) {
+  } else if (s.expiry_interval() == 0) {
     end_session(id);
     return;
   } else {

@@ -35,10 +35,10 @@ void SessionHost::handle_confirm(const ConfirmTask& t) {
 }
 
 void SessionHost::session_attached(Session& s) {
-  if (!store_ || s.expiry_interval == 0) return;
+  if (!store_ || s.expiry_interval() == 0) return;
   const bool first = s.store_incarnation() == 0;
-  s.set_store_incarnation(store_->session_open(s.client_id(), s.store_incarnation(), s.version,
-                                               s.expiry_interval));
+  s.set_store_incarnation(store_->session_open(s.client_id(), s.store_incarnation(), s.version(),
+                                               s.expiry_interval()));
   // A session resumed from before the store knew it: its subscriptions too.
   if (first) {
     for (const auto& [filter, rec] : s.subscriptions) {
@@ -95,9 +95,7 @@ std::optional<session::Services::ReplayResult> SessionHost::replay(
 Session& SessionHost::restore_session(const router::HandleRef& handle,
                                       const store::StoredSession& stored) {
   Session& s = new_session(handle);
-  s.version = stored.version;
-  s.expiry_interval = stored.expiry_interval;
-  s.start_expiry(fanout::Clock::now());
+  s.restore(stored.version, stored.expiry_interval, fanout::Clock::now());
   s.set_store_incarnation(stored.incarnation);
   s.advance_cursor(stored.cursor);
   for (const auto& [filter, sub] : stored.subscriptions) {

@@ -302,9 +302,7 @@ void ClientLink::attach_session(Session* session, bool session_present) {
   session_ = session;
   std::optional<WillMessage> will;
   if (pending_will_) will = WillMessage{std::move(pending_will_), pending_will_delay_};
-  session->attach(*this, std::move(will));
-  session->version = version_;
-  session->expiry_interval = session_expiry_;
+  session->attach(*this, version_, session_expiry_, std::move(will));
   session->handle()->ends_with_connection.store(session_expiry_ == 0);
   state_ = LinkState::Connected;
 

@@ -33,7 +33,7 @@ void ClientLink::handle_disconnect(const codec::Disconnect& d) {
     }
     session_expiry_ = std::min(*d.properties.session_expiry_interval,
                                services_.limits().max_session_expiry);
-    session_->expiry_interval = session_expiry_;
+    session_->change_expiry_interval(session_expiry_);
     session_->handle()->ends_with_connection.store(session_expiry_ == 0);
   }
   // Normal disconnection discards the will; 0x04 and error codes keep it [MQTT-3.14.4-3].

@@ -142,14 +142,30 @@ class Session {
   // set in one place: ClientLink::attach_session() attaches; the host detaches it when the
   // connection closes or another one takes the session over.
   ClientLink* link() const { return link_; }
-  // A connection attaches: the offline deadlines end, and the will is the new connection's.
-  void attach(ClientLink& link, std::optional<WillMessage> will) {
+  // The protocol version of its last connection, and how long it outlives a disconnect
+  // (seconds; kSessionNeverExpires = never, 0 = it ends with the connection).
+  codec::ProtocolVersion version() const { return version_; }
+  uint32_t expiry_interval() const { return expiry_interval_; }
+  // A connection attaches: its version and expiry interval, and its will, are the session's
+  // now; the offline deadlines end.
+  void attach(ClientLink& link, codec::ProtocolVersion version, uint32_t expiry_interval,
+              std::optional<WillMessage> will) {
     link_ = &link;
+    version_ = version;
+    expiry_interval_ = expiry_interval;
     will_ = std::move(will);
     will_due_ = kNever;
     expires_at_ = kNever;
   }
   ClientLink* detach() { return std::exchange(link_, nullptr); }
+  // MQTT 5 DISCONNECT may change the expiry interval (not from 0 [MQTT-3.14.2-2]: the caller's).
+  void change_expiry_interval(uint32_t seconds) { expiry_interval_ = seconds; }
+  // A persistent session brought back from the message log, offline.
+  void restore(codec::ProtocolVersion version, uint32_t expiry_interval, Clock::time_point now) {
+    version_ = version;
+    expiry_interval_ = expiry_interval;
+    start_expiry(now);
+  }
 
   // ---- offline: the will and the end of the session ----
   const std::optional<WillMessage>& will() const { return will_; }
@@ -166,7 +182,7 @@ class Session {
     if (will_) will_due_ = now + std::chrono::seconds(will_->delay);
   }
   void start_expiry(Clock::time_point now) {
-    if (expiry_interval != kSessionNeverExpires) expires_at_ = now + std::chrono::seconds(expiry_interval);
+    if (expiry_interval_ != kSessionNeverExpires) expires_at_ = now + std::chrono::seconds(expiry_interval_);
   }
   // While the session moves to another host: nothing is due.
   void clear_deadlines() { will_due_ = expires_at_ = kNever; }
@@ -177,8 +193,6 @@ class Session {
   const Limits* limits = nullptr;
   metrics::Counters* counters = nullptr;
 
-  codec::ProtocolVersion version = codec::ProtocolVersion::V311;
-  uint32_t expiry_interval = 0;  // seconds after disconnect; kSessionNeverExpires = never
   util::FlatMap<std::string, SubscriptionRecord> subscriptions;  // by filter
   util::FlatSet<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
   uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
@@ -227,6 +241,8 @@ class Session {
 
   router::HandleRef handle_;
   ClientLink* link_ = nullptr;  // non-owning
+  codec::ProtocolVersion version_ = codec::ProtocolVersion::V311;
+  uint32_t expiry_interval_ = 0;
   std::optional<WillMessage> will_;
   Clock::time_point will_due_ = kNever;    // offline: when the will is published
   Clock::time_point expires_at_ = kNever;  // offline: when the session ends

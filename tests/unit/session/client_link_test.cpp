@@ -162,7 +162,7 @@ TEST_CASE("CONNECT 5 session expiry is capped and the cap announced") {
     p.session_expiry_interval = k.asked;
     const Connack ack = c.connect("se" + std::to_string(conn), true, p);
     CHECK(ack.properties.session_expiry_interval == k.announced);
-    CHECK(c.link().session()->expiry_interval == k.used);
+    CHECK(c.link().session()->expiry_interval() == k.used);
   }
 }
 
@@ -754,7 +754,7 @@ TEST_CASE("DISCONNECT 5 may change a non-zero session expiry, capped") {
   CHECK(c.take().empty());
   CHECK(c.link().closing());
   REQUIRE(svc.session_of("dev") != nullptr);
-  CHECK(svc.session_of("dev")->expiry_interval == 1000);
+  CHECK(svc.session_of("dev")->expiry_interval() == 1000);
   CHECK(svc.session_of("dev")->link() == nullptr);
 }
 
