@@ -6,6 +6,7 @@
 #include "auth/access_control.hpp"
 #include "auth/jwt.hpp"
 #include "auth/user_db.hpp"
+#include "temp_dir.hpp"
 
 using namespace hydrant::auth;
 
@@ -62,10 +63,7 @@ TEST_CASE("signed tokens: revoked by rotation, deletion, re-creation; lifetime c
 TEST_CASE("users file keeps tokens_rotated") {
   UserTable t;
   t.put(bob(1000, 1234));
-  char tmpl[] = "/tmp/hydrant-rot-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  save_users(users_path(dir), t);
-  CHECK(load_users(users_path(dir)).find("bob")->tokens_rotated == 1234);
-  std::remove(users_path(dir).c_str());
-  std::remove(dir.c_str());
+  const hydrant::test::TempDir dir;  // removed even when a check fails
+  save_users(users_path(dir.path), t);
+  CHECK(load_users(users_path(dir.path)).find("bob")->tokens_rotated == 1234);
 }

@@ -8,19 +8,13 @@
 
 #include "auth/access_control.hpp"
 #include "auth/user_db.hpp"
+#include "temp_dir.hpp"
 
 using namespace hydrant::auth;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/hydrant-userdb-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using hydrant::test::TempDir;
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 

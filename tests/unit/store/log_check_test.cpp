@@ -15,7 +15,7 @@
 #include "temp_dir.hpp"
 
 using namespace hydrant::store;
-using hydrant::store::test::TempDir;
+using hydrant::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {

@@ -16,7 +16,7 @@
 
 using namespace hydrant;
 using namespace hydrant::store;
-using hydrant::store::test::TempDir;
+using hydrant::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {

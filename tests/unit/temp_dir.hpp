@@ -1,4 +1,5 @@
-// A fresh directory under /tmp for one test case, removed with everything in it afterwards.
+// A fresh directory under /tmp for one test case, removed with everything in it afterwards (also
+// when the case fails). For every unit test: tests/unit/ is on unit_main's include path.
 #pragma once
 
 #include <stdlib.h>
@@ -6,12 +7,12 @@
 #include <filesystem>
 #include <string>
 
-namespace hydrant::store::test {
+namespace hydrant::test {
 
 struct TempDir {
   std::string path;
   TempDir() {
-    char tmpl[] = "/tmp/hydrant-store-XXXXXX";
+    char tmpl[] = "/tmp/hydrant-unit-XXXXXX";
     path = mkdtemp(tmpl);
   }
   ~TempDir() { std::filesystem::remove_all(path); }
@@ -20,4 +21,4 @@ struct TempDir {
   std::string log() const { return path + "/log"; }  // where a data directory keeps its log
 };
 
-}  // namespace hydrant::store::test
+}  // namespace hydrant::test
