@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Layering check: every `#include "<module>/..."` in a module must name that module or one
-its Meson library declares, directly or through the dependencies those declare in turn (what
-the compiler would see if each library exposed only its own headers). Meson already refuses a
+its Meson library declares, directly or through the dependencies those declare in turn. The
+compiler enforces the same rule for what it compiles (each library exposes only its root in
+broker/include_roots/); this check also covers headers that no source of their module compiles,
+and includes by relative path. Meson already refuses a
 dependency that goes the wrong way (a *_dep must be defined before it is used), so includes
 that follow the declared dependencies cannot form a cycle.
 
