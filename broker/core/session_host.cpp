@@ -73,8 +73,7 @@ session::Session* SessionHost::session_of(std::string_view client_id) {
 
 session::Session& SessionHost::new_session(const router::HandleRef& handle) {
   auto s = std::make_unique<Session>(handle);
-  s->limits = &limits_;
-  s->counters = &counters_;
+  s->use_host_settings(limits_, counters_);
   auto& ref = *s;
   sessions_[handle->id] = std::move(s);
   return ref;
@@ -156,7 +155,7 @@ void SessionHost::end_session(router::SessionId id) {
     close_link(old->conn_id());
   }
   publish_will(s);
-  for (const auto& [filter, rec] : s.subscriptions) broker_.router().unsubscribe(filter, *s.handle());
+  for (const auto& [filter, rec] : s.subscriptions()) broker_.router().unsubscribe(filter, *s.handle());
   if (store_ && s.store_incarnation()) store_->session_end(s.client_id(), s.store_incarnation());
   log::debug("host={} client=\"{}\" event=session-ended", index_, s.client_id());
   broker_.note_released((s.queued() + s.inflight()) * sizeof(session::Delivery));
@@ -198,8 +197,7 @@ void SessionHost::handle_arrive(ArriveTask& t) {
   if (waiting != awaiting_arrival_.end()) awaiting_arrival_.erase(waiting);
   auto buffered = std::move(in_transit_[id]);
   in_transit_.erase(id);
-  t.session->limits = &limits_;
-  t.session->counters = &counters_;
+  t.session->use_host_settings(limits_, counters_);
 
   if (auto d = deferred_migrations_.find(id); d != deferred_migrations_.end()) {
     // Another connection took the session over while it travelled: this one loses it.

@@ -41,7 +41,7 @@ void SessionHost::session_attached(Session& s) {
                                                s.expiry_interval()));
   // A session resumed from before the store knew it: its subscriptions too.
   if (first) {
-    for (const auto& [filter, rec] : s.subscriptions) {
+    for (const auto& [filter, rec] : s.subscriptions()) {
       store_->subscribe(s.client_id(), filter, rec.options, rec.subscription_id);
     }
   }
@@ -51,7 +51,7 @@ void SessionHost::record_cursors() {
   if (!store_) return;
   const uint64_t watermark = broker_.routed_watermark();
   for (auto& [id, s] : sessions_) {
-    if (!s->store_incarnation() || s->subscriptions.empty()) continue;
+    if (!s->store_incarnation() || s->subscriptions().empty()) continue;
     const uint64_t lowest = s->lowest_pending_sequence();
     const uint64_t cursor = std::min(watermark, lowest == UINT64_MAX ? UINT64_MAX : lowest - 1);
     if (s->advance_cursor(cursor)) store_->cursor(s->client_id(), cursor);
@@ -99,7 +99,7 @@ Session& SessionHost::restore_session(const router::HandleRef& handle,
   s.set_store_incarnation(stored.incarnation);
   s.advance_cursor(stored.cursor);
   for (const auto& [filter, sub] : stored.subscriptions) {
-    s.subscriptions.insert_or_assign(filter, session::SubscriptionRecord{sub.options, sub.subscription_id});
+    s.subscribe(filter, session::SubscriptionRecord{sub.options, sub.subscription_id});
     broker_.router().subscribe(filter, s.handle(), sub.options, sub.subscription_id);
   }
   return s;

@@ -114,7 +114,7 @@ void ClientLink::handle_publish(codec::Publish& p) {
     cc = std::move(routed.value());
   }
   if (!accept_content(p, *topic)) return;
-  if (p.qos == 2 && session_->awaiting_pubrel.contains(p.packet_id)) {
+  if (p.qos == 2 && session_->awaits_pubrel(p.packet_id)) {
     // A re-sent QoS 2 PUBLISH already routed: acknowledge again only.
     return send(codec::Ack{PacketType::Pubrec, p.packet_id, ReasonCode::Success, {}});
   }
@@ -160,7 +160,7 @@ bool ClientLink::accept_content(const codec::Publish& p, std::string_view topic)
     send_refusal_ack(p.qos, p.packet_id, refusal);
   } else {
     // 3.1.1 has no refusal codes: acknowledged, and dropped.
-    if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);
+    if (p.qos == 2) session_->await_pubrel(p.packet_id);
     send(codec::Ack{p.qos == 1 ? PacketType::Puback : PacketType::Pubrec, p.packet_id,
                     ReasonCode::Success, {}});
   }
@@ -195,7 +195,7 @@ void ClientLink::route_publish(const codec::Publish& p, std::string_view topic,
                                : make(0, {}),
                         cc);
   if (logged && p.qos > 0) {
-    if (p.qos == 2) session_->awaiting_pubrel.insert(p.packet_id);  // routed: never twice
+    if (p.qos == 2) session_->await_pubrel(p.packet_id);  // routed: never twice
     if (p.qos == 1) ++unconfirmed_qos1_;
     return;  // confirm_publish() answers
   }
@@ -208,7 +208,7 @@ void ClientLink::route_publish(const codec::Publish& p, std::string_view topic,
   if (p.qos == 1) {
     send(codec::Ack{PacketType::Puback, p.packet_id, rc, {}});
   } else if (p.qos == 2) {
-    session_->awaiting_pubrel.insert(p.packet_id);
+    session_->await_pubrel(p.packet_id);
     send(codec::Ack{PacketType::Pubrec, p.packet_id, rc, {}});
   }
 }
@@ -220,7 +220,7 @@ void ClientLink::confirm_publish(uint16_t packet_id, uint8_t qos, bool ok) {
   if (ok) return send(codec::Ack{type, packet_id, ReasonCode::Success, {}});
   log::warn("conn={} client=\"{}\" event=publish-not-stored packet_id={} (the log could not write)",
             conn_id_, client_id_, packet_id);
-  if (qos == 2) session_->awaiting_pubrel.erase(packet_id);
+  if (qos == 2) session_->end_pubrel_wait(packet_id);
   if (version_ != ProtocolVersion::V5) {
     return close_for(ReasonCode::QuotaExceeded, "the message store could not write the message");
   }
@@ -249,8 +249,8 @@ void ClientLink::log_retained_refusal() {
 // so there only the QoS 2 ids we must remember are bounded.
 bool ClientLink::inbound_window_full(const codec::Publish& p) const {
   if (p.qos == 0) return false;
-  if (p.qos == 2 && session_->awaiting_pubrel.contains(p.packet_id)) return false;  // a re-send
-  size_t waiting = session_->awaiting_pubrel.size();
+  if (p.qos == 2 && session_->awaits_pubrel(p.packet_id)) return false;  // a re-send
+  size_t waiting = session_->pubrels_awaited();
   if (version_ == ProtocolVersion::V5) {
     waiting += unconfirmed_qos1_;
   } else if (p.qos == 1) {
@@ -260,7 +260,7 @@ bool ClientLink::inbound_window_full(const codec::Publish& p) const {
 }
 
 void ClientLink::handle_pubrel(const codec::Ack& a) {
-  const bool known = session_->awaiting_pubrel.erase(a.packet_id);
+  const bool known = session_->end_pubrel_wait(a.packet_id);
   codec::Ack comp{PacketType::Pubcomp, a.packet_id,
                   known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}};
   send(comp);

@@ -137,8 +137,8 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
 
   for (const auto& sub : s.subscriptions) {
     const auto& o = sub.options;
-    const bool exists = session_->subscriptions.contains(sub.filter) || added_new.contains(sub.filter);
-    const size_t held = session_->subscriptions.size() + added_new.size();
+    const bool exists = session_->is_subscribed(sub.filter) || added_new.contains(sub.filter);
+    const size_t held = session_->subscriptions().size() + added_new.size();
     if (const ReasonCode refused = filter_refusal(sub.filter, held, exists, refusals_logged);
         refused != ReasonCode::Success) {
       ack.reason_codes.push_back(refused);
@@ -147,10 +147,10 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     const auto shared = topics::parse_shared(sub.filter);
     if (shared && o.no_local) {
       // The filters before it are in the router: the session must know them to undo them.
-      session_->subscriptions.insert_or_assign_many(std::move(added));
+      session_->subscribe_many(std::move(added));
       return close_for(ReasonCode::ProtocolError, "no local on a shared subscription");  // [MQTT-3.8.3-4]
     }
-    if (!session_->subscriptions.contains(sub.filter)) added_new.insert(sub.filter);
+    if (!session_->is_subscribed(sub.filter)) added_new.insert(sub.filter);
     added.emplace_back(std::string(sub.filter), SubscriptionRecord{o, sub_id});
     const bool is_new = services_.subscribe(*session_, sub.filter, o, sub_id);
     ack.reason_codes.push_back(static_cast<ReasonCode>(o.max_qos));
@@ -160,7 +160,7 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
     if (shared || o.retain_handling == 2 || (o.retain_handling == 1 && !is_new)) continue;
     retained.push_back(RetainedReplay{std::string(sub.filter), {}, sub_id, o.max_qos});
   }
-  session_->subscriptions.insert_or_assign_many(std::move(added));
+  session_->subscribe_many(std::move(added));
   std::string count_text;
   replay.describe(ack, count_text);
   send(ack);
@@ -183,13 +183,13 @@ void ClientLink::handle_unsubscribe(const codec::Unsubscribe& u) {
       continue;
     }
     bool existed = false;
-    if (session_->subscriptions.contains(filter) && removed.insert(filter).second) {
+    if (session_->is_subscribed(filter) && removed.insert(filter).second) {
       existed = services_.unsubscribe(*session_, filter);
     }
     ack.reason_codes.push_back(existed ? ReasonCode::Success : ReasonCode::NoSubscriptionExisted);
   }
   if (!removed.empty()) {
-    session_->subscriptions.erase_if([&](const auto& item) { return removed.contains(item.first); });
+    session_->unsubscribe_if([&](std::string_view filter) { return removed.contains(filter); });
     // A filter's retained replay ends with its subscription.
     session_->stop_retained_replay([&](std::string_view filter) { return removed.contains(filter); });
   }

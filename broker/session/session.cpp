@@ -25,7 +25,7 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
       replayed_.contains(msg->sequence())) {
     return;  // the replay that preceded it delivered this one already
   }
-  ++delivered;
+  ++delivered_;
   const uint8_t qos = std::min(msg->qos(), granted_qos);
   if (qos == 0) {
     if (link_ && replay_until_ != 0 && queued() != 0) {
@@ -33,8 +33,8 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
       return;  // behind the replayed messages still queued, in order (and within the limit)
     }
     // QoS 0 is not queued for an offline session, and is dropped past the outbound budget.
-    if (!link_ || link_->out().pending_bytes() >= limits->outbound_budget) {
-      counters->messages_dropped.add();
+    if (!link_ || link_->out().pending_bytes() >= limits_->outbound_budget) {
+      counters_->messages_dropped.add();
       return;
     }
     link_->send_publish(PublishRef{msg, 0, retain, subscription_ids}, 0, false, now);
@@ -42,7 +42,7 @@ void Session::deliver(const MessageRef& msg, uint8_t granted_qos, bool retain,
   }
   Delivery d{msg, qos, retain, std::move(subscription_ids)};
   if (link_ && queued() == 0 && retained_replays() == 0 && window_open() &&
-      link_->out().pending_bytes() < limits->outbound_budget) {
+      link_->out().pending_bytes() < limits_->outbound_budget) {
     send_now(d, now);
     return;
   }
@@ -127,21 +127,21 @@ void Session::release_if_idle() {
 
 void Session::enqueue(Delivery&& d) {
   auto& queue = backlog().queue;
-  if (queue.size() >= limits->max_queued_messages) {
+  if (queue.size() >= limits_->max_queued_messages) {
     queue.pop_front();  // overflow policy: drop the oldest, counted
-    counters->messages_dropped.add();
+    counters_->messages_dropped.add();
   }
   queue.push_back(std::move(d));
 }
 
 bool Session::window_open() const {
-  const uint16_t window = std::min(limits->max_inflight, link_->client_receive_maximum());
+  const uint16_t window = std::min(limits_->max_inflight, link_->client_receive_maximum());
   return inflight() < window;
 }
 
 bool Session::send_now(Delivery& d, Clock::time_point now) {
   if (d.msg->expired(now)) {
-    counters->messages_dropped.add();
+    counters_->messages_dropped.add();
     return false;
   }
   if (d.qos == 0) return link_->send_publish(d.ref(), 0, false, now);
@@ -155,13 +155,13 @@ void Session::pump(Clock::time_point now) {
   if (!link_ || !backlog_) return;
   Backlog& b = *backlog_;
   const fanout::OutboundQueue& out = link_->out();
-  while (out.pending_bytes() < limits->outbound_budget) {
+  while (out.pending_bytes() < limits_->outbound_budget) {
     util::Fifo<Delivery>* from = nullptr;
     if (!b.retained_chunk.empty() || !b.replays.empty()) {
       // Retained replay (before the queue) is paced by what the unsent messages hold in memory,
       // not only their wire bytes: a stuck reader of tiny retained messages would otherwise
       // hold several times the budget in queue items.
-      if (out.footprint() >= limits->outbound_budget) break;
+      if (out.footprint() >= limits_->outbound_budget) break;
       if (b.retained_chunk.empty()) {
         // The next chunk only once the last one is sent, the budget has room and the window is
         // open: what a client that does not read holds stays bounded.

@@ -189,13 +189,36 @@ class Session {
   bool will_is_due(Clock::time_point now) const { return now >= will_due_; }
   bool has_expired(Clock::time_point now) const { return now >= expires_at_; }
 
-  // Configuration shared with the worker.
-  const Limits* limits = nullptr;
-  metrics::Counters* counters = nullptr;
+  // The host this session lives on (at creation, and again after a migration): its limits and
+  // counters, which outlive the session.
+  void use_host_settings(const Limits& limits, metrics::Counters& counters) {
+    limits_ = &limits;
+    counters_ = &counters;
+  }
 
-  util::FlatMap<std::string, SubscriptionRecord> subscriptions;  // by filter
-  util::FlatSet<uint16_t> awaiting_pubrel;  // inbound QoS 2 ids: PUBREC sent, PUBREL not yet seen
-  uint64_t delivered = 0;  // messages routed to this session (a queue's rate, admin API)
+  // ---- subscriptions, by filter ----
+  const util::FlatMap<std::string, SubscriptionRecord>& subscriptions() const { return subscriptions_; }
+  bool is_subscribed(std::string_view filter) const { return subscriptions_.contains(filter); }
+  void subscribe(std::string filter, SubscriptionRecord record) {
+    subscriptions_.insert_or_assign(std::move(filter), record);
+  }
+  // SUBSCRIBE adds or replaces many filters at once (one sort, not one insert each).
+  void subscribe_many(std::vector<std::pair<std::string, SubscriptionRecord>> records) {
+    subscriptions_.insert_or_assign_many(std::move(records));
+  }
+  void unsubscribe_if(const std::function<bool(std::string_view filter)>& removed) {
+    subscriptions_.erase_if([&](const auto& item) { return removed(item.first); });
+  }
+
+  // ---- inbound QoS 2: PUBREC sent, PUBREL not yet seen ----
+  bool awaits_pubrel(uint16_t packet_id) const { return awaiting_pubrel_.contains(packet_id); }
+  void await_pubrel(uint16_t packet_id) { awaiting_pubrel_.insert(packet_id); }
+  // The PUBREL arrived (or the exchange is abandoned); false when the id was not awaited.
+  bool end_pubrel_wait(uint16_t packet_id) { return awaiting_pubrel_.erase(packet_id); }
+  size_t pubrels_awaited() const { return awaiting_pubrel_.size(); }
+
+  // Messages routed to this session (a queue's rate, admin API).
+  uint64_t delivered() const { return delivered_; }
 
   // ---- the message log's view of this session (persistent sessions only) ----
   // The sequence of its SessionOpen record; 0: not recorded.
@@ -240,6 +263,11 @@ class Session {
   uint16_t next_packet_id();
 
   router::HandleRef handle_;
+  const Limits* limits_ = nullptr;         // the host's (use_host_settings)
+  metrics::Counters* counters_ = nullptr;  // the host's
+  util::FlatMap<std::string, SubscriptionRecord> subscriptions_;
+  util::FlatSet<uint16_t> awaiting_pubrel_;
+  uint64_t delivered_ = 0;
   ClientLink* link_ = nullptr;  // non-owning
   codec::ProtocolVersion version_ = codec::ProtocolVersion::V311;
   uint32_t expiry_interval_ = 0;

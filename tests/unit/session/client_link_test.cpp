@@ -358,7 +358,7 @@ TEST_CASE("QoS 2 PUBLISH -> PUBREC, routed once, PUBREL -> PUBCOMP") {
     c.send(ack_packet(PacketType::Pubrel, 9));
     c.take();
     CHECK(c.last_raw() == bytes({0x70, 0x02, 0x00, 0x09}));
-    CHECK(c.link().session()->awaiting_pubrel.empty());
+    CHECK(c.link().session()->pubrels_awaited() == 0);
 
     c.send(publish_packet("a/b", "y", 2, 9));  // the id is free again: a new message
     c.take();
@@ -521,7 +521,7 @@ TEST_CASE("Payload Format Indicator 1 with invalid UTF-8") {
     REQUIRE(out.size() == 1);
     CHECK(out[0].as<codec::Ack>().type == PacketType::Pubrec);
     CHECK(out[0].as<codec::Ack>().reason_code == ReasonCode::PayloadFormatInvalid);
-    CHECK(c.link().session()->awaiting_pubrel.empty());
+    CHECK(c.link().session()->pubrels_awaited() == 0);
   }
   SUBCASE("QoS 0 -> DISCONNECT 0x99") {
     c.send(p);
@@ -583,7 +583,7 @@ TEST_CASE("SUBSCRIBE -> SUBACK with the granted QoS, invalid filters refused") {
       CHECK(c.last_raw() == bytes({0x90, 0x07, 0x0A, 0x0B, 0x00, 0x01, 0x02, 0x80, 0x80}));
     }
     CHECK(svc.router.subscription_count() == 3);
-    CHECK(c.link().session()->subscriptions.size() == 3);
+    CHECK(c.link().session()->subscriptions().size() == 3);
   }
 }
 
@@ -719,7 +719,7 @@ TEST_CASE("UNSUBSCRIBE -> UNSUBACK") {
       CHECK(c.last_raw() == bytes({0xB0, 0x02, 0x01, 0x02}));
     }
     CHECK(svc.router.subscription_count() == 0);
-    CHECK(c.link().session()->subscriptions.empty());
+    CHECK(c.link().session()->subscriptions().empty());
 
     TestClient pub(svc, v, 2);
     pub.connect("pub");
