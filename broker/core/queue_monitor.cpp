@@ -16,6 +16,17 @@ int64_t unix_seconds_at(fanout::Clock::time_point when, fanout::Clock::time_poin
   return std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count();
 }
 
+// What the session itself says about its queue: who, connected, depth and bindings.
+void summarize(const session::Session& s, std::string_view owner, QueueSummary& summary) {
+  summary.client_id = s.client_id();
+  summary.owner = owner;
+  summary.connected = s.link() != nullptr;
+  summary.queued = s.queued();
+  summary.inflight = s.inflight();
+  summary.bindings.clear();
+  for (const auto& [filter, rec] : s.subscriptions()) summary.bindings.push_back(filter);
+}
+
 }  // namespace
 
 bool QueueMonitor::check(const session::Session& s, std::string_view owner,
@@ -30,13 +41,7 @@ bool QueueMonitor::check(const session::Session& s, std::string_view owner,
     // during that last second, and counts toward its rate.
     st.seen = now - std::chrono::seconds(1);
   }
-  if (now > st.seen && s.delivered >= st.delivered) {
-    const double seconds = std::chrono::duration<double>(now - st.seen).count();
-    const double current = static_cast<double>(s.delivered - st.delivered) / seconds;
-    st.rate = 0.5 * st.rate + 0.5 * current;  // smooths the once-a-second samples
-  }
-  st.delivered = s.delivered;
-  st.seen = now;
+  st.sample(s.delivered(), now);
   const size_t queued = s.queued();
   const size_t limit = policy.limit;
   const size_t warning_level = std::max<size_t>(1, limit * policy.warning_percent / 100);
@@ -72,20 +77,24 @@ bool QueueMonitor::check(const session::Session& s, std::string_view owner,
                                         policy.overlimit_timeout_s));
   }
 
-  summary.client_id = s.client_id();
-  summary.owner = owner;
-  summary.connected = s.link() != nullptr;
-  summary.queued = queued;
-  summary.inflight = s.inflight();
+  summarize(s, owner, summary);
   summary.limit = limit;
   summary.warning = queued >= warning_level;
   summary.unbounded = unbounded;
   summary.rate = st.rate;
   summary.full_since =
       !remove && st.full_since != session::kNever ? unix_seconds_at(st.full_since, now) : 0;
-  summary.bindings.clear();
-  for (const auto& [filter, rec] : s.subscriptions) summary.bindings.push_back(filter);
   return remove;
+}
+
+void QueueMonitor::State::sample(uint64_t delivered_now, fanout::Clock::time_point now) {
+  if (now > seen && delivered_now >= delivered) {
+    const double seconds = std::chrono::duration<double>(now - seen).count();
+    const double current = static_cast<double>(delivered_now - delivered) / seconds;
+    rate = 0.5 * rate + 0.5 * current;  // smooths the once-a-second samples
+  }
+  delivered = delivered_now;
+  seen = now;
 }
 
 void QueueMonitor::sweep(fanout::Clock::time_point now) {

@@ -57,6 +57,8 @@ class QueueMonitor {
     fanout::Clock::time_point seen{};
     uint64_t delivered = 0;  // the session's count at the previous check
     double rate = 0;         // messages/s, exponentially smoothed
+    // The session's count now: moves the rate on.
+    void sample(uint64_t delivered_now, fanout::Clock::time_point now);
   };
   std::mutex mutex_;
   std::unordered_map<router::SessionId, State> states_;
