@@ -2,6 +2,7 @@
 #include "api/history_api.hpp"
 
 #include <charconv>
+#include <variant>
 
 #include "api/responses.hpp"
 #include "pulse/json_payload.hpp"
@@ -20,17 +21,8 @@ std::optional<uint64_t> whole_number(std::string_view text) {
   return n;
 }
 
-}  // namespace
-
-std::optional<HttpResponse> handle_history(const HttpRequest& request,
-                                           const store::ExchangeLog* store) {
-  if (request.path != "/api/v1/history") return std::nullopt;
-  if (request.method != "GET" && request.method != "HEAD") {
-    auto r = error(405, "method not allowed", "/api/v1/history takes GET or HEAD");
-    r.headers.emplace_back("Allow", "GET, HEAD");
-    return r;
-  }
-  if (!store) return error(404, "not found", "this broker keeps no message log");
+// The query the request asks for, or the 400 answer that says what is wrong with it.
+std::variant<store::HistoryQuery, HttpResponse> history_query(const HttpRequest& request) {
   auto param = [&](std::string_view name) -> std::optional<std::string> {
     auto v = query_param(request.query, name);
     if (!v) return std::nullopt;
@@ -65,13 +57,17 @@ std::optional<HttpResponse> handle_history(const HttpRequest& request,
                    "since must be a position (<epoch>-<sequence>), unix milliseconds or an ISO 8601 UTC time");
     }
   }
-  const store::HistoryPage page = store->read(q);
+  return q;
+}
+
+// One page as the API's JSON: the messages with their positions, and where the next page starts.
+std::string page_json(const store::HistoryPage& page, const store::ExchangeLog& store) {
   JsonWriter w;
-  w.begin_object().member("epoch", fmt::format("{:016x}", store->epoch()));
+  w.begin_object().member("epoch", fmt::format("{:016x}", store.epoch()));
   w.key("messages").begin_array();
   for (const auto& m : page.messages) {
     w.begin_object()
-        .member("position", store->position(m.sequence))
+        .member("position", store.position(m.sequence))
         .member("sequence", m.sequence)
         .member("time", util::iso8601_of_unix_ms(m.time_ms))
         .member("time_ms", m.time_ms)
@@ -90,14 +86,30 @@ std::optional<HttpResponse> handle_history(const HttpRequest& request,
   w.end_array();
   w.key("next");
   if (page.scanned_to) {
-    w.value(store->position(page.scanned_to));
+    w.value(store.position(page.scanned_to));
   } else {
     w.null();
   }
   w.member("more", page.more).member("complete", page.complete);
   if (!page.complete) w.member("gap", page.gap);
   w.end_object();
-  HttpResponse r = json(200, w.take());
+  return w.take();
+}
+
+}  // namespace
+
+std::optional<HttpResponse> handle_history(const HttpRequest& request,
+                                           const store::ExchangeLog* store) {
+  if (request.path != "/api/v1/history") return std::nullopt;
+  if (request.method != "GET" && request.method != "HEAD") {
+    auto r = error(405, "method not allowed", "/api/v1/history takes GET or HEAD");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  if (!store) return error(404, "not found", "this broker keeps no message log");
+  auto query = history_query(request);
+  if (auto* refused = std::get_if<HttpResponse>(&query)) return std::move(*refused);
+  HttpResponse r = json(200, page_json(store->read(std::get<store::HistoryQuery>(query)), *store));
   if (request.method == "HEAD") r.body.clear();
   return r;
 }
