@@ -101,65 +101,70 @@ void MessageStore::recover() {
   load_epoch(r.records == 0);
 
   std::lock_guard lock(mutex_);
-  // First pass: the messages, for the index, and where the last complete snapshot begins.
-  // Only the state records from there on are replayed, so recovery does not pay for every
-  // older snapshot the history segments still hold.
-  uint64_t messages = 0, bad = 0, open_begin = 0, complete_begin = 0, snapshot_records = 0;
-  uint64_t snapshot_bytes = 0, building_records = 0, building_bytes = 0, records_after = 0;
-  uint64_t bytes_after = 0;
+  const LogScan scan = index_log();
+  // Second pass, from that snapshot on: the state it restates, then the changes after it. A
+  // snapshot cut short (a full disk) after it only restates what the state already holds.
+  uint64_t bad = scan.unreadable;
+  log_->read(scan.snapshot_begin, SIZE_MAX, [&](const Record& rec) {
+    const auto kind = static_cast<Kind>(rec.kind);
+    if (kind == Kind::Message || kind == Kind::SnapshotBegin || kind == Kind::SnapshotEnd) return;
+    if (!state_.apply(kind, rec.sequence, rec.data)) ++bad;
+  });
+  if (scan.snapshot_begin) kept_snapshot_->store(scan.snapshot_begin);
+  recovered_ = state_;
+  recovery_report_ = fmt::format(
+      "segments={} records={} messages={} exchanges={} sessions={} retained={} "
+      "truncated_bytes={} unreadable_records={} first={} next={} epoch={:016x}",
+      r.segments, r.records, scan.messages, exchanges_.size(), state_.sessions.size(),
+      state_.retained.size(), r.truncated_bytes, bad, r.first_sequence, r.next_sequence, epoch_);
+  if (scan.snapshot_begin) {
+    // What was written since the last snapshot counts as if this run had written it: a restart
+    // snapshots only when one was due anyway, so restarts in a loop do not each restate the state.
+    last_snapshot_ = scan.snapshot_begin;
+    snapshot_records_ = scan.snapshot_records;
+    snapshot_bytes_ = scan.snapshot_bytes;
+    appended_records_ = scan.records_after;
+    appended_bytes_ = scan.bytes_after;
+  }
+  if (!scan.snapshot_begin || snapshot_due()) snapshot();  // the next recovery starts here
+}
+
+// First pass over the whole log: the messages, for the index, and where the last complete
+// snapshot begins. Only the state records from there on are replayed, so recovery does not pay
+// for every older snapshot the history segments still hold.
+MessageStore::LogScan MessageStore::index_log() {
+  LogScan scan;
+  uint64_t open_begin = 0, building_records = 0, building_bytes = 0;
   log_->read(0, SIZE_MAX, [&](const Record& rec) {
     const auto kind = static_cast<Kind>(rec.kind);
     if (kind == Kind::Message) {
       if (auto m = decode_message(rec.data, rec.sequence)) {
         index_message(m, rec.sequence, rec.time_ms);
-        ++messages;
+        ++scan.messages;
       } else {
-        ++bad;
+        ++scan.unreadable;
       }
-      ++records_after;
-      bytes_after += rec.data.size();
+      ++scan.records_after;
+      scan.bytes_after += rec.data.size();
     } else if (kind == Kind::SnapshotBegin) {
       open_begin = rec.sequence;
       building_records = building_bytes = 0;
     } else if (kind == Kind::SnapshotEnd) {
       if (open_begin) {
-        complete_begin = open_begin;
-        snapshot_records = building_records;
-        snapshot_bytes = building_bytes;
-        records_after = bytes_after = 0;
+        scan.snapshot_begin = open_begin;
+        scan.snapshot_records = building_records;
+        scan.snapshot_bytes = building_bytes;
+        scan.records_after = scan.bytes_after = 0;
       }
       open_begin = 0;
     } else {
       ++building_records;
       building_bytes += rec.data.size();
-      ++records_after;
-      bytes_after += rec.data.size();
+      ++scan.records_after;
+      scan.bytes_after += rec.data.size();
     }
   });
-  // Second pass, from that snapshot on: the state it restates, then the changes after it. A
-  // snapshot cut short (a full disk) after it only restates what the state already holds.
-  log_->read(complete_begin, SIZE_MAX, [&](const Record& rec) {
-    const auto kind = static_cast<Kind>(rec.kind);
-    if (kind == Kind::Message || kind == Kind::SnapshotBegin || kind == Kind::SnapshotEnd) return;
-    if (!state_.apply(kind, rec.sequence, rec.data)) ++bad;
-  });
-  if (complete_begin) kept_snapshot_->store(complete_begin);
-  recovered_ = state_;
-  recovery_report_ = fmt::format(
-      "segments={} records={} messages={} exchanges={} sessions={} retained={} "
-      "truncated_bytes={} unreadable_records={} first={} next={} epoch={:016x}",
-      r.segments, r.records, messages, exchanges_.size(), state_.sessions.size(),
-      state_.retained.size(), r.truncated_bytes, bad, r.first_sequence, r.next_sequence, epoch_);
-  if (complete_begin) {
-    // What was written since the last snapshot counts as if this run had written it: a restart
-    // snapshots only when one was due anyway, so restarts in a loop do not each restate the state.
-    last_snapshot_ = complete_begin;
-    snapshot_records_ = snapshot_records;
-    snapshot_bytes_ = snapshot_bytes;
-    appended_records_ = records_after;
-    appended_bytes_ = bytes_after;
-  }
-  if (!complete_begin || snapshot_due()) snapshot();  // the next recovery starts here
+  return scan;
 }
 
 void MessageStore::index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms) {

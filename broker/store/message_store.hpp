@@ -96,6 +96,14 @@ class MessageStore final : public DurableStore {
 
   explicit MessageStore(const StoreOptions& options);
   void recover();
+  // What the first pass of recovery found (index_log).
+  struct LogScan {
+    uint64_t messages = 0, unreadable = 0;
+    uint64_t snapshot_begin = 0;  // the last complete snapshot's first record; 0: none
+    uint64_t snapshot_records = 0, snapshot_bytes = 0;  // its size
+    uint64_t records_after = 0, bytes_after = 0;        // written after it
+  };
+  LogScan index_log();
   void load_epoch(bool log_was_empty);
   void index_message(const fanout::MessageRef& m, uint64_t sequence, int64_t time_ms);
   uint64_t append_state(Kind kind, std::string data);  // with mutex_ held

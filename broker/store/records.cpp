@@ -120,70 +120,76 @@ std::string encode_cursor(std::string_view client_id, uint64_t cursor) {
   return out;
 }
 
-bool DurableState::apply(Kind kind, uint64_t sequence, std::string_view data) {
-  if (kind == Kind::Retain) {
-    auto msg = decode_message(data, 0);
-    if (!msg) return false;
-    if (msg->payload().empty()) {
-      retained.erase(std::string(msg->topic()));
-    } else {
-      retained.insert_or_assign(std::string(msg->topic()), std::move(msg));
-    }
-    return true;
+namespace {
+
+bool apply_retain(DurableState& state, std::string_view data) {
+  auto msg = decode_message(data, 0);
+  if (!msg) return false;
+  if (msg->payload().empty()) {
+    state.retained.erase(std::string(msg->topic()));
+  } else {
+    state.retained.insert_or_assign(std::string(msg->topic()), std::move(msg));
   }
+  return true;
+}
+
+bool apply_session_open(DurableState& state, const std::string& client_id, uint64_t sequence, Reader& r) {
+  const auto incarnation = r.get<uint64_t>();
+  const auto version = r.get<uint8_t>();
+  const auto expiry = r.get<uint32_t>();
+  if (!r.ok) return false;
+  StoredSession& s = state.sessions[client_id];
+  if (s.incarnation != (incarnation ? incarnation : sequence)) {
+    s = StoredSession{};  // a new session under this client id
+    s.incarnation = incarnation ? incarnation : sequence;
+  }
+  s.version = static_cast<codec::ProtocolVersion>(version);
+  s.expiry_interval = expiry;
+  return true;
+}
+
+bool apply_subscribe(DurableState& state, const std::string& client_id, Reader& r) {
+  const std::string filter(r.get_string());
+  StoredSubscription sub;
+  sub.options = unpack(r.get<uint8_t>());
+  sub.subscription_id = r.get<uint32_t>();
+  sub.start = r.get<uint64_t>();
+  if (!r.ok) return false;
+  state.sessions[client_id].subscriptions.insert_or_assign(filter, sub);
+  return true;
+}
+
+}  // namespace
+
+bool DurableState::apply(Kind kind, uint64_t sequence, std::string_view data) {
+  if (kind == Kind::Retain) return apply_retain(*this, data);
   Reader r{data};
   const std::string client_id(r.get_string());
   if (!r.ok) return false;
+  const auto session = sessions.find(client_id);
   switch (kind) {
-    case Kind::SessionOpen: {
-      const auto incarnation = r.get<uint64_t>();
-      const auto version = r.get<uint8_t>();
-      const auto expiry = r.get<uint32_t>();
-      if (!r.ok) return false;
-      StoredSession& s = sessions[client_id];
-      if (s.incarnation != (incarnation ? incarnation : sequence)) {
-        s = StoredSession{};  // a new session under this client id
-        s.incarnation = incarnation ? incarnation : sequence;
-      }
-      s.version = static_cast<codec::ProtocolVersion>(version);
-      s.expiry_interval = expiry;
-      return true;
-    }
+    case Kind::SessionOpen:
+      return apply_session_open(*this, client_id, sequence, r);
+    case Kind::Subscribe:
+      return apply_subscribe(*this, client_id, r);
     case Kind::SessionEnd: {
       const auto incarnation = r.get<uint64_t>();
       if (!r.ok) return false;
-      if (auto it = sessions.find(client_id);
-          it != sessions.end() && it->second.incarnation == incarnation) {
-        sessions.erase(it);
-      }
-      return true;
-    }
-    case Kind::Subscribe: {
-      const std::string filter(r.get_string());
-      StoredSubscription sub;
-      sub.options = unpack(r.get<uint8_t>());
-      sub.subscription_id = r.get<uint32_t>();
-      sub.start = r.get<uint64_t>();
-      if (!r.ok) return false;
-      sessions[client_id].subscriptions.insert_or_assign(filter, sub);
+      if (session != sessions.end() && session->second.incarnation == incarnation) sessions.erase(session);
       return true;
     }
     case Kind::Unsubscribe: {
       const auto filter = r.get_string();
       if (!r.ok) return false;
-      if (auto it = sessions.find(client_id); it != sessions.end()) {
-        if (auto f = it->second.subscriptions.find(filter); f != it->second.subscriptions.end()) {
-          it->second.subscriptions.erase(f);
-        }
-      }
+      if (session == sessions.end()) return true;
+      auto& subscriptions = session->second.subscriptions;
+      if (auto f = subscriptions.find(filter); f != subscriptions.end()) subscriptions.erase(f);
       return true;
     }
     case Kind::Cursor: {
       const auto cursor = r.get<uint64_t>();
       if (!r.ok) return false;
-      if (auto it = sessions.find(client_id); it != sessions.end() && cursor > it->second.cursor) {
-        it->second.cursor = cursor;
-      }
+      if (session != sessions.end() && cursor > session->second.cursor) session->second.cursor = cursor;
       return true;
     }
     default:

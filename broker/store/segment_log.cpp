@@ -168,10 +168,9 @@ void SegmentLog::recover(Recovery& r) {
   }
 }
 
-// Verifies one segment and indexes it. The last segment may end in a torn or corrupted record
-// (a crash during a write): it is cut there, the cut bytes kept aside. Anywhere else that is
-// damage we refuse to guess at: the operator runs `hydrant store check` and `store repair`.
-void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
+// A segment file's bytes, its header checked; empty for a last segment whose header was torn
+// at creation (rewritten by scan_segment).
+std::string SegmentLog::read_segment(const Segment& s, bool last) {
   struct stat st {};
   if (::fstat(s.fd, &st) != 0) throw StoreError(fmt::format("{}: {}", s.path, errno_text()));
   std::string data;
@@ -181,29 +180,32 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
   if (data.size() < kHeaderSize || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
     if (last && data.size() < kHeaderSize &&
         std::memcmp(data.data(), kMagic, std::min(sizeof kMagic, data.size())) == 0) {
-      data.clear();  // a header torn at creation: rewrite it below
-    } else {
-      throw StoreError(fmt::format("{}: not a hydrant segment{}", s.path, kRunRepair));
+      return {};  // a header torn at creation
     }
+    throw StoreError(fmt::format("{}: not a hydrant segment{}", s.path, kRunRepair));
   }
-  if (!data.empty()) {
-    const auto version = load<uint32_t>(data.data() + 8);
-    if (version != format::kFormat) {
-      throw StoreError(fmt::format("{}: segment format {} is not one this hydrant reads ({}); "
-                                   "refusing to guess", s.path, version, format::kFormat));
-    }
+  const auto version = load<uint32_t>(data.data() + 8);
+  if (version != format::kFormat) {
+    throw StoreError(fmt::format("{}: segment format {} is not one this hydrant reads ({}); "
+                                 "refusing to guess", s.path, version, format::kFormat));
   }
+  return data;
+}
+
+// Verifies one segment and indexes it. The last segment may end in a torn or corrupted record
+// (a crash during a write): it is cut there, the cut bytes kept aside. Anywhere else that is
+// damage we refuse to guess at: the operator runs `hydrant store check` and `store repair`.
+void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
+  const std::string data = read_segment(s, last);
   size_t at = data.empty() ? 0 : kHeaderSize;
   // The name promises records from first_sequence on: an empty segment (rotated, then a crash)
   // still moves the numbering there, so the next record fits the file it lands in.
   uint64_t last_sequence = std::max(next_sequence_ - 1, s.first_sequence - 1);
-  const char* damage = nullptr;
-  bool whole_record_damaged = false;
+  std::optional<format::Frame> damage;
   while (at < data.size()) {
     const format::Parsed p = format::parse(data, at);
     if (p.frame != format::Frame::Intact) {
-      whole_record_damaged = p.frame == format::Frame::BadChecksum;
-      damage = whole_record_damaged ? "a record whose checksum does not match" : "a torn record";
+      damage = p.frame;
       break;
     }
     if (p.sequence <= last_sequence || p.sequence < s.first_sequence) {
@@ -216,42 +218,7 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
     ++r.records;
     at += kFrameSize + p.length;
   }
-  if (damage) {
-    if (!last) {
-      throw StoreError(fmt::format("{}: {} at offset {} (after sequence {}){}", s.path, damage, at,
-                                   last_sequence, kRunRepair));
-    }
-    // A crash tears only the end; intact records after the damage mean the disk corrupted
-    // something in the middle, and cutting there would silently drop them.
-    if (const auto intact = intact_record_after(data, at + 1, last_sequence)) {
-      throw StoreError(fmt::format("{}: {} at offset {} (after sequence {}), with intact records "
-                                   "after it (offset {}): damage in the middle of the log; "
-                                   "refusing to cut it{}",
-                                   s.path, damage, at, last_sequence, *intact, kRunRepair));
-    }
-    r.truncated_bytes += data.size() - at;
-    r.cut_file = s.path;
-    r.cut_offset = at;
-    r.cut_after_sequence = last_sequence;
-    r.cut_damaged = whole_record_damaged;
-    set_aside(s, data, at, r);
-    // A crash mid-append tears the last write (never acknowledged: a warning); a whole record
-    // whose checksum fails was written, maybe acknowledged: an error. Both say what went.
-    const std::string what = fmt::format(
-        "file=\"{}\" offset={} bytes={} dropped=\"sequences after {} (bytes {}-{} of the "
-        "segment)\" kept_aside=\"{}\"",
-        s.path, at, data.size() - at, last_sequence, at, data.size(), r.cut_saved_to);
-    if (whole_record_damaged) {
-      log::error("event=store-damaged-tail-cut {} note=\"a written record failed its checksum: "
-                 "acknowledged data may be lost\"", what);
-    } else {
-      log::warn("event=store-torn-tail-cut {} note=\"the last write was torn (a crash "
-                "mid-append)\"", what);
-    }
-    if (::ftruncate(s.fd, static_cast<off_t>(at)) != 0 || ::fsync(s.fd) != 0) {
-      throw StoreError(fmt::format("{}: cannot truncate: {}", s.path, errno_text()));
-    }
-  }
+  if (damage) cut_damaged_tail(s, last, data, at, last_sequence, *damage == format::Frame::BadChecksum, r);
   if (at == 0) {  // an empty or header-torn last segment: write its header again
     const std::string header = format::header();
     if (::ftruncate(s.fd, 0) != 0 || ::pwrite(s.fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) || ::fsync(s.fd) != 0) {
@@ -261,6 +228,47 @@ void SegmentLog::scan_segment(Segment& s, bool last, Recovery& r) {
   }
   s.size = at;
   next_sequence_ = last_sequence + 1;
+}
+
+// Damage at `at`: the end of the last segment is cut there (the bytes kept aside, the cut
+// logged); damage anywhere else, or followed by intact records, stops recovery.
+void SegmentLog::cut_damaged_tail(Segment& s, bool last, const std::string& data, size_t at,
+                                  uint64_t last_sequence, bool whole_record_damaged, Recovery& r) {
+  const char* damage = whole_record_damaged ? "a record whose checksum does not match" : "a torn record";
+  if (!last) {
+    throw StoreError(fmt::format("{}: {} at offset {} (after sequence {}){}", s.path, damage, at,
+                                 last_sequence, kRunRepair));
+  }
+  // A crash tears only the end; intact records after the damage mean the disk corrupted
+  // something in the middle, and cutting there would silently drop them.
+  if (const auto intact = intact_record_after(data, at + 1, last_sequence)) {
+    throw StoreError(fmt::format("{}: {} at offset {} (after sequence {}), with intact records "
+                                 "after it (offset {}): damage in the middle of the log; "
+                                 "refusing to cut it{}",
+                                 s.path, damage, at, last_sequence, *intact, kRunRepair));
+  }
+  r.truncated_bytes += data.size() - at;
+  r.cut_file = s.path;
+  r.cut_offset = at;
+  r.cut_after_sequence = last_sequence;
+  r.cut_damaged = whole_record_damaged;
+  set_aside(s, data, at, r);
+  // A crash mid-append tears the last write (never acknowledged: a warning); a whole record
+  // whose checksum fails was written, maybe acknowledged: an error. Both say what went.
+  const std::string what = fmt::format(
+      "file=\"{}\" offset={} bytes={} dropped=\"sequences after {} (bytes {}-{} of the "
+      "segment)\" kept_aside=\"{}\"",
+      s.path, at, data.size() - at, last_sequence, at, data.size(), r.cut_saved_to);
+  if (whole_record_damaged) {
+    log::error("event=store-damaged-tail-cut {} note=\"a written record failed its checksum: "
+               "acknowledged data may be lost\"", what);
+  } else {
+    log::warn("event=store-torn-tail-cut {} note=\"the last write was torn (a crash "
+              "mid-append)\"", what);
+  }
+  if (::ftruncate(s.fd, static_cast<off_t>(at)) != 0 || ::fsync(s.fd) != 0) {
+    throw StoreError(fmt::format("{}: cannot truncate: {}", s.path, errno_text()));
+  }
 }
 
 // Keeps the bytes recovery cuts off in <dir>/damaged/<time>/<segment>.tail: a cut never deletes.

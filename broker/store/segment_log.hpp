@@ -154,7 +154,10 @@ class SegmentLog {
 
   SegmentLog(std::string dir, LogOptions options);
   void recover(Recovery& r);
+  std::string read_segment(const Segment& s, bool last);
   void scan_segment(Segment& s, bool last, Recovery& r);
+  void cut_damaged_tail(Segment& s, bool last, const std::string& data, size_t at,
+                        uint64_t last_sequence, bool whole_record_damaged, Recovery& r);
   void start_segment(uint64_t first_sequence);
   void run_flusher();
   bool write_batch(Pending& batch);
