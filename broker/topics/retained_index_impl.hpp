@@ -197,16 +197,16 @@ void RetainedIndex<Value>::match(std::string_view filter, Visit&& visit) const {
   }
 }
 
-// Depth first over the sorted children, a node before its children: that is topic order. One
-// frame per level walked holds the range of children still to visit and what they must match:
-// Literal (the one child named by the filter level), Plus (every child) or All (every child and
-// everything below: the filter reached '#'). The walk to resume from descends along `after`'s
-// levels, leaving at each level only the children after `after`'s one to visit.
-template <class Value>
-template <class Visit>
-bool RetainedIndex<Value>::match_after(std::string_view filter, std::string_view after,
-                                       size_t limit, Visit&& visit) const {
-  using Map = typename detail::SortedLevelMap<Node>::Map;
+namespace detail {
+
+// The state of one match_after() walk: depth first over the sorted children, a node before its
+// children, which is topic order. One frame per level walked holds the range of children still
+// to visit and what they must match: Literal (the one child named by the filter level), Plus
+// (every child) or All (every child and everything below: the filter reached '#').
+template <class Node>
+class OrderedFilterWalk {
+ public:
+  using Map = typename SortedLevelMap<Node>::Map;
   using Iter = typename Map::const_iterator;
   enum class Mode : uint8_t { Literal, Plus, All };
   struct Frame {
@@ -218,50 +218,21 @@ bool RetainedIndex<Value>::match_after(std::string_view filter, std::string_view
     bool done;         // Literal/Plus: the children's filter level is the last one
     bool skip_dollar;  // the root's children under a wildcard [MQTT-4.7.2-1]
   };
-  const Node* root = root_.get();
-  // The frame for `node`'s children, given the filter level at `pos`. Sets `hash` when that
-  // level is '#' (then `node` itself matches too: "a/#" matches "a").
-  auto frame_for = [&](const Node* node, size_t pos, bool& hash) {
-    const Map& children = node->children.map();
-    bool done = false;
-    const std::string_view level = detail::next_level(filter, pos, done);
-    hash = level == "#";
-    if (hash) return Frame{&children, children.begin(), children.end(), 0, Mode::All, true, node == root};
-    if (level == "+") {
-      return Frame{&children, children.begin(), children.end(), pos, Mode::Plus, done, node == root};
-    }
-    const Iter it = children.find(level);
-    return Frame{&children, it, it == children.end() ? it : std::next(it), pos, Mode::Literal, done,
-                 false};
-  };
-  // Entering `child` from `parent`'s range: whether the child's topic matches the filter, and
-  // the frame for its children when some of them may.
-  auto enter = [&](const Frame& parent, const Node* child, bool& matches) -> std::optional<Frame> {
-    if (parent.mode == Mode::All) {
-      matches = true;
-      const Map& children = child->children.map();
-      return Frame{&children, children.begin(), children.end(), 0, Mode::All, true, false};
-    }
-    matches = parent.done;
-    if (parent.done) return std::nullopt;
-    return frame_for(child, parent.pos, matches);
-  };
-  auto skipped = [](const Frame& f, std::string_view level) {
-    return f.skip_dollar && !level.empty() && level.front() == '$';
-  };
 
-  if (limit == 0) return false;
-  std::vector<Frame> stack;
-  bool root_matches = false;  // the root is no topic
-  stack.push_back(frame_for(root, 0, root_matches));
-  if (!after.empty()) {
-    // Descend along `after`: at each level keep only the children after its level, and go on
-    // into its level's child (whose subtree holds the topics below `after`, all after it).
+  OrderedFilterWalk(const Node* root, std::string_view filter) : root_(root), filter_(filter) {
+    bool root_matches = false;  // the root is no topic
+    stack_.push_back(frame_for(root, 0, root_matches));
+  }
+
+  // Leaves only what comes after `after` to visit: descends along its levels, keeping at each
+  // level only the children after its level, and going on into its level's child (whose
+  // subtree holds the topics below `after`, all after it).
+  void skip_to_after(std::string_view after) {
     size_t apos = 0;
     bool adone = false;
     while (true) {
-      const std::string_view level = detail::next_level(after, apos, adone);
-      Frame& f = stack.back();
+      const std::string_view level = next_level(after, apos, adone);
+      Frame& f = stack_.back();
       const Node* on_path = nullptr;
       if (f.mode == Mode::Literal) {
         if (f.next != f.end) {
@@ -273,31 +244,86 @@ bool RetainedIndex<Value>::match_after(std::string_view filter, std::string_view
         if (it != f.children->end() && !skipped(f, level)) on_path = it->second.get();
         f.next = f.children->upper_bound(level);
       }
-      if (!on_path) break;
+      if (!on_path) return;
       bool matches = false;  // on_path is `after` or above it: not after it
       std::optional<Frame> below = enter(f, on_path, matches);
-      if (!below) break;
-      stack.push_back(*below);  // invalidates f
-      if (adone) break;
+      if (!below) return;
+      stack_.push_back(*below);  // invalidates f
+      if (adone) return;
     }
   }
+
+  // The next node whose topic matches (it may hold no message), or null at the end.
+  const Node* next_match() {
+    while (!stack_.empty()) {
+      Frame& f = stack_.back();
+      while (f.next != f.end && skipped(f, f.next->first)) ++f.next;
+      if (f.next == f.end) {
+        stack_.pop_back();
+        continue;
+      }
+      const Node* child = f.next->second.get();
+      ++f.next;
+      bool matches = false;
+      std::optional<Frame> below = enter(f, child, matches);
+      if (below && below->next != below->end) stack_.push_back(*below);  // invalidates f
+      if (matches) return child;
+    }
+    return nullptr;
+  }
+
+ private:
+  // The frame for `node`'s children, given the filter level at `pos`. Sets `hash` when that
+  // level is '#' (then `node` itself matches too: "a/#" matches "a").
+  Frame frame_for(const Node* node, size_t pos, bool& hash) const {
+    const Map& children = node->children.map();
+    bool done = false;
+    const std::string_view level = next_level(filter_, pos, done);
+    hash = level == "#";
+    if (hash) return Frame{&children, children.begin(), children.end(), 0, Mode::All, true, node == root_};
+    if (level == "+") {
+      return Frame{&children, children.begin(), children.end(), pos, Mode::Plus, done, node == root_};
+    }
+    const Iter it = children.find(level);
+    return Frame{&children, it, it == children.end() ? it : std::next(it), pos, Mode::Literal, done,
+                 false};
+  }
+  // Entering `child` from `parent`'s range: whether the child's topic matches the filter, and
+  // the frame for its children when some of them may.
+  std::optional<Frame> enter(const Frame& parent, const Node* child, bool& matches) const {
+    if (parent.mode == Mode::All) {
+      matches = true;
+      const Map& children = child->children.map();
+      return Frame{&children, children.begin(), children.end(), 0, Mode::All, true, false};
+    }
+    matches = parent.done;
+    if (parent.done) return std::nullopt;
+    return frame_for(child, parent.pos, matches);
+  }
+  static bool skipped(const Frame& f, std::string_view level) {
+    return f.skip_dollar && !level.empty() && level.front() == '$';
+  }
+
+  const Node* root_;
+  std::string_view filter_;
+  std::vector<Frame> stack_;
+};
+
+}  // namespace detail
+
+// Topic order, resumable after `after`: see detail::OrderedFilterWalk.
+template <class Value>
+template <class Visit>
+bool RetainedIndex<Value>::match_after(std::string_view filter, std::string_view after,
+                                       size_t limit, Visit&& visit) const {
+  if (limit == 0) return false;
+  detail::OrderedFilterWalk<Node> walk(root_.get(), filter);
+  if (!after.empty()) walk.skip_to_after(after);
   size_t visited = 0;
-  while (!stack.empty()) {
-    Frame& f = stack.back();
-    while (f.next != f.end && skipped(f, f.next->first)) ++f.next;
-    if (f.next == f.end) {
-      stack.pop_back();
-      continue;
-    }
-    const Node* child = f.next->second.get();
-    ++f.next;
-    bool matches = false;
-    std::optional<Frame> below = enter(f, child, matches);
-    if (below && below->next != below->end) stack.push_back(*below);  // invalidates f
-    if (matches && child->stored) {
-      visit(std::string_view(child->stored->topic), child->stored->value);
-      if (++visited == limit) return false;
-    }
+  while (const Node* node = walk.next_match()) {
+    if (!node->stored) continue;
+    visit(std::string_view(node->stored->topic), node->stored->value);
+    if (++visited == limit) return false;
   }
   return true;
 }

@@ -67,6 +67,8 @@ class SubscriptionTrie {
 
  private:
   struct Node;
+  // Removes `key`'s entry at `node` (its '#' entries when `multi`); false when it has none.
+  static bool erase_entry(Node& node, bool multi, std::string_view share_group, const Key& key);
   std::unique_ptr<Node> root_;
   size_t size_ = 0;
 };

@@ -279,6 +279,39 @@ bool SubscriptionTrie<Key, Value>::insert(std::string_view filter, std::string_v
 }
 
 template <class Key, class Value>
+bool SubscriptionTrie<Key, Value>::erase_entry(Node& node, bool multi, std::string_view share_group,
+                                               const Key& key) {
+  if (share_group.empty()) {
+    auto& entries = multi ? node.extra->multi : node.exact;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].key != key) continue;
+      // Order among non-shared entries carries no meaning: swap and pop.
+      if (i + 1 != entries.size()) entries[i] = std::move(entries.back());
+      entries.pop_back();
+      if (entries.empty()) std::vector<Entry>().swap(entries);  // a leaf keeps no capacity
+      return true;
+    }
+    return false;
+  }
+  auto& groups = multi ? node.extra->multi_groups : node.extra->exact_groups;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (groups[g]->name != share_group) continue;
+    auto& members = groups[g]->members;
+    bool removed = false;
+    for (auto it = members.begin(); it != members.end(); ++it) {
+      if (it->key == key) {
+        members.erase(it);  // keep order: the round-robin cursor walks it
+        removed = true;
+        break;
+      }
+    }
+    if (members.empty()) groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(g));
+    return removed;
+  }
+  return false;
+}
+
+template <class Key, class Value>
 bool SubscriptionTrie<Key, Value>::erase(std::string_view filter, std::string_view share_group,
                                          const Key& key) {
   // Path from the root, for pruning: each step is (parent, level taken from it).
@@ -301,36 +334,7 @@ bool SubscriptionTrie<Key, Value>::erase(std::string_view filter, std::string_vi
   }
   if ((multi || !share_group.empty()) && !node->extra) return false;
 
-  bool removed = false;
-  if (share_group.empty()) {
-    auto& entries = multi ? node->extra->multi : node->exact;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].key == key) {
-        // Order among non-shared entries carries no meaning: swap and pop.
-        if (i + 1 != entries.size()) entries[i] = std::move(entries.back());
-        entries.pop_back();
-        if (entries.empty()) std::vector<Entry>().swap(entries);  // a leaf keeps no capacity
-        removed = true;
-        break;
-      }
-    }
-  } else {
-    auto& groups = multi ? node->extra->multi_groups : node->extra->exact_groups;
-    for (size_t g = 0; g < groups.size() && !removed; ++g) {
-      if (groups[g]->name != share_group) continue;
-      auto& members = groups[g]->members;
-      for (auto it = members.begin(); it != members.end(); ++it) {
-        if (it->key == key) {
-          members.erase(it);  // keep order: the round-robin cursor walks it
-          removed = true;
-          break;
-        }
-      }
-      if (members.empty()) groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(g));
-      break;
-    }
-  }
-  if (!removed) return false;
+  if (!erase_entry(*node, multi, share_group, key)) return false;
   --size_;
   node->trim();
 
