@@ -110,6 +110,9 @@ class ClientLink {
                      std::span<const std::string> cc);
   bool inbound_window_full(const codec::Publish& p) const;
   Result<void> authorize_connect(const codec::Connect& c);
+  Result<void> authenticate(const codec::Connect& c);
+  Result<void> authorize_client_id(const codec::Connect& c);
+  Result<void> authorize_will(const codec::Connect& c);
   Status check_exchange_payload(const codec::Publish& p, std::string_view topic);
   Result<std::vector<std::string>> cc_topics(const codec::Publish& p, std::string_view topic);
   void refuse_publish(const codec::Publish& p, Error refusal);

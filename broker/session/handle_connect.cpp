@@ -86,10 +86,24 @@ Result<void> ClientLink::check_connect(codec::Connect& c) {
 }
 
 // The access model at CONNECT (auth/rules.hpp): credentials, the per-IP cap on anonymous
-// connections, who may use the client identifier and whether the session may persist.
+// connections, who may use the client identifier and whether the session may persist, and the
+// will.
 Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
+  if (services_.access().open()) return {};
+  if (auto r = authenticate(c); !r.ok()) return r;
+  if (auto r = authorize_client_id(c); !r.ok()) return r;
+  if (auto r = authorize_will(c); !r.ok()) return r;
+  if (principal_) {
+    log::info("conn={} peer={} client=\"{}\" user=\"{}\" event=authenticated{}", conn_id_,
+              peer_.to_string(), log::untrusted(client_id_), principal_->user,
+              principal_->expires_at ? " credential=signed" : "");
+  }
+  return {};
+}
+
+// The credentials (or none: an anonymous reader, within its address's cap).
+Result<void> ClientLink::authenticate(const codec::Connect& c) {
   auth::AccessControl& access = services_.access();
-  if (access.open()) return {};
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              services_.now().time_since_epoch()).count();
   // An address out of failed-authentication budget is refused before its password is looked
@@ -115,6 +129,12 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
     }
     holds_anonymous_slot_ = true;
   }
+  return {};
+}
+
+// Who may use this client identifier, and whether its session may outlive the connection.
+Result<void> ClientLink::authorize_client_id(const codec::Connect& c) {
+  auth::AccessControl& access = services_.access();
   const bool persistent = session_expiry_ > 0;
   bool keep = false;
   // A server-assigned identifier is nobody's, whatever its prefix.
@@ -135,6 +155,10 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
     session_expiry_ = 0;
     session_expiry_capped_ = true;
   }
+  return {};
+}
+
+Result<void> ClientLink::authorize_will(const codec::Connect& c) {
   if (c.will) {
     // The broker publishes the will later on the client's behalf: it passes the rules a PUBLISH
     // would (issue 13), with the code a PUBLISH would get. 3.1.1 has no CONNACK code for a bad
@@ -147,11 +171,6 @@ Result<void> ClientLink::authorize_connect(const codec::Connect& c) {
       if (version_ != ProtocolVersion::V5) e.code = ReasonCode::NotAuthorized;
       return e;
     }
-  }
-  if (principal_) {
-    log::info("conn={} peer={} client=\"{}\" user=\"{}\" event=authenticated{}", conn_id_,
-              peer_.to_string(), log::untrusted(client_id_), principal_->user,
-              principal_->expires_at ? " credential=signed" : "");
   }
   return {};
 }
