@@ -122,6 +122,13 @@ WebSocketBridge::WebSocketBridge(core::Broker& broker, uint32_t index, session::
   fill_mounts(*mounts_);
   for (const HttpListener& l : options_.listeners) check_bindable(l);
   lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
+  create_context();
+  for (const HttpListener& l : options_.listeners) add_listener(l);
+  tick_->bridge = this;
+}
+
+// The lws context on our libuv loop, listening nowhere yet.
+void WebSocketBridge::create_context() {
   if (const int rc = uv_loop_init(loop_.get()); rc != 0) {
     throw std::runtime_error(fmt::format("bridge: libuv loop: {}", uv_strerror(rc)));
   }
@@ -148,41 +155,42 @@ WebSocketBridge::WebSocketBridge(core::Broker& broker, uint32_t index, session::
         "bridge: cannot create the libwebsockets context (its libuv event library, "
         "libwebsockets-evlib-uv, must be installed)");
   }
+}
 
-  for (const HttpListener& l : options_.listeners) {
-    std::memset(&info, 0, sizeof info);
-    info.port = l.port;
-    // lws binds an IPv6 socket unless told not to, and reads an IPv4 address given for it into
-    // the wrong field: "127.0.0.1" bound "::", every interface. An IPv4 host (0.0.0.0 included,
-    // as for the MQTT listeners) therefore gets an IPv4-only socket bound to exactly it.
-    const bool ipv4 = l.host.empty() || l.host.find(':') == std::string::npos;
-    const bool any = l.host == "0.0.0.0" || l.host == "::" || l.host.empty();
-    info.iface = any ? nullptr : l.host.c_str();
-    info.protocols = protocols();
-    info.mounts = &mounts_->files;
-    info.alpn = "http/1.1";  // WebSocket upgrades are HTTP/1.1 ones
-    info.vhost_name = l.tls ? "https" : "http";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | (l.tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0) |
-                   (ipv4 ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0);
-    if (l.tls) {
-      info.ssl_cert_filepath = options_.tls_cert.c_str();
-      info.ssl_private_key_filepath = options_.tls_key.c_str();
-      // Modern versions only: TLS 1.2 and 1.3.
-      info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
-                             SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
-      info.ssl_cipher_list =
-          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-    }
-    lws_vhost* vh = lws_create_vhost(context_, &info);
-    if (!vh) {
-      destroy_context();
-      throw std::runtime_error(fmt::format("bridge: cannot listen on {}:{} ({})", l.host, l.port,
-                                           l.tls ? "https" : "http"));
-    }
-    ports_.push_back(static_cast<uint16_t>(lws_get_vhost_listen_port(vh)));
+// One vhost per HTTP listener (ws or wss), bound now; throws when it cannot listen.
+void WebSocketBridge::add_listener(const HttpListener& l) {
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = l.port;
+  // lws binds an IPv6 socket unless told not to, and reads an IPv4 address given for it into
+  // the wrong field: "127.0.0.1" bound "::", every interface. An IPv4 host (0.0.0.0 included,
+  // as for the MQTT listeners) therefore gets an IPv4-only socket bound to exactly it.
+  const bool ipv4 = l.host.empty() || l.host.find(':') == std::string::npos;
+  const bool any = l.host == "0.0.0.0" || l.host == "::" || l.host.empty();
+  info.iface = any ? nullptr : l.host.c_str();
+  info.protocols = protocols();
+  info.mounts = &mounts_->files;
+  info.alpn = "http/1.1";  // WebSocket upgrades are HTTP/1.1 ones
+  info.vhost_name = l.tls ? "https" : "http";
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | (l.tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0) |
+                 (ipv4 ? LWS_SERVER_OPTION_DISABLE_IPV6 : 0);
+  if (l.tls) {
+    info.ssl_cert_filepath = options_.tls_cert.c_str();
+    info.ssl_private_key_filepath = options_.tls_key.c_str();
+    // Modern versions only: TLS 1.2 and 1.3.
+    info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                           SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
+    info.ssl_cipher_list =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
   }
-  tick_->bridge = this;
+  lws_vhost* vh = lws_create_vhost(context_, &info);
+  if (!vh) {
+    destroy_context();
+    throw std::runtime_error(fmt::format("bridge: cannot listen on {}:{} ({})", l.host, l.port,
+                                         l.tls ? "https" : "http"));
+  }
+  ports_.push_back(static_cast<uint16_t>(lws_get_vhost_listen_port(vh)));
 }
 
 WebSocketBridge::~WebSocketBridge() { destroy_context(); }

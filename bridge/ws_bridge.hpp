@@ -125,6 +125,8 @@ class WebSocketBridge final : public core::SessionHost, public net::LoopGuest {
   session::ClientLink* link_for(uint64_t conn_id) override;
   void close_link(uint64_t conn_id) override;
   void wake() override;
+  void create_context();
+  void add_listener(const HttpListener& l);
   void destroy_context();  // then closes the libuv loop; idempotent
   void flush_dirty();
   int write_queued(Connection& c);  // one frame of what is queued; nonzero: the write failed
