@@ -76,7 +76,11 @@ TARGETS=(tests/bench/hydrant-loadgen)
 ninja -C "$BUILD" "${TARGETS[@]}" >/dev/null
 
 ulimit -n "$(ulimit -Hn)"  # connections: both the broker and the generator need many files
-if (( CONNS > $(ulimit -n) - 500 )); then CONNS=$(( $(ulimit -n) - 500 )); fi
+# hydrant's automatic connection cap is the descriptor limit less a reserve of 64 + limit/16
+# (broker/core/fd_budget.cpp); stay under it, so that both brokers hold every connection.
+fd_limit=$(ulimit -n)
+conn_room=$(( fd_limit - 64 - fd_limit / 16 - 100 ))
+if (( CONNS > conn_room )); then CONNS=$conn_room; fi
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 RAW=$BUILD/bench-$STAMP.jsonl
