@@ -24,6 +24,7 @@
 #include "api/http_api.hpp"
 #include "auth/access_control.hpp"
 #include "bridge/ws_bridge.hpp"
+#include "cluster/engine.hpp"
 #include "config/config.hpp"
 #include "core/broker.hpp"
 #include "net/listener.hpp"
@@ -190,6 +191,35 @@ std::shared_ptr<store::MessageStore> open_store(const config::Config& cfg) {
     return st;
   } catch (const store::StoreError& e) {
     throw config::ConfigError(fmt::format("message log: {}", e.what()));
+  }
+}
+
+// The cluster's engine, when `cluster` names one: connected, its stream and buckets created or
+// checked. An engine that cannot be reached or used stops start-up. So far the node only checks
+// the engine: messages and sessions still stay on this node.
+std::unique_ptr<cluster::Engine> start_cluster(const config::Config& cfg) {
+  if (cfg.cluster.empty()) return nullptr;
+  cluster::EngineOptions o;
+  o.servers = cfg.cluster;
+  o.node_name = cfg.node_name;
+  if (o.node_name.empty()) {
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    o.node_name = host[0] ? host : "hydrant";
+  }
+  o.replicas = cfg.cluster_replicas;
+  o.prefix = cfg.cluster_prefix;
+  o.creds_file = cfg.cluster_creds;
+  o.ca_file = cfg.cluster_ca;
+  o.history_max_age_s = cfg.history_max_age;
+  o.history_max_bytes = cfg.history_max_bytes;
+  try {
+    auto engine = cluster::Engine::start(o);
+    log::info("event=cluster-ready {} scope=\"engine checked at start; messages and sessions stay "
+              "on this node\"", engine->describe());
+    return engine;
+  } catch (const cluster::EngineError& e) {
+    throw config::ConfigError(e.what());
   }
 }
 
@@ -387,6 +417,7 @@ int run(int argc, char** argv) {
   log::set_level(cfg.log_level);
   const int lock_fd = lock_data_dir(cfg.data_dir);
   const sigset_t signals = block_signals();
+  const std::unique_ptr<cluster::Engine> engine = start_cluster(cfg);
 
   std::string admin_token;
   const core::BrokerOptions opts = broker_options(cfg, admin_token);

@@ -89,6 +89,13 @@ struct Config {
   std::string durability = "fsync";            // fsync, batch or none
   uint32_t history_max_age = 86400;            // seconds an exchange's messages are kept
   uint64_t history_max_bytes = 256ull << 20;   // bytes of messages kept per exchange
+  // The cluster (NATS JetStream): off while `cluster` is empty.
+  std::vector<std::string> cluster;            // nats://host:port or tls://host:port
+  std::string node_name;                       // empty = the host name
+  uint32_t cluster_replicas = 3;               // copies of the stream and buckets
+  std::string cluster_prefix = "hydrant";      // names of the stream, subjects and buckets
+  std::string cluster_creds;                   // NATS credentials file; empty = none
+  std::string cluster_ca;                      // CA of the engine's TLS; empty = URLs decide
   // ws_origins are stored as browsers serialize an Origin ("https://example.org", no default
   // port) and trusted_proxies as canonical IP literals, so the bridge may compare them exactly.
 };

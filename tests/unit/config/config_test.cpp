@@ -574,3 +574,30 @@ TEST_CASE("max-ws-frame: 64 bytes to the largest MQTT packet, sizes allowed") {
   // Independent of max-packet-size: a frame may carry several packets, or part of one.
   CHECK(parse_config_text("max-ws-frame = 64\nmax-packet-size = 1M\n", "f").max_ws_frame == 64);
 }
+
+TEST_CASE("cluster keys") {
+  const Config c = parse_config_text(
+      "cluster = nats://10.0.0.1:4222,tls://[::1]:4223\n"
+      "node-name = node-a.example\n"
+      "cluster-replicas = 1\n"
+      "cluster-prefix = pulse_2\n"
+      "cluster-creds = /etc/hydrant/engine.creds\n"
+      "cluster-ca = /etc/hydrant/engine-ca.pem\n",
+      "t");
+  CHECK(c.cluster == std::vector<std::string>{"nats://10.0.0.1:4222", "tls://[::1]:4223"});
+  CHECK(c.node_name == "node-a.example");
+  CHECK(c.cluster_replicas == 1);
+  CHECK(c.cluster_prefix == "pulse_2");
+  CHECK(c.cluster_creds == "/etc/hydrant/engine.creds");
+  CHECK(c.cluster_ca == "/etc/hydrant/engine-ca.pem");
+  CHECK(Config{}.cluster.empty());  // single node unless named
+  CHECK(parse_config_text("cluster = off", "t").cluster.empty());
+  CHECK(file_error("cluster = http://h:1").find("not an engine URL") != std::string::npos);
+  CHECK(file_error("cluster = nats://h").find("not an engine URL") != std::string::npos);
+  CHECK(file_error("cluster = nats://h:1,").find("not an engine URL") != std::string::npos);
+  CHECK(file_error("cluster = nats://h:1/x").find("not an engine URL") != std::string::npos);
+  CHECK(file_error("cluster-prefix = a.b").find("letters, digits") != std::string::npos);
+  CHECK(file_error("node-name = a b").find("letters, digits") != std::string::npos);
+  CHECK(file_error("cluster-replicas = 0") != "");
+  CHECK(file_error("cluster-replicas = 6") != "");
+}
