@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "util/log.hpp"
+#include "util/url.hpp"
 
 namespace hydrant::cluster {
 
@@ -29,13 +30,14 @@ std::string nats_error(natsStatus s) {
 void on_disconnected(natsConnection* nc, void*) {
   char url[256] = "";
   natsConnection_GetConnectedUrl(nc, url, sizeof url);
-  log::warn("event=cluster-engine-disconnected server=\"{}\" note=\"reconnecting\"", url);
+  log::warn("event=cluster-engine-disconnected server=\"{}\" note=\"reconnecting\"",
+            util::redact_url_credentials(url));
 }
 
 void on_reconnected(natsConnection* nc, void*) {
   char url[256] = "";
   natsConnection_GetConnectedUrl(nc, url, sizeof url);
-  log::info("event=cluster-engine-reconnected server=\"{}\"", url);
+  log::info("event=cluster-engine-reconnected server=\"{}\"", util::redact_url_credentials(url));
 }
 
 // Frees what libnats allocates for one call's result.
@@ -51,6 +53,13 @@ struct OptionsHolder {
     if (options) natsOptions_Destroy(options);
   }
 };
+
+// The servers as logs show them (no passwords).
+std::string shown_servers(const std::vector<std::string>& servers) {
+  std::vector<std::string> shown;
+  for (const auto& url : servers) shown.push_back(util::redact_url_credentials(url));
+  return fmt::format("{}", fmt::join(shown, ","));
+}
 
 }  // namespace
 
@@ -103,11 +112,11 @@ void Engine::connect() {
   if (s != NATS_OK) {
     throw EngineError(fmt::format("cluster: cannot reach the engine at {}: {} (is nats-server "
                                   "running there? check the cluster key)",
-                                  fmt::join(options_.servers, ","), nats_error(s)));
+                                  shown_servers(options_.servers), nats_error(s)));
   }
   char url[256] = "";
   natsConnection_GetConnectedUrl(connection_, url, sizeof url);
-  report_.connected_url = url;
+  report_.connected_url = util::redact_url_credentials(url);
   s = natsConnection_JetStream(&jetstream_, connection_, nullptr);
   if (s != NATS_OK) throw EngineError(fmt::format("cluster: JetStream context: {}", nats_error(s)));
 }
@@ -213,7 +222,7 @@ std::string Engine::describe() const {
       "node=\"{}\" servers=\"{}\" connected=\"{}\" stream={} stream_state={} replicas={} "
       "leader=\"{}\" messages={} first={} last={} epoch={:016x} max_age_s={} max_bytes={}{} "
       "buckets=\"{}\"",
-      options_.node_name, fmt::join(options_.servers, ","), report_.connected_url, layout_.stream,
+      options_.node_name, shown_servers(options_.servers), report_.connected_url, layout_.stream,
       report_.stream_created ? "created" : "found", report_.replicas, report_.leader,
       report_.messages, report_.first_sequence, report_.last_sequence, report_.epoch,
       options_.history_max_age_s, options_.history_max_bytes,

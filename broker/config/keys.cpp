@@ -5,6 +5,7 @@
 
 #include "topics/topic.hpp"
 #include "util/peer_address.hpp"
+#include "util/url.hpp"
 
 #include <arpa/inet.h>
 
@@ -158,11 +159,21 @@ void set_cluster(Config& config, std::string_view text) {
                           rest.find_first_not_of("0123456789", colon + 1) == std::string_view::npos;
     if ((scheme != "nats" && scheme != "tls") || !has_port || rest.find('/') != std::string_view::npos) {
       throw ConfigError(fmt::format("\"{}\" is not an engine URL: expected nats://HOST:PORT or "
-                                    "tls://HOST:PORT, comma-separated", url));
+                                    "tls://HOST:PORT, comma-separated", util::redact_url_credentials(url)));
     }
     config.cluster.emplace_back(url);
     start = comma + 1;
   }
+}
+
+// The engine URLs as describe() logs them: no password.
+std::string show_cluster(const Config& config) {
+  std::string out;
+  for (const auto& url : config.cluster) {
+    if (!out.empty()) out += ',';
+    out += util::redact_url_credentials(url);
+  }
+  return out;
 }
 
 // A name that can be part of stream, subject, bucket and key names: letters, digits, '-', '_'
@@ -485,7 +496,7 @@ const std::array kKeys{
             "the cluster's engine, NATS JetStream: nats://HOST:PORT or tls://HOST:PORT, "
             "comma-separated; the node checks its stream and buckets there at start; off = "
             "single node",
-            set_cluster, show_list<&Config::cluster>, false, false, nullptr, "off"},
+            set_cluster, show_cluster, false, false, nullptr, "off"},
     KeyInfo{"node-name", "NAME", "this node's name in the cluster (letters, digits, '-', '_', '.')",
             set_engine_name<&Config::node_name, true>, show_string<&Config::node_name>, false,
             false, nullptr, "the host name"},

@@ -121,3 +121,19 @@ def unusable_engine_refused(t):
     assert "--cluster" in err and "not an engine URL" in err, err
     err = refused_start("--cluster", plain.urls, "--cluster-prefix", "a.b")
     assert "--cluster-prefix" in err, err
+
+
+@case(versions=None, hydrant_only=WHY, start_broker=False, timeout=60)
+def engine_password_never_logged(t):
+    """A user and password in the engine URL (nats-server without authorization accepts them)
+    reach the engine but no log line: the startup lines show ***@ instead."""
+    js = JetStream(t)
+    url = js.urls.replace("nats://", "nats://alice:s3cret-pw@")
+    b = t.start_broker({"cluster": url, "cluster-replicas": 1})
+    line = ready_line(b)
+    assert "nats://***@" in field(line, "servers"), line
+    assert "s3cret-pw" not in b.stderr_text(), b.stderr_tail()
+    err = refused_start("--cluster", f"nats://alice:s3cret-pw@{HOST}:{free_port()}")
+    assert "cannot reach the engine at nats://***@" in err and "s3cret-pw" not in err, err
+    err = refused_start("--cluster", "http://alice:s3cret-pw@example.org:4222")
+    assert "not an engine URL" in err and "s3cret-pw" not in err, err
