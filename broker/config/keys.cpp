@@ -2,10 +2,10 @@
 // addresses, log levels, booleans). Each parser throws ConfigError with a bare message; the
 // file and command-line readers add where the value came from. No I/O here.
 #include "config/keys.hpp"
+#include "config/cluster_keys.hpp"
 
 #include "topics/topic.hpp"
 #include "util/peer_address.hpp"
-#include "util/url.hpp"
 
 #include <arpa/inet.h>
 
@@ -143,52 +143,6 @@ void clear_list(Config& config) {
 // main.cpp resolves: the build tree's web/, else the installed copy.
 void set_web_root(Config& config, std::string_view text) { config.web_root = std::string(text); }
 
-// Engine URLs, comma-separated: nats://host:port or tls://host:port each; "off" = no cluster.
-void set_cluster(Config& config, std::string_view text) {
-  config.cluster.clear();
-  if (text == "off") return;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    const std::string_view url = text.substr(start, comma - start);
-    const size_t scheme_end = url.find("://");
-    const std::string_view scheme = url.substr(0, scheme_end);
-    const std::string_view rest = scheme_end == std::string_view::npos ? "" : url.substr(scheme_end + 3);
-    const size_t colon = rest.rfind(':');
-    const bool has_port = colon != std::string_view::npos && colon > 0 && colon + 1 < rest.size() &&
-                          rest.find_first_not_of("0123456789", colon + 1) == std::string_view::npos;
-    if ((scheme != "nats" && scheme != "tls") || !has_port || rest.find('/') != std::string_view::npos) {
-      throw ConfigError(fmt::format("\"{}\" is not an engine URL: expected nats://HOST:PORT or "
-                                    "tls://HOST:PORT, comma-separated", util::redact_url_credentials(url)));
-    }
-    config.cluster.emplace_back(url);
-    start = comma + 1;
-  }
-}
-
-// The engine URLs as describe() logs them: no password.
-std::string show_cluster(const Config& config) {
-  std::string out;
-  for (const auto& url : config.cluster) {
-    if (!out.empty()) out += ',';
-    out += util::redact_url_credentials(url);
-  }
-  return out;
-}
-
-// A name that can be part of stream, subject, bucket and key names: letters, digits, '-', '_'
-// (and '.' where `dots`).
-template <auto Member, bool Dots>
-void set_engine_name(Config& config, std::string_view text) {
-  const bool ok = !text.empty() && text.size() <= 64 &&
-                  text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                         "0123456789-_" + std::string(Dots ? "." : "")) == std::string_view::npos;
-  if (!ok) {
-    throw ConfigError(fmt::format("\"{}\": use 1 to 64 letters, digits, '-' or '_'{}", text,
-                                  Dots ? " or '.'" : ""));
-  }
-  config.*Member = std::string(text);
-}
 
 // An IPv6 literal in the form inet_ntop() writes ("2001:db8::1"), or nullopt.
 std::optional<std::string> canonical_ipv6(std::string_view text) {
@@ -496,9 +450,9 @@ const std::array kKeys{
             "the cluster's engine, NATS JetStream: nats://HOST:PORT or tls://HOST:PORT, "
             "comma-separated; the node checks its stream and buckets there at start; off = "
             "single node",
-            set_cluster, show_cluster, false, false, nullptr, "off"},
+            detail::set_cluster, detail::show_cluster, false, false, nullptr, "off"},
     KeyInfo{"node-name", "NAME", "this node's name in the cluster (letters, digits, '-', '_', '.')",
-            set_engine_name<&Config::node_name, true>, show_string<&Config::node_name>, false,
+            detail::set_node_name, show_string<&Config::node_name>, false,
             false, nullptr, "the host name"},
     KeyInfo{"cluster-replicas", "N",
             "copies JetStream keeps of the stream and buckets it creates (at most the number of "
@@ -507,7 +461,7 @@ const std::array kKeys{
     KeyInfo{"cluster-prefix", "NAME",
             "names of the cluster's stream (NAME-exchanges), subjects (NAME.x.>) and buckets "
             "(NAME-sessions, ...)",
-            set_engine_name<&Config::cluster_prefix, false>, show_string<&Config::cluster_prefix>},
+            detail::set_cluster_prefix, show_string<&Config::cluster_prefix>},
     KeyInfo{"cluster-creds", "FILE", "NATS credentials file (user JWT and NKey seed) for the engine",
             set_path<&Config::cluster_creds>, show_string<&Config::cluster_creds>, false, false,
             nullptr, "none"},
