@@ -3,6 +3,8 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -27,7 +29,9 @@ std::string nats_error(natsStatus s) {
   return text;
 }
 
-void on_disconnected(natsConnection* nc, void*) {
+// closure: the Engine's `closing` flag: a node that closes the connection is not reconnecting.
+void on_disconnected(natsConnection* nc, void* closure) {
+  if (static_cast<const std::atomic<bool>*>(closure)->load()) return;
   char url[256] = "";
   natsConnection_GetConnectedUrl(nc, url, sizeof url);
   log::warn("event=cluster-engine-disconnected server=\"{}\" note=\"reconnecting\"",
@@ -77,6 +81,7 @@ Engine::Engine(const EngineOptions& options) : options_(options), layout_(option
 Engine::~Engine() {
   for (kvStore* kv : buckets_) kvStore_Destroy(kv);
   if (jetstream_) jsCtx_Destroy(jetstream_);
+  closing_ = true;
   if (connection_) {
     natsConnection_Close(connection_);
     natsConnection_Destroy(connection_);
@@ -95,7 +100,7 @@ void Engine::connect() {
   if (s == NATS_OK) s = natsOptions_SetName(o.options, name.c_str());
   if (s == NATS_OK) s = natsOptions_SetTimeout(o.options, options_.connect_timeout_ms);
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o.options, -1);  // a node outlives outages
-  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o.options, on_disconnected, nullptr);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o.options, on_disconnected, &closing_);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(o.options, on_reconnected, nullptr);
   if (s == NATS_OK && !options_.creds_file.empty()) {
     s = natsOptions_SetUserCredentialsFromFiles(o.options, options_.creds_file.c_str(), nullptr);

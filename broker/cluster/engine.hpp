@@ -4,6 +4,7 @@
 // them); the report says which.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,7 @@ class Engine {
   __natsConnection* connection_ = nullptr;
   __jsCtx* jetstream_ = nullptr;
   std::vector<__kvStore*> buckets_;
+  std::atomic<bool> closing_ = false;  // read by libnats's thread (on_disconnected)
 };
 
 }  // namespace hydrant::cluster

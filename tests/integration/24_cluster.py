@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import HOST, case, free_port, hydrant_bin
+from harness import HOST, case, free_port, hydrant_bin, wait_until
 from jetstream import JetStream
 
 WHY = "hydrant's cluster mode (issue 15)"
@@ -56,11 +56,18 @@ def layout_created_then_found(t):
     epoch = field(first, "epoch")
     assert epoch != "0000000000000000", first
     b.stop()
+    assert "cluster-engine-disconnected" not in b.stderr_text(), b.stderr_tail()  # a stop is no outage
     b.start()
     again = ready_line(b)
     assert field(again, "stream_state") == "found", again
     assert field(again, "buckets") == ",".join(f"{n}:found" for n in BUCKETS), again
     assert field(again, "epoch") == epoch, (first, again)
+    # The engine going away is said once, as a warning, and the node keeps running.
+    js.procs[0].kill()
+    js.procs[0].wait(timeout=10)
+    wait_until(lambda: "event=cluster-engine-disconnected" in b.stderr_text(), 10,
+               what="the disconnect logged")
+    assert b.running(), b.stderr_tail()
     t.note(f"epoch {epoch}")
 
 
