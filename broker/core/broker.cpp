@@ -83,6 +83,11 @@ bool Broker::end_session(const std::string& client_id) {
   return true;
 }
 
+void Broker::route_from_log(fanout::MessageRef msg, std::vector<std::string> cc) {
+  SessionHost* host = hosts_.front().get();
+  host->post(CallTask{[host, msg = std::move(msg), cc = std::move(cc)] { host->publish(msg, cc); }});
+}
+
 void Broker::notify_owner(const Notice& n) {
   if (options_.notify_command.empty()) return;
   const auto users = access().users();

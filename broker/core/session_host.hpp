@@ -76,7 +76,8 @@ class SessionHost : public session::Services {
   bool logs(std::string_view topic) const override;
   bool log_writable() const override;
   fanout::MessageRef log_message(session::ClientLink& link, const MessageFactory& make,
-                                 bool confirm, uint16_t packet_id, uint8_t qos) override;
+                                 bool confirm, uint16_t packet_id, uint8_t qos,
+                                 std::span<const std::string> cc) override;
   void session_attached(session::Session& s) override;
   std::optional<ReplayResult> replay(session::Session& s, std::string_view filter,
                                      std::string_view from,

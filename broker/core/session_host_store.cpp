@@ -19,7 +19,8 @@ bool SessionHost::logs(std::string_view topic) const {
 bool SessionHost::log_writable() const { return !store_ || store_->healthy(); }
 
 fanout::MessageRef SessionHost::log_message(session::ClientLink& link, const MessageFactory& make,
-                                            bool confirm, uint16_t packet_id, uint8_t qos) {
+                                            bool confirm, uint16_t packet_id, uint8_t qos,
+                                            std::span<const std::string> cc) {
   store::ExchangeLog::Completion done;
   if (confirm) {
     // Runs on the log's flusher thread: the answer goes back to this host's loop.
@@ -27,7 +28,7 @@ fanout::MessageRef SessionHost::log_message(session::ClientLink& link, const Mes
       post(ConfirmTask{conn, packet_id, qos, ok});
     };
   }
-  return store_->append_message(make, util::unix_ms(), std::move(done));
+  return store_->append_message(make, util::unix_ms(), std::move(done), cc);
 }
 
 void SessionHost::handle_confirm(const ConfirmTask& t) {

@@ -190,10 +190,10 @@ void ClientLink::route_publish(const codec::Publish& p, std::string_view topic,
     return fanout::Message::create(topic, p.payload, p.qos, retain, p.properties,
                                    session_->id(), services_.now(), sequence, position);
   };
-  const bool matched =
-      services_.publish(logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos)
-                               : make(0, {}),
-                        cc);
+  const fanout::MessageRef msg =
+      logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos, cc) : make(0, {});
+  // Null: the log routes the message itself once stored (a cluster's, on every node).
+  const bool matched = msg ? services_.publish(msg, cc) : true;
   if (logged && p.qos > 0) {
     if (p.qos == 2) session_->await_pubrel(p.packet_id);  // routed: never twice
     if (p.qos == 1) ++unconfirmed_qos1_;

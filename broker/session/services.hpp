@@ -72,10 +72,12 @@ class Services {
   virtual bool logs(std::string_view /*topic*/) const { return false; }
   // False while the log cannot write (a full disk): durable publishes are refused.
   virtual bool log_writable() const { return true; }
-  // Appends the message `make` builds to the log and returns it. With `confirm`, once it is on
-  // disk (or could not be written) link.confirm_publish(packet_id, qos, ok) runs on this host.
+  // Appends the message `make` builds to the log and returns it, to be routed now (null: the
+  // log routes it, with its `cc` routing keys, once stored). With `confirm`, once it is stored
+  // (or could not be) link.confirm_publish(packet_id, qos, ok) runs on this host.
   virtual fanout::MessageRef log_message(ClientLink& /*link*/, const MessageFactory& make,
-                                         bool /*confirm*/, uint16_t /*packet_id*/, uint8_t /*qos*/) {
+                                         bool /*confirm*/, uint16_t /*packet_id*/, uint8_t /*qos*/,
+                                         std::span<const std::string> /*cc*/) {
     return make(0, {});
   }
   // A client attached to `session` (CONNACK sent): a persistent one is recorded.

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,9 +72,12 @@ class ExchangeLog {
   virtual std::string problem() const = 0;
 
   // Appends a message of an exchange; a retained one is also recorded as its topic's retained
-  // message, durable with it. Returns the message as built. Never waits for the disk.
+  // message, durable with it. Returns the message as built, for the caller to route now; or
+  // null from a log that routes its messages itself once stored (a cluster's: on every node),
+  // with the routing keys `cc` it was copied to. Never waits for the disk.
   virtual fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
-                                            Completion done = {}) = 0;
+                                            Completion done = {},
+                                            std::span<const std::string> cc = {}) = 0;
   // The highest sequence appended so far (durable or not).
   virtual uint64_t last_sequence() const = 0;
   virtual HistoryPage read(const HistoryQuery& q) const = 0;

@@ -54,7 +54,8 @@ class MessageStore final : public DurableStore {
   std::string problem() const override;
 
   fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
-                                    Completion done = {}) override;
+                                    Completion done = {},
+                                    std::span<const std::string> cc = {}) override;
 
   // ---- durable state (SessionStateLog) ----
   uint64_t session_open(std::string_view client_id, uint64_t incarnation,
