@@ -24,6 +24,7 @@
 #include "api/http_api.hpp"
 #include "auth/access_control.hpp"
 #include "bridge/ws_bridge.hpp"
+#include "cluster/cluster_store.hpp"
 #include "cluster/engine.hpp"
 #include "config/config.hpp"
 #include "core/broker.hpp"
@@ -195,8 +196,9 @@ std::shared_ptr<store::MessageStore> open_store(const config::Config& cfg) {
 }
 
 // The cluster's engine, when `cluster` names one: connected, its stream and buckets created or
-// checked. An engine that cannot be reached or used stops start-up. So far the node only checks
-// the engine: messages and sessions still stay on this node.
+// checked. An engine that cannot be reached or used stops start-up. Exchange messages then go
+// through its stream (cluster/cluster_store.hpp); history, sessions and retained state stay on
+// this node for now.
 std::unique_ptr<cluster::Engine> start_cluster(const config::Config& cfg) {
   if (cfg.cluster.empty()) return nullptr;
   cluster::EngineOptions o;
@@ -215,8 +217,8 @@ std::unique_ptr<cluster::Engine> start_cluster(const config::Config& cfg) {
   o.history_max_bytes = cfg.history_max_bytes;
   try {
     auto engine = cluster::Engine::start(o);
-    log::info("event=cluster-ready {} scope=\"engine checked at start; messages and sessions stay "
-              "on this node\"", engine->describe());
+    log::info("event=cluster-ready {} scope=\"exchange messages through the engine; history, "
+              "sessions and retained state on this node\"", engine->describe());
     return engine;
   } catch (const cluster::EngineError& e) {
     throw config::ConfigError(e.what());
@@ -289,7 +291,8 @@ sigset_t block_signals() {
   return signals;
 }
 
-core::BrokerOptions broker_options(const config::Config& cfg, std::string& admin_token) {
+core::BrokerOptions broker_options(const config::Config& cfg, std::string& admin_token,
+                                   const cluster::Engine* engine) {
   core::BrokerOptions opts;
   opts.threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   opts.limits = limits_from(cfg);
@@ -299,6 +302,10 @@ core::BrokerOptions broker_options(const config::Config& cfg, std::string& admin
   opts.access = load_access(cfg, admin_token);
   opts.notify_command = cfg.notify_command;
   opts.store = open_store(cfg);
+  if (engine) {
+    opts.store = std::make_shared<cluster::ClusterStore>(*engine, std::move(opts.store),
+                                                         cfg.cluster_ack_timeout * 1000, cfg.cluster_window);
+  }
   return opts;
 }
 
@@ -420,7 +427,8 @@ int run(int argc, char** argv) {
   const std::unique_ptr<cluster::Engine> engine = start_cluster(cfg);
 
   std::string admin_token;
-  const core::BrokerOptions opts = broker_options(cfg, admin_token);
+  const core::BrokerOptions opts = broker_options(cfg, admin_token, engine.get());
+  auto* cluster_log = dynamic_cast<cluster::ClusterStore*>(opts.store.get());
   RuntimeFile runtime(cfg.data_dir);
   core::Broker broker(opts);
   const std::vector<net::Worker*> workers = add_workers(broker, opts);
@@ -446,17 +454,30 @@ int run(int argc, char** argv) {
   // reaching main() and its exit status 2.
   struct StopOnError {
     core::Broker& broker;
+    cluster::ClusterStore* cluster_log;
     bool armed = true;
     ~StopOnError() {
-      if (armed) broker.stop();
+      if (!armed) return;
+      if (cluster_log) cluster_log->stop_delivery();
+      broker.stop();
     }
-  } stop_on_error{broker};
+  } stop_on_error{broker, cluster_log};
+  if (cluster_log) {
+    try {
+      cluster_log->start_delivery([&broker](fanout::MessageRef msg, std::vector<std::string> cc) {
+        broker.route_from_log(std::move(msg), std::move(cc));
+      });
+    } catch (const cluster::EngineError& e) {
+      throw config::ConfigError(e.what());
+    }
+  }
   publish_runtime(cfg, bridge_host, broker, runtime);
   log::info("event=started version={} threads={} open={} config=\"{}\"", kVersion, opts.threads,
             cfg.open, config::describe(cfg));
 
   Running{cli, cfg, broker, tls_contexts.get(), bridge_host, runtime}.serve(signals);
   stop_on_error.armed = false;
+  if (cluster_log) cluster_log->stop_delivery();  // no message reaches a stopped host
   broker.stop();
   runtime.remove();
   ::close(lock_fd);

@@ -46,6 +46,10 @@ class Engine {
   const LayoutReport& report() const { return report_; }
   // The report as the key=value pairs of one log line.
   std::string describe() const;
+  const EngineOptions& options() const { return options_; }
+  const Layout& layout() const { return layout_; }
+  // The connection, for the stream's publisher and reader (cluster_store.hpp).
+  __natsConnection* connection() const { return connection_; }
 
  private:
   explicit Engine(const EngineOptions& options);

@@ -462,6 +462,13 @@ const std::array kKeys{
             "names of the cluster's stream (NAME-exchanges), subjects (NAME.x.>) and buckets "
             "(NAME-sessions, ...)",
             detail::set_cluster_prefix, show_string<&Config::cluster_prefix>},
+    KeyInfo{"cluster-ack-timeout", "SECONDS",
+            "how long a publish waits for the engine to store it: a QoS 1/2 publish is "
+            "acknowledged only then, and refused after this (MQTT 5: 0x97; 3.1.1: disconnect)",
+            set_number<&Config::cluster_ack_timeout, 1, 300>, show_number<&Config::cluster_ack_timeout>},
+    KeyInfo{"cluster-window", "N",
+            "publishes a node lets wait for the engine at once; past it they are refused at once",
+            set_number<&Config::cluster_window, 1, 1000000>, show_number<&Config::cluster_window>},
     KeyInfo{"cluster-creds", "FILE", "NATS credentials file (user JWT and NKey seed) for the engine",
             set_path<&Config::cluster_creds>, show_string<&Config::cluster_creds>, false, false,
             nullptr, "none"},

@@ -1,0 +1,107 @@
+// A cluster node's message log: the messages of exchanges go into the engine's stream and come
+// back from it, on every node (this one included), through an ordered consumer that hands them
+// to the broker for routing. So every node delivers the same messages in the stream's order,
+// each with the same position "<epoch>-<sequence>" (the epoch: the stream's creation time).
+//
+// What this step does not move yet stays in the node's local store: persistent sessions,
+// cursors, retained messages, and history (read() answers incomplete in cluster mode).
+//
+// Threads: append_message runs on a host's loop and never blocks it (its own window of
+// unacknowledged publishes; past it a publish is refused at once). Acknowledgements and
+// delivered messages arrive on libnats's threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/engine.hpp"
+#include "store/durable_store.hpp"
+
+struct __jsCtx;
+struct __natsSubscription;
+struct __natsMsg;
+struct jsPubAck;
+struct jsPubAckErr;
+
+namespace hydrant::cluster {
+
+class ClusterStore final : public store::DurableStore {
+ public:
+  // A message from the stream and the routing keys it was copied to; on a libnats thread.
+  using Deliver = std::function<void(fanout::MessageRef msg, std::vector<std::string> cc)>;
+
+  // `engine` outlives the store; `local` keeps what does not go to the engine yet.
+  ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
+               uint32_t ack_timeout_ms, uint32_t window);
+  ~ClusterStore() override;
+
+  // From now on every new message of the stream goes to `deliver`. Throws EngineError.
+  void start_delivery(Deliver deliver);
+  // No more deliveries once this returns (before the broker's hosts stop).
+  void stop_delivery();
+
+  // ---- store::ExchangeLog ----
+  uint64_t epoch() const override { return epoch_; }
+  std::string position(uint64_t sequence) const override;
+  bool healthy() const override;
+  std::string problem() const override;
+  fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms, Completion done = {},
+                                    std::span<const std::string> cc = {}) override;
+  uint64_t last_sequence() const override { return last_sequence_.load(); }
+  store::HistoryPage read(const store::HistoryQuery& q) const override;
+  void scan(uint64_t, const std::function<void(const store::StoredMessage&)>&) const override {}
+
+  // ---- store::SessionStateLog and upkeep: the local store's ----
+  const store::DurableState& recovered_state() const override { return local_->recovered_state(); }
+  uint64_t session_open(std::string_view client_id, uint64_t incarnation,
+                        codec::ProtocolVersion version, uint32_t expiry) override {
+    return local_->session_open(client_id, incarnation, version, expiry);
+  }
+  void session_end(std::string_view client_id, uint64_t incarnation) override {
+    local_->session_end(client_id, incarnation);
+  }
+  uint64_t subscribe(std::string_view client_id, std::string_view filter,
+                     const codec::SubscriptionOptions& options, uint32_t subscription_id) override {
+    return local_->subscribe(client_id, filter, options, subscription_id);
+  }
+  void unsubscribe(std::string_view client_id, std::string_view filter) override {
+    local_->unsubscribe(client_id, filter);
+  }
+  void cursor(std::string_view client_id, uint64_t sequence) override {
+    local_->cursor(client_id, sequence);
+  }
+  void retain(const fanout::MessageRef& msg) override { local_->retain(msg); }
+  void maintain(int64_t now_ms) override { local_->maintain(now_ms); }
+  void flush() override { local_->flush(); }
+
+ private:
+  static void on_ack(__jsCtx*, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure);
+  static void on_message(__natsConnection*, __natsSubscription*, __natsMsg* msg, void* closure);
+  void deliver(__natsMsg* msg);
+  Completion take_pending(uint64_t ticket);
+
+  const Engine& engine_;
+  std::shared_ptr<store::DurableStore> local_;
+  const uint32_t ack_timeout_ms_;
+  const uint32_t window_;
+  const uint64_t epoch_;
+  __jsCtx* jetstream_ = nullptr;
+  __natsSubscription* subscription_ = nullptr;
+  Deliver deliver_;
+  std::mutex delivery_mutex_;  // held while a message is delivered (libnats's thread)
+  bool delivering_ = false;
+  std::atomic<uint64_t> last_sequence_{0};
+  std::atomic<uint64_t> publish_failures_{0};
+
+  std::mutex pending_mutex_;  // appends on the hosts' loops, acknowledgements on libnats's thread
+  uint64_t next_ticket_ = 1;
+  std::unordered_map<uint64_t, Completion> pending_;  // by ticket (header Hydrant-Ticket)
+};
+
+}  // namespace hydrant::cluster
