@@ -184,7 +184,8 @@ void ClientLink::route_publish(const codec::Publish& p, std::string_view topic,
   const bool logged = services_.logs(topic);
   if (logged && p.qos > 0 && !services_.log_writable()) {
     return refuse_publish(p, Error{ReasonCode::QuotaExceeded,
-                                   "the message store cannot write now (disk full?); try again later"});
+                                   "the message log cannot store messages now (a full disk, or the cluster's "
+                                   "engine out of reach); try again later"});
   }
   auto make = [&](uint64_t sequence, std::string_view position) {
     return fanout::Message::create(topic, p.payload, p.qos, retain, p.properties,

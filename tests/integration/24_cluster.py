@@ -9,12 +9,13 @@ import os
 import re
 import signal
 import time
+import urllib.error
 import urllib.request
 import shutil
 import subprocess
 import tempfile
 
-from harness import BOTH, HOST, PUBACK, V5, case, free_port, hydrant_bin, wait_until
+from harness import HOST, P_REASON_STRING, PUBACK, V5, case, free_port, hydrant_bin, wait_until
 from jetstream import JetStream
 
 WHY = "hydrant's cluster mode (issue 15)"
@@ -236,3 +237,37 @@ def engine_stall_holds_then_refuses_the_acknowledgement(t):
     again = t.raw(port=a.port)
     again.publish("exchange/it/stall", b'{"after":1}', qos=1, pid=3)
     assert again.expect(PUBACK, timeout=15).f.get("rc", 0) == 0
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=60)
+def engine_gone_refuses_at_once_and_healthz_says_why(t):
+    """The engine killed: /healthz answers 503 naming it, and a QoS 1 publish to an exchange is
+    refused at once (0x97, with a reason string) instead of waiting for a store that is gone.
+    Started again, the node reconnects and publishing goes on."""
+    js = JetStream(t)
+    a = t.start_broker({"cluster": js.urls, "cluster-replicas": 1, "http": "free"})
+    js.procs[0].kill()
+    js.procs[0].wait(timeout=10)
+
+    def healthz():
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{a.http_port}/healthz", timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+    status, body = wait_until(lambda: (lambda s: s if s[0] == 503 else None)(healthz()), 10,
+                              what="healthz 503")
+    assert "engine" in body, body
+    r = t.raw(port=a.port)
+    started = time.monotonic()
+    r.publish("exchange/it/gone", b'{"n":1}', qos=1, pid=1)
+    ack = r.expect(PUBACK, timeout=5)
+    assert ack.f.get("rc") == 0x97, ack
+    assert "engine" in (ack.prop(P_REASON_STRING) or ""), ack
+    assert time.monotonic() - started < 1.5
+    js.start(0)
+    js.wait_ready()
+    wait_until(lambda: healthz()[0] == 200, 20, interval=0.2, what="healthz 200 again")
+    r2 = t.raw(port=a.port)
+    r2.publish("exchange/it/gone", b'{"n":2}', qos=1, pid=2)
+    assert r2.expect(PUBACK, timeout=15).f.get("rc", 0) == 0
