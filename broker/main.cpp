@@ -256,6 +256,9 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime);
   const store::ExchangeLog* history = broker.store();
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
+  if (auto* cluster_log = dynamic_cast<const cluster::ClusterStore*>(history)) {
+    sources.cluster = [cluster_log] { return cluster_log->describe_json(); };
+  }
   options.api = [sources, admin, history](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);
     if (!r) r = api::handle_history({q.method, q.path, q.query}, history);

@@ -165,7 +165,8 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
   const std::string_view path = request.path;
   const bool api = path == "/api" || path.starts_with("/api/");
   const bool known = path == "/api/v1/info" || path == "/api/v1/stats" ||
-                     path == "/api/v1/exchanges" || path == "/metrics" || path == "/healthz";
+                     path == "/api/v1/exchanges" || path == "/api/v1/cluster" ||
+                     path == "/metrics" || path == "/healthz";
   if (!api && !known) return std::nullopt;
   if (!known) return error(404, "not found", fmt::format("no API at {}", path));
   const bool head = request.method == "HEAD";
@@ -181,6 +182,9 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
     r = stats(sources);
   } else if (path == "/api/v1/exchanges") {
     r = exchanges(sources, request.query);
+  } else if (path == "/api/v1/cluster") {
+    r = sources.cluster ? json(200, sources.cluster())
+                        : error(404, "not found", "this broker is a single node (no cluster key)");
   } else if (path == "/metrics") {
     r = prometheus(sources);
   } else if (const std::string problem = sources.store_problem ? sources.store_problem() : "";

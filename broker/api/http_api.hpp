@@ -49,6 +49,9 @@ struct ApiSources {
   // Why the message store cannot take durable writes ("" when it can): /healthz answers 503
   // with it, so that a load balancer stops sending publishers to a broker that would lose them.
   std::function<std::string()> store_problem;
+  // A cluster node's view of the cluster, as a JSON object (GET /api/v1/cluster); unset on a
+  // single node, which answers 404 there.
+  std::function<std::string()> cluster;
 };
 
 // The answer for an API path, or nullopt for a path the API does not own (a file of the viewer).

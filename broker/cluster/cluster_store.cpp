@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/json_writer.hpp"
 #include "cluster/subject.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
@@ -278,7 +279,40 @@ void ClusterStore::deliver(natsMsg* msg) {
     }
     free(values);
   }
+  ++delivered_;
+  last_delivered_sequence_ = sequence;
   deliver_(std::move(message), std::move(cc));
+}
+
+std::string ClusterStore::describe_json() const {
+  const natsConnStatus status = natsConnection_Status(engine_.connection());
+  const char* state = status == NATS_CONN_STATUS_CONNECTED      ? "connected"
+                      : status == NATS_CONN_STATUS_RECONNECTING ? "reconnecting"
+                      : status == NATS_CONN_STATUS_CLOSED       ? "closed"
+                                                                : "connecting";
+  size_t waiting = 0;
+  {
+    std::lock_guard lock(pending_mutex_);
+    waiting = pending_.size();
+  }
+  const LayoutReport& found = engine_.report();
+  JsonWriter w;
+  w.begin_object()
+      .member("node", engine_.options().node_name)
+      .member("engine", state)
+      .member("connected_to", found.connected_url)
+      .member("stream", engine_.layout().stream)
+      .member("replicas", found.replicas)
+      .member("leader_at_start", found.leader)
+      .member("epoch", fmt::format("{:016x}", epoch_))
+      .member("last_stored_sequence", last_sequence_.load())
+      .member("last_delivered_sequence", last_delivered_sequence_.load())
+      .member("delivered", delivered_.load())
+      .member("publishes_waiting", static_cast<uint64_t>(waiting))
+      .member("publish_window", static_cast<uint64_t>(window_))
+      .member("publish_failures", publish_failures_.load())
+      .end_object();
+  return w.take();
 }
 
 }  // namespace hydrant::cluster

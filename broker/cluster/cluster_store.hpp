@@ -45,6 +45,8 @@ class ClusterStore final : public store::DurableStore {
   void start_delivery(Deliver deliver);
   // No more deliveries once this returns (before the broker's hosts stop).
   void stop_delivery();
+  // This node's view of the cluster as a JSON object (GET /api/v1/cluster). Thread-safe.
+  std::string describe_json() const;
 
   // ---- store::ExchangeLog ----
   uint64_t epoch() const override { return epoch_; }
@@ -98,8 +100,10 @@ class ClusterStore final : public store::DurableStore {
   bool delivering_ = false;
   std::atomic<uint64_t> last_sequence_{0};
   std::atomic<uint64_t> publish_failures_{0};
+  std::atomic<uint64_t> delivered_{0};                // messages read from the stream
+  std::atomic<uint64_t> last_delivered_sequence_{0};
 
-  std::mutex pending_mutex_;  // appends on the hosts' loops, acknowledgements on libnats's thread
+  mutable std::mutex pending_mutex_;  // appends on the hosts' loops, acknowledgements on libnats's thread
   uint64_t next_ticket_ = 1;
   std::unordered_map<uint64_t, Completion> pending_;  // by ticket (header Hydrant-Ticket)
 };

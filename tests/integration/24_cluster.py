@@ -199,6 +199,12 @@ def publish_on_one_node_delivered_on_every_node(t):
         assert all(p.split("-")[0] == epoch for p in first), first
         assert sequences == list(range(sequences[0], sequences[0] + 220)), sequences[:5]
         t.note(f"positions {first[0]} .. {first[-1]} on a, b and c-ws")
+        # Node c's own view: connected, and it read up to the last message.
+        with urllib.request.urlopen(f"http://{HOST}:{c.http_port}/api/v1/cluster", timeout=5) as resp:
+            view = json.loads(resp.read())
+        assert view["node"] == "c" and view["engine"] == "connected", view
+        assert view["last_delivered_sequence"] == sequences[-1] and view["epoch"] == epoch, view
+        assert view["publishes_waiting"] == 0, view
     # History is not served from the engine yet: the API says so rather than answer empty.
     c_http = f"http://{HOST}:{c.http_port}/api/v1/history?filter=exchange/it/%23"
     with urllib.request.urlopen(c_http, timeout=5) as resp:

@@ -116,6 +116,17 @@ TEST_CASE("/api/v1/exchanges: newest first, kind and limit filters, bad values a
   }
 }
 
+TEST_CASE("/api/v1/cluster: 404 on a single node, the node's view on a cluster node") {
+  CHECK(get("/api/v1/cluster").status == 404);
+  CHECK(get("/api/v1/cluster").body.find("single node") != std::string::npos);
+  api::ApiSources s = sources();
+  s.cluster = [] { return std::string(R"({"node":"a"})"); };
+  auto r = api::handle_api({"GET", "/api/v1/cluster", ""}, s, kNow);
+  REQUIRE(r.has_value());
+  CHECK(r->status == 200);
+  CHECK(r->body == R"({"node":"a"})");
+}
+
 TEST_CASE("errors: unknown API path 404, other methods 405 with Allow, HEAD has no body") {
   simdjson::dom::parser parser;
   auto r = get("/api/v1/nothing");
