@@ -6,75 +6,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "base/json_writer.hpp"
-#include "cluster/subject.hpp"
+#include "cluster/stream_message.hpp"
 #include "util/log.hpp"
-#include "util/wall_clock.hpp"
 
 namespace hydrant::cluster {
 
-namespace {
-
-// Headers of a message in the stream: what MQTT needs besides the topic (the subject) and the
-// payload (the data), readable by other tools too.
-constexpr const char* kTicket = "Hydrant-Ticket";    // the publishing node's acknowledgement key
-constexpr const char* kQos = "Hydrant-Qos";
-constexpr const char* kRetain = "Hydrant-Retain";
-constexpr const char* kProps = "Hydrant-Props";      // forwarded MQTT 5 properties, hex
-constexpr const char* kExpires = "Hydrant-Expires";  // unix ms; absent: never
-constexpr const char* kNode = "Hydrant-Node";
-constexpr const char* kSession = "Hydrant-Session";  // the publisher's, on kNode (no local)
-constexpr const char* kCc = "Hydrant-CC";            // one per copied routing key, as a subject
-
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(std::string_view text) {
-  if (text.size() % 2) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (size_t i = 0; i < text.size(); i += 2) {
-    unsigned value = 0;
-    auto [p, ec] = std::from_chars(text.data() + i, text.data() + i + 2, value, 16);
-    if (ec != std::errc() || p != text.data() + i + 2) return std::nullopt;
-    out += static_cast<char>(value);
-  }
-  return out;
-}
-
-uint64_t number(const char* text) {
-  uint64_t n = 0;
-  if (text) std::from_chars(text, text + std::strlen(text), n);
-  return n;
-}
-
-const char* header(natsMsg* msg, const char* key) {
-  const char* value = nullptr;
-  return natsMsgHeader_Get(msg, key, &value) == NATS_OK ? value : nullptr;
-}
-
-// The MQTT 5 user property ("position", position), encoded as Message keeps its properties.
-void append_position(std::string& data, std::string_view position) {
-  data += static_cast<char>(0x26);
-  for (std::string_view s : {std::string_view("position"), position}) {
-    data += static_cast<char>(s.size() >> 8);
-    data += static_cast<char>(s.size() & 0xFF);
-    data += s;
-  }
-}
-
-}  // namespace
 
 ClusterStore::ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
                            uint32_t ack_timeout_ms, uint32_t window)
@@ -174,26 +112,9 @@ fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int6
     if (done) done(0, false);
     return nullptr;
   }
-  const std::string& prefix = engine_.options().prefix;
-  const std::string subject = subject_of_topic(prefix, msg->topic());
-  const std::string_view payload = msg->payload();
-  natsMsg* m = nullptr;
-  natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, payload.data(), static_cast<int>(payload.size()));
-  auto set = [&](const char* key, const std::string& value) {
-    if (s == NATS_OK) s = natsMsgHeader_Set(m, key, value.c_str());
-  };
-  set(kTicket, std::to_string(ticket));
-  set(kQos, std::to_string(msg->qos()));
-  if (msg->retain()) set(kRetain, "1");
-  if (!msg->forwarded_properties().empty()) set(kProps, hex(msg->forwarded_properties()));
-  if (const auto left = msg->expiry_left(fanout::Clock::now())) {
-    set(kExpires, std::to_string(now_ms + int64_t{*left} * 1000));
-  }
-  set(kNode, engine_.options().node_name);
-  set(kSession, std::to_string(msg->origin_session()));
-  for (const auto& topic : cc) {
-    if (s == NATS_OK) s = natsMsgHeader_Add(m, kCc, subject_of_topic(prefix, topic).c_str());
-  }
+  natsMsg* m = encode_stream_message(*msg, engine_.options().prefix, engine_.options().node_name,
+                                     ticket, now_ms, cc);
+  natsStatus s = m ? NATS_OK : NATS_NO_MEMORY;
   jsPubOptions options;
   jsPubOptions_Init(&options);
   options.MaxWait = ack_timeout_ms_;  // then on_ack hears a time-out
@@ -219,7 +140,7 @@ ClusterStore::Completion ClusterStore::take_pending(uint64_t ticket) {
 
 void ClusterStore::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure) {
   auto* self = static_cast<ClusterStore*>(closure);
-  Completion done = self->take_pending(number(header(msg, kTicket)));
+  Completion done = self->take_pending(ticket_of(msg));
   if (ack) {
     uint64_t last = self->last_sequence_.load();
     while (ack->Sequence > last && !self->last_sequence_.compare_exchange_weak(last, ack->Sequence)) {
@@ -244,44 +165,11 @@ void ClusterStore::on_message(natsConnection*, natsSubscription*, natsMsg* msg, 
 }
 
 void ClusterStore::deliver(natsMsg* msg) {
-  const std::string& prefix = engine_.options().prefix;
-  const auto topic = topic_of_subject(prefix, natsMsg_GetSubject(msg));
-  jsMsgMetaData* meta = nullptr;
-  if (!topic || natsMsg_GetMetaData(&meta, msg) != NATS_OK) return;  // not one of ours
-  const uint64_t sequence = meta->Sequence.Stream;
-  jsMsgMetaData_Destroy(meta);
-
-  const auto props = unhex(header(msg, kProps) ? header(msg, kProps) : "");
-  const uint64_t qos = number(header(msg, kQos));
-  if (!props || qos > 2) return;
-  const char* node = header(msg, kNode);
-  const uint64_t origin = node && engine_.options().node_name == node ? number(header(msg, kSession)) : 0;
-  std::optional<fanout::Clock::time_point> expiry;
-  if (const char* expires = header(msg, kExpires)) {
-    const int64_t left_ms = static_cast<int64_t>(number(expires)) - util::unix_ms();
-    expiry = fanout::Clock::now() + std::chrono::milliseconds(std::max<int64_t>(left_ms, 0));
-  }
-  std::string data = *topic;
-  data += *props;
-  append_position(data, position(sequence));
-  const auto payload_off = static_cast<uint32_t>(data.size());
-  data.append(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-  auto message = std::make_shared<const fanout::Message>(
-      std::move(data), static_cast<uint32_t>(topic->size()), payload_off, static_cast<uint8_t>(qos),
-      header(msg, kRetain) != nullptr, origin, expiry, sequence);
-
-  std::vector<std::string> cc;
-  const char** values = nullptr;
-  int count = 0;
-  if (natsMsgHeader_Values(msg, kCc, &values, &count) == NATS_OK) {
-    for (int i = 0; i < count; ++i) {
-      if (auto t = topic_of_subject(prefix, values[i])) cc.push_back(std::move(*t));
-    }
-    free(values);
-  }
+  auto got = decode_stream_message(msg, engine_.options().prefix, engine_.options().node_name, epoch_);
+  if (!got) return;  // not one of ours
   ++delivered_;
-  last_delivered_sequence_ = sequence;
-  deliver_(std::move(message), std::move(cc));
+  last_delivered_sequence_ = got->sequence;
+  deliver_(std::move(got->msg), std::move(got->cc));
 }
 
 std::string ClusterStore::describe_json() const {
