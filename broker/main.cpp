@@ -467,9 +467,18 @@ int run(int argc, char** argv) {
   } stop_on_error{broker, cluster_log};
   if (cluster_log) {
     try {
-      cluster_log->start_delivery([&broker](fanout::MessageRef msg, std::vector<std::string> cc) {
-        broker.route_from_log(std::move(msg), std::move(cc));
-      });
+      // A SIGTERM or SIGINT while the consumer is being set up ends the wait (it stays
+      // pending, so serve() then stops the broker as usual).
+      auto stop_asked = [] {
+        sigset_t pending;
+        sigpending(&pending);
+        return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+      };
+      cluster_log->start_delivery(
+          [&broker](fanout::MessageRef msg, std::vector<std::string> cc) {
+            broker.route_from_log(std::move(msg), std::move(cc));
+          },
+          stop_asked);
     } catch (const cluster::EngineError& e) {
       throw config::ConfigError(e.what());
     }

@@ -6,8 +6,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "base/json_writer.hpp"
+#include "cluster/stream_history.hpp"
 #include "cluster/stream_message.hpp"
 #include "util/log.hpp"
 
@@ -41,7 +44,7 @@ ClusterStore::~ClusterStore() {
   }
 }
 
-void ClusterStore::start_delivery(Deliver deliver) {
+void ClusterStore::start_delivery(Deliver deliver, const std::function<bool()>& give_up) {
   deliver_ = std::move(deliver);
   delivering_ = true;
   jsSubOptions options;
@@ -50,8 +53,17 @@ void ClusterStore::start_delivery(Deliver deliver) {
   options.Ordered = true;  // the library re-creates the consumer on a gap: nothing skipped
   options.Config.DeliverPolicy = js_DeliverNew;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = js_Subscribe(&subscription_, jetstream_, engine_.layout().subjects.c_str(),
-                                    on_message, this, nullptr, &options, &jerr);
+  natsStatus s = NATS_OK;
+  // A JetStream cluster that has just formed may not place a consumer yet ("temporarily
+  // unavailable", time-outs): tried again for a while before the start fails.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (true) {
+    s = js_Subscribe(&subscription_, jetstream_, engine_.layout().subjects.c_str(), on_message, this,
+                     nullptr, &options, &jerr);
+    if (s == NATS_OK || std::chrono::steady_clock::now() >= deadline || give_up()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (s != NATS_OK && give_up()) return;  // stopping anyway: nothing to deliver to
   if (s != NATS_OK) {
     throw EngineError(fmt::format("cluster: cannot read stream {}: {} (JetStream error {})",
                                   engine_.layout().stream, natsStatus_GetText(s), static_cast<int>(jerr)));
@@ -89,11 +101,8 @@ std::string ClusterStore::problem() const {
   return local_->problem();
 }
 
-store::HistoryPage ClusterStore::read(const store::HistoryQuery&) const {
-  store::HistoryPage page;
-  page.complete = false;
-  page.gap = "history is not served in cluster mode yet";
-  return page;
+store::HistoryPage ClusterStore::read(const store::HistoryQuery& q) const {
+  return read_stream_history(jetstream_, engine_, epoch_, q);
 }
 
 fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int64_t now_ms,

@@ -3,8 +3,8 @@
 // to the broker for routing. So every node delivers the same messages in the stream's order,
 // each with the same position "<epoch>-<sequence>" (the epoch: the stream's creation time).
 //
-// What this step does not move yet stays in the node's local store: persistent sessions,
-// cursors, retained messages, and history (read() answers incomplete in cluster mode).
+// History and replay read the stream (stream_history.hpp). What this step does not move yet
+// stays in the node's local store: persistent sessions, cursors, retained messages.
 //
 // Threads: append_message runs on a host's loop and never blocks it (its own window of
 // unacknowledged publishes; past it a publish is refused at once). Acknowledgements and
@@ -41,8 +41,10 @@ class ClusterStore final : public store::DurableStore {
                uint32_t ack_timeout_ms, uint32_t window);
   ~ClusterStore() override;
 
-  // From now on every new message of the stream goes to `deliver`. Throws EngineError.
-  void start_delivery(Deliver deliver);
+  // From now on every new message of the stream goes to `deliver`. Throws EngineError when
+  // the consumer cannot be set up within 15 s, or at once when `give_up()` says so (a stop
+  // was asked for meanwhile).
+  void start_delivery(Deliver deliver, const std::function<bool()>& give_up);
   // No more deliveries once this returns (before the broker's hosts stop).
   void stop_delivery();
   // This node's view of the cluster as a JSON object (GET /api/v1/cluster). Thread-safe.

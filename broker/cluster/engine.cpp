@@ -3,6 +3,8 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
+
 #include <atomic>
 
 #include <fmt/format.h>
@@ -148,7 +150,7 @@ void Engine::ensure_stream() {
   config.Replicas = options_.replicas;
   config.MaxAge = static_cast<int64_t>(options_.history_max_age_s) * kNanosPerSecond;
   config.MaxBytes = static_cast<int64_t>(options_.history_max_bytes);
-  config.Duplicates = kDuplicateWindowNs;
+  config.Duplicates = std::min(kDuplicateWindowNs, config.MaxAge);  // JetStream: never past MaxAge
   config.AllowDirect = true;  // history reads from any replica
   StreamInfoHolder result;
   if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {

@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import HOST, P_REASON_STRING, PUBACK, V5, case, free_port, hydrant_bin, wait_until
+from harness import (HOST, P_REASON_STRING, PUBACK, V5, PacketTypes, case, free_port, hydrant_bin,
+                     props5, wait_until)
 from jetstream import JetStream
 
 WHY = "hydrant's cluster mode (issue 15)"
@@ -33,6 +34,15 @@ def field(line, key):
     assert m, (key, line)
     return m.group(2) if m.group(2) is not None else m.group(1)
 
+
+
+def start_node(t, args):
+    """A node, once it reads the stream: event=started comes after the consumer is set up (the
+    port accepts a little earlier)."""
+    b = t.start_broker(args)
+    wait_until(lambda: "event=started" in b.stderr_text(), 20, interval=0.05,
+               what="event=started")
+    return b
 
 def refused_start(*args, timeout=40):
     """Runs hydrant with these arguments; it must exit 2. Returns its stderr."""
@@ -54,7 +64,7 @@ def layout_created_then_found(t):
     buckets; started again it finds them, with the same epoch (the stream's life)."""
     js = JetStream(t)
     args = {"cluster": js.urls, "cluster-replicas": 1, "node-name": "node-a"}
-    b = t.start_broker(args)
+    b = start_node(t, args)
     first = ready_line(b)
     assert field(first, "stream") == "hydrant-exchanges", first
     assert field(first, "stream_state") == "created", first
@@ -66,6 +76,7 @@ def layout_created_then_found(t):
     b.stop()
     assert "cluster-engine-disconnected" not in b.stderr_text(), b.stderr_tail()  # a stop is no outage
     b.start()
+    wait_until(lambda: b.stderr_text().count("event=started") == 2, 20, what="started again")
     again = ready_line(b)
     assert field(again, "stream_state") == "found", again
     assert field(again, "buckets") == ",".join(f"{n}:found" for n in BUCKETS), again
@@ -86,7 +97,7 @@ def prefix_and_limits_follow_the_configuration(t):
     js = JetStream(t)
     args = {"cluster": js.urls, "cluster-replicas": 1, "cluster-prefix": "alt",
             "history-max-age": 3600}
-    b = t.start_broker(args)
+    b = start_node(t, args)
     line = ready_line(b)
     assert field(line, "stream") == "alt-exchanges", line
     assert "alt-sessions:created" in field(line, "buckets"), line
@@ -94,6 +105,7 @@ def prefix_and_limits_follow_the_configuration(t):
     b.stop()
     b.args["history-max-age"] = 7200
     b.start()
+    wait_until(lambda: b.stderr_text().count("event=started") == 2, 20, what="started again")
     line = ready_line(b)
     assert field(line, "stream_state") == "found", line
     assert "limits=updated" in line, line
@@ -105,11 +117,11 @@ def three_servers_keep_three_copies(t):
     """A JetStream cluster of three: the default cluster-replicas 3 places the stream on all of
     them, with a leader; a second node finds the same stream (same epoch)."""
     js = JetStream(t, servers=3)
-    a = t.start_broker({"cluster": js.urls, "node-name": "node-a"})
+    a = start_node(t, {"cluster": js.urls, "node-name": "node-a"})
     line_a = ready_line(a)
     assert field(line_a, "replicas") == "3", line_a
     assert field(line_a, "leader") in js.names, line_a
-    b = t.start_broker({"cluster": js.urls, "node-name": "node-b"})
+    b = start_node(t, {"cluster": js.urls, "node-name": "node-b"})
     line_b = ready_line(b)
     assert field(line_b, "stream_state") == "found", line_b
     assert field(line_b, "epoch") == field(line_a, "epoch"), (line_a, line_b)
@@ -144,7 +156,7 @@ def engine_password_never_logged(t):
     reach the engine but no log line: the startup lines show ***@ instead."""
     js = JetStream(t)
     url = js.urls.replace("nats://", "nats://alice:s3cret-pw@")
-    b = t.start_broker({"cluster": url, "cluster-replicas": 1})
+    b = start_node(t, {"cluster": url, "cluster-replicas": 1})
     line = ready_line(b)
     assert "nats://***@" in field(line, "servers"), line
     assert "s3cret-pw" not in b.stderr_text(), b.stderr_tail()
@@ -170,9 +182,9 @@ def publish_on_one_node_delivered_on_every_node(t):
     position for each message on every node, one stream sequence after the other."""
     js = JetStream(t)
     common = {"cluster": js.urls, "cluster-replicas": 1}
-    a = t.start_broker(dict(common, **{"node-name": "a"}))
-    b = t.start_broker(dict(common, **{"node-name": "b"}))
-    c = t.start_broker(dict(common, **{"node-name": "c", "http": "free"}))
+    a = start_node(t, dict(common, **{"node-name": "a"}))
+    b = start_node(t, dict(common, **{"node-name": "b"}))
+    c = start_node(t, dict(common, **{"node-name": "c", "http": "free"}))
     subs = {"a": t.client(port=a.port), "b": t.client(port=b.port),
             "c-ws": t.client(port=c.http_port, transport="websockets")}
     for s in subs.values():
@@ -205,11 +217,30 @@ def publish_on_one_node_delivered_on_every_node(t):
         assert view["node"] == "c" and view["engine"] == "connected", view
         assert view["last_delivered_sequence"] == sequences[-1] and view["epoch"] == epoch, view
         assert view["publishes_waiting"] == 0, view
-    # History is not served from the engine yet: the API says so rather than answer empty.
-    c_http = f"http://{HOST}:{c.http_port}/api/v1/history?filter=exchange/it/%23"
-    with urllib.request.urlopen(c_http, timeout=5) as resp:
-        page = json.loads(resp.read())
-    assert page["complete"] is False and "cluster mode" in page["gap"], page
+    # History from the stream, on another node than the publisher's: by position, page by page,
+    # and the newest N; the same positions as the live deliveries.
+    def history(node, query):
+        url = f"http://{HOST}:{node.http_port}/api/v1/history?filter=exchange/it/%23&{query}"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.loads(resp.read())
+    page = history(c, "limit=150")
+    assert [m["payload"]["n"] for m in page["messages"]] == list(range(150)), page["next"]
+    assert page["more"] is True and page["complete"] is True, page["next"]
+    rest = history(c, f"limit=150&since={page['next']}")
+    assert [m["payload"]["n"] for m in rest["messages"]] == list(range(150, 220)), rest["next"]
+    assert rest["more"] is False, rest
+    newest = history(c, "last=5")
+    assert [m["payload"]["n"] for m in newest["messages"]] == list(range(215, 220)), newest
+    if t.v == V5:
+        assert [m["position"] for m in page["messages"] + rest["messages"]] == positions["a"]
+    # Replay over MQTT 5 on node b: the newest 3, then live.
+    if t.v == V5:
+        late = t.client(port=b.port)
+        late.subscribe("exchange/it/#", qos=1, properties=props5(
+            PacketTypes.SUBSCRIBE, UserProperty=[("replay", "last:3")]))
+        got = late.wait_messages(3, timeout=10)
+        assert [m.payload for m in got] == expected[-3:], got
+        assert [position_of(m) for m in got] == positions["a"][-3:], got
 
 
 @case(hydrant_only=WHY, start_broker=False, timeout=90)
@@ -219,7 +250,7 @@ def engine_stall_holds_then_refuses_the_acknowledgement(t):
     never a PUBACK for a message the engine did not store. Once the engine answers again,
     publishing goes on."""
     js = JetStream(t)
-    a = t.start_broker({"cluster": js.urls, "cluster-replicas": 1, "cluster-ack-timeout": 2})
+    a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "cluster-ack-timeout": 2})
     r = t.raw(port=a.port)
     r.publish("exchange/it/stall", b'{"before":1}', qos=1, pid=1)
     assert r.expect(PUBACK, timeout=10).f.get("rc", 0) == 0
@@ -251,7 +282,7 @@ def engine_gone_refuses_at_once_and_healthz_says_why(t):
     refused at once (0x97, with a reason string) instead of waiting for a store that is gone.
     Started again, the node reconnects and publishing goes on."""
     js = JetStream(t)
-    a = t.start_broker({"cluster": js.urls, "cluster-replicas": 1, "http": "free"})
+    a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "http": "free"})
     js.procs[0].kill()
     js.procs[0].wait(timeout=10)
 
@@ -277,3 +308,28 @@ def engine_gone_refuses_at_once_and_healthz_says_why(t):
     r2 = t.raw(port=a.port)
     r2.publish("exchange/it/gone", b'{"n":2}', qos=1, pid=2)
     assert r2.expect(PUBACK, timeout=15).f.get("rc", 0) == 0
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=60)
+def history_says_what_the_stream_no_longer_holds(t):
+    """History from the stream is marked incomplete, with the reason, when the position asked
+    for has aged out (history-max-age, the stream's MaxAge) or comes from another stream."""
+    js = JetStream(t)
+    a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "http": "free",
+                        "history-max-age": 1})
+    pub = t.client(port=a.port)
+    for i in range(3):
+        pub.publish("exchange/it/old", b'{"n":%d}' % i, qos=1)
+    time.sleep(2.5)  # MaxAge 1 s: the three are gone
+    pub.publish("exchange/it/old", b'{"n":3}', qos=1)
+
+    def history(query):
+        url = f"http://{HOST}:{a.http_port}/api/v1/history?filter=exchange/it/%23&{query}"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.loads(resp.read())
+    epoch = history("last=1")["epoch"]
+    page = history(f"since={epoch}-1")
+    assert [m["payload"]["n"] for m in page["messages"]] == [3], page
+    assert page["complete"] is False and "retention" in page["gap"], page
+    other = history("since=0000000000000001-1")
+    assert other["complete"] is False and "another epoch" in other["gap"], other
