@@ -307,7 +307,8 @@ core::BrokerOptions broker_options(const config::Config& cfg, std::string& admin
   opts.store = open_store(cfg);
   if (engine) {
     opts.store = std::make_shared<cluster::ClusterStore>(*engine, std::move(opts.store),
-                                                         cfg.cluster_ack_timeout * 1000, cfg.cluster_window);
+                                                         cfg.cluster_ack_timeout * 1000, cfg.cluster_window,
+                                                         cfg.cluster_history_rate);
   }
   return opts;
 }

@@ -18,9 +18,11 @@ namespace hydrant::cluster {
 
 
 ClusterStore::ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
-                           uint32_t ack_timeout_ms, uint32_t window)
+                           uint32_t ack_timeout_ms, uint32_t window,
+                           uint32_t history_reads_per_second)
     : engine_(engine), local_(std::move(local)), ack_timeout_ms_(ack_timeout_ms), window_(window),
-      epoch_(engine.report().epoch) {
+      epoch_(engine.report().epoch), history_rate_(history_reads_per_second),
+      history_tokens_(history_reads_per_second) {
   last_sequence_ = engine.report().last_sequence;
   jsOptions options;
   jsOptions_Init(&options);
@@ -102,7 +104,25 @@ std::string ClusterStore::problem() const {
 }
 
 store::HistoryPage ClusterStore::read(const store::HistoryQuery& q) const {
+  if (!take_history_token()) {
+    store::HistoryPage page;
+    page.complete = false;
+    page.gap = fmt::format("too many history reads on this node just now (at most {:.0f} a "
+                           "second); try again", history_rate_);
+    return page;
+  }
   return read_stream_history(jetstream_, engine_, epoch_, q);
+}
+
+bool ClusterStore::take_history_token() const {
+  std::lock_guard lock(history_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - history_refilled_).count();
+  history_refilled_ = now;
+  history_tokens_ = std::min(history_rate_, history_tokens_ + seconds * history_rate_);
+  if (history_tokens_ < 1) return false;
+  history_tokens_ -= 1;
+  return true;
 }
 
 fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int64_t now_ms,

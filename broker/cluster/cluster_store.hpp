@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,7 +39,7 @@ class ClusterStore final : public store::DurableStore {
 
   // `engine` outlives the store; `local` keeps what does not go to the engine yet.
   ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
-               uint32_t ack_timeout_ms, uint32_t window);
+               uint32_t ack_timeout_ms, uint32_t window, uint32_t history_reads_per_second);
   ~ClusterStore() override;
 
   // From now on every new message of the stream goes to `deliver`. Throws EngineError when
@@ -104,6 +105,14 @@ class ClusterStore final : public store::DurableStore {
   std::atomic<uint64_t> publish_failures_{0};
   std::atomic<uint64_t> delivered_{0};                // messages read from the stream
   std::atomic<uint64_t> last_delivered_sequence_{0};
+
+  // History reads cost the engine a consumer each: at most history_rate_ a second per node
+  // (a token bucket), so that a flood of anonymous history requests cannot load the engine.
+  const double history_rate_;
+  mutable std::mutex history_mutex_;
+  mutable double history_tokens_;
+  mutable std::chrono::steady_clock::time_point history_refilled_ = std::chrono::steady_clock::now();
+  bool take_history_token() const;
 
   mutable std::mutex pending_mutex_;  // appends on the hosts' loops, acknowledgements on libnats's thread
   uint64_t next_ticket_ = 1;

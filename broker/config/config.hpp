@@ -98,6 +98,7 @@ struct Config {
   std::string cluster_ca;                      // CA of the engine's TLS; empty = URLs decide
   uint32_t cluster_ack_timeout = 10;           // seconds a publish waits for the engine
   uint32_t cluster_window = 4096;              // publishes awaiting the engine, per node
+  uint32_t cluster_history_rate = 50;          // history reads a second a node asks of the engine
   // ws_origins are stored as browsers serialize an Origin ("https://example.org", no default
   // port) and trusted_proxies as canonical IP literals, so the bridge may compare them exactly.
 };

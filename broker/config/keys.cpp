@@ -469,6 +469,11 @@ const std::array kKeys{
     KeyInfo{"cluster-window", "N",
             "publishes a node lets wait for the engine at once; past it they are refused at once",
             set_number<&Config::cluster_window, 1, 1000000>, show_number<&Config::cluster_window>},
+    KeyInfo{"cluster-history-rate", "N",
+            "history reads (HTTP API and MQTT replay) a node asks of the engine per second; "
+            "past it a read answers incomplete, saying why",
+            set_number<&Config::cluster_history_rate, 1, 100000>,
+            show_number<&Config::cluster_history_rate>},
     KeyInfo{"cluster-creds", "FILE", "NATS credentials file (user JWT and NKey seed) for the engine",
             set_path<&Config::cluster_creds>, show_string<&Config::cluster_creds>, false, false,
             nullptr, "none"},

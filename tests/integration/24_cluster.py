@@ -313,10 +313,11 @@ def engine_gone_refuses_at_once_and_healthz_says_why(t):
 @case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=60)
 def history_says_what_the_stream_no_longer_holds(t):
     """History from the stream is marked incomplete, with the reason, when the position asked
-    for has aged out (history-max-age, the stream's MaxAge) or comes from another stream."""
+    for has aged out (history-max-age, the stream's MaxAge) or comes from another stream, or
+    when the node's history reads are over cluster-history-rate."""
     js = JetStream(t)
     a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "http": "free",
-                        "history-max-age": 1})
+                        "history-max-age": 1, "cluster-history-rate": 5})
     pub = t.client(port=a.port)
     for i in range(3):
         pub.publish("exchange/it/old", b'{"n":%d}' % i, qos=1)
@@ -333,3 +334,12 @@ def history_says_what_the_stream_no_longer_holds(t):
     assert page["complete"] is False and "retention" in page["gap"], page
     other = history("since=0000000000000001-1")
     assert other["complete"] is False and "another epoch" in other["gap"], other
+    # A flood of history requests is bounded (each costs the engine a consumer): past
+    # cluster-history-rate (5 a second here) the answer says so instead of reading.
+    started = time.monotonic()
+    pages = [history("last=1") for _ in range(40)]
+    seconds = time.monotonic() - started
+    refused = [p for p in pages if not p["complete"] and "too many history reads" in p["gap"]]
+    served = len(pages) - len(refused)
+    assert served <= 5 + 5 * seconds + 1 and refused, (served, seconds)
+    t.note(f"40 reads in {seconds:.2f} s: {served} served, {len(refused)} refused")

@@ -602,6 +602,7 @@ TEST_CASE("cluster keys") {
   CHECK(file_error("cluster-replicas = 6") != "");
   CHECK(Config{}.cluster_ack_timeout == 10);
   CHECK(Config{}.cluster_window == 4096);
+  CHECK(Config{}.cluster_history_rate == 50);
   CHECK(parse_config_text("cluster-ack-timeout = 2\ncluster-window = 16", "t").cluster_window == 16);
   CHECK(file_error("cluster-ack-timeout = 0") != "");
   CHECK(file_error("cluster-window = 0") != "");
