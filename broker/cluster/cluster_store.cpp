@@ -73,6 +73,11 @@ void ClusterStore::start_delivery(Deliver deliver, const std::function<bool()>& 
 }
 
 void ClusterStore::stop_delivery() {
+  {
+    // A completion posts to its host: none may run once the hosts may be gone.
+    std::lock_guard lock(completion_mutex_);
+    completing_ = false;
+  }
   if (!subscription_) return;
   {
     // Waits for a delivery in progress; the ones after it find `delivering_` false.
@@ -158,6 +163,11 @@ fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int6
   return nullptr;
 }
 
+void ClusterStore::complete(const Completion& done, uint64_t sequence, bool ok) {
+  std::lock_guard lock(completion_mutex_);
+  if (done && completing_) done(sequence, ok);
+}
+
 ClusterStore::Completion ClusterStore::take_pending(uint64_t ticket) {
   std::lock_guard lock(pending_mutex_);
   auto it = pending_.find(ticket);
@@ -174,12 +184,12 @@ void ClusterStore::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err,
     uint64_t last = self->last_sequence_.load();
     while (ack->Sequence > last && !self->last_sequence_.compare_exchange_weak(last, ack->Sequence)) {
     }
-    if (done) done(ack->Sequence, true);
+    self->complete(done, ack->Sequence, true);
   } else {
     ++self->publish_failures_;
     log::warn("event=cluster-publish-failed error=\"{}\"",
               err && err->ErrText ? err->ErrText : natsStatus_GetText(err ? err->Err : NATS_ERR));
-    if (done) done(0, false);
+    self->complete(done, 0, false);
   }
   natsMsg_Destroy(msg);
 }

@@ -46,7 +46,8 @@ class ClusterStore final : public store::DurableStore {
   // the consumer cannot be set up within 15 s, or at once when `give_up()` says so (a stop
   // was asked for meanwhile).
   void start_delivery(Deliver deliver, const std::function<bool()>& give_up);
-  // No more deliveries once this returns (before the broker's hosts stop).
+  // No more deliveries, nor acknowledgements to the hosts, once this returns (before the
+  // broker's hosts stop: a publish still waiting for the engine then gets no answer).
   void stop_delivery();
   // This node's view of the cluster as a JSON object (GET /api/v1/cluster). Thread-safe.
   std::string describe_json() const;
@@ -90,6 +91,7 @@ class ClusterStore final : public store::DurableStore {
   static void on_message(__natsConnection*, __natsSubscription*, __natsMsg* msg, void* closure);
   void deliver(__natsMsg* msg);
   Completion take_pending(uint64_t ticket);
+  void complete(const Completion& done, uint64_t sequence, bool ok);  // unless stopped
 
   const Engine& engine_;
   std::shared_ptr<store::DurableStore> local_;
@@ -113,6 +115,9 @@ class ClusterStore final : public store::DurableStore {
   mutable double history_tokens_;
   mutable std::chrono::steady_clock::time_point history_refilled_ = std::chrono::steady_clock::now();
   bool take_history_token() const;
+
+  std::mutex completion_mutex_;  // held while a completion runs (libnats's thread)
+  bool completing_ = true;
 
   mutable std::mutex pending_mutex_;  // appends on the hosts' loops, acknowledgements on libnats's thread
   uint64_t next_ticket_ = 1;
