@@ -16,7 +16,6 @@
 
 namespace hydrant::cluster {
 
-
 ClusterStore::ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
                            uint32_t ack_timeout_ms, uint32_t window,
                            uint32_t history_reads_per_second)
@@ -53,7 +52,10 @@ void ClusterStore::start_delivery(Deliver deliver, const std::function<bool()>& 
   jsSubOptions_Init(&options);
   options.Stream = engine_.layout().stream.c_str();
   options.Ordered = true;  // the library re-creates the consumer on a gap: nothing skipped
-  options.Config.DeliverPolicy = js_DeliverNew;
+  // From just after the last message the stream held at the start check, which came before
+  // this node listened: what its clients (or other nodes) publish meanwhile is delivered too.
+  options.Config.DeliverPolicy = js_DeliverByStartSequence;
+  options.Config.OptStartSeq = engine_.report().last_sequence + 1;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = NATS_OK;
   // A JetStream cluster that has just formed may not place a consumer yet ("temporarily
