@@ -258,6 +258,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
   if (auto* cluster_log = dynamic_cast<const cluster::ClusterStore*>(history)) {
     sources.cluster = [cluster_log] { return cluster_log->describe_json(); };
+    sources.cluster_metrics = [cluster_log] { return cluster_log->prometheus(); };
   }
   options.api = [sources, admin, history](const bridge::ApiRequest& q) -> std::optional<bridge::HttpAnswer> {
     auto r = api::handle_admin({q.method, q.path, q.query, q.authorization, q.body, q.peer}, admin);

@@ -151,6 +151,7 @@ HttpResponse prometheus(const ApiSources& s) {
     out += fmt::format("hydrant_topic_bytes_total{{prefix=\"{}\",kind=\"{}\"}} {}\n",
                        label(p.prefix), p.exchange ? "exchange" : "prefix", p.bytes);
   }
+  if (s.cluster_metrics) out += s.cluster_metrics();
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = std::move(out);

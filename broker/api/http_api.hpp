@@ -52,6 +52,8 @@ struct ApiSources {
   // A cluster node's view of the cluster, as a JSON object (GET /api/v1/cluster); unset on a
   // single node, which answers 404 there.
   std::function<std::string()> cluster;
+  // A cluster node's metrics, as Prometheus text appended to /metrics; unset on a single node.
+  std::function<std::string()> cluster_metrics;
 };
 
 // The answer for an API path, or nullopt for a path the API does not own (a file of the viewer).

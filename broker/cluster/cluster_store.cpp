@@ -111,7 +111,9 @@ std::string ClusterStore::problem() const {
 }
 
 store::HistoryPage ClusterStore::read(const store::HistoryQuery& q) const {
+  ++history_reads_;
   if (!take_history_token()) {
+    ++history_reads_refused_;
     store::HistoryPage page;
     page.complete = false;
     page.gap = fmt::format("too many history reads on this node just now (at most {:.0f} a "
@@ -140,7 +142,7 @@ fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int6
     std::lock_guard lock(pending_mutex_);
     if (pending_.size() < window_) {
       ticket = next_ticket_++;
-      pending_.emplace(ticket, std::move(done));
+      pending_.emplace(ticket, Pending{std::move(done), std::chrono::steady_clock::now()});
     }
   }
   if (!ticket) {  // the engine is behind: refused now rather than queued without bound
@@ -158,7 +160,7 @@ fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int6
   if (m) natsMsg_Destroy(m);  // still ours when the publish failed
   if (s != NATS_OK) {
     ++publish_failures_;
-    if (Completion c = take_pending(ticket)) c(0, false);
+    if (Completion c = take_pending(ticket).done) c(0, false);
     return nullptr;
   }
   if (msg->retain()) local_->retain(msg);  // kept on this node across a restart
@@ -170,19 +172,28 @@ void ClusterStore::complete(const Completion& done, uint64_t sequence, bool ok) 
   if (done && completing_) done(sequence, ok);
 }
 
-ClusterStore::Completion ClusterStore::take_pending(uint64_t ticket) {
+ClusterStore::Pending ClusterStore::take_pending(uint64_t ticket) {
   std::lock_guard lock(pending_mutex_);
   auto it = pending_.find(ticket);
   if (it == pending_.end()) return {};
-  Completion c = std::move(it->second);
+  Pending p = std::move(it->second);
   pending_.erase(it);
-  return c;
+  return p;
 }
 
 void ClusterStore::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure) {
   auto* self = static_cast<ClusterStore*>(closure);
-  Completion done = self->take_pending(ticket_of(msg));
+  Pending pending = self->take_pending(ticket_of(msg));
+  const Completion& done = pending.done;
   if (ack) {
+    ++self->publishes_stored_;
+    if (pending.sent != std::chrono::steady_clock::time_point{}) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - pending.sent).count();
+      size_t bucket = 0;
+      while (bucket < std::size(kAckBuckets) && seconds > kAckBuckets[bucket]) ++bucket;
+      ++self->ack_counts_[bucket];
+      self->ack_micros_sum_ += static_cast<uint64_t>(seconds * 1e6);
+    }
     uint64_t last = self->last_sequence_.load();
     while (ack->Sequence > last && !self->last_sequence_.compare_exchange_weak(last, ack->Sequence)) {
     }
@@ -211,6 +222,46 @@ void ClusterStore::deliver(natsMsg* msg) {
   ++delivered_;
   last_delivered_sequence_ = got->sequence;
   deliver_(std::move(got->msg), std::move(got->cc));
+}
+
+std::string ClusterStore::prometheus() const {
+  std::string out;
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    out += fmt::format("# HELP hydrant_cluster_{0} {1}\n# TYPE hydrant_cluster_{0} {2}\nhydrant_cluster_{0} {3}\n",
+                       name, help, type, value);
+  };
+  size_t waiting = 0;
+  {
+    std::lock_guard lock(pending_mutex_);
+    waiting = pending_.size();
+  }
+  metric("engine_connected", "gauge", "1 while the connection to the engine is up.",
+         natsConnection_Status(engine_.connection()) == NATS_CONN_STATUS_CONNECTED ? 1 : 0);
+  metric("publishes_stored_total", "counter", "Publishes the engine acknowledged.", publishes_stored_.load());
+  metric("publishes_failed_total", "counter",
+         "Publishes refused: the window full, the engine unreachable, an error or the time-out.",
+         publish_failures_.load());
+  metric("publishes_waiting", "gauge", "Publishes waiting for the engine now.", waiting);
+  metric("delivered_total", "counter", "Messages this node read from the stream.", delivered_.load());
+  metric("last_stored_sequence", "gauge", "The highest sequence the engine acknowledged to this node.",
+         last_sequence_.load());
+  metric("last_delivered_sequence", "gauge", "The sequence of the last message this node read.",
+         last_delivered_sequence_.load());
+  metric("history_reads_total", "counter", "History reads (HTTP and replay) asked of this node.",
+         history_reads_.load());
+  metric("history_reads_refused_total", "counter", "History reads over cluster-history-rate.",
+         history_reads_refused_.load());
+  out += "# HELP hydrant_cluster_publish_ack_seconds Time from publish to the engine's acknowledgement.\n"
+         "# TYPE hydrant_cluster_publish_ack_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= std::size(kAckBuckets); ++i) {
+    cumulative += ack_counts_[i].load();
+    const std::string le = i < std::size(kAckBuckets) ? fmt::format("{}", kAckBuckets[i]) : "+Inf";
+    out += fmt::format("hydrant_cluster_publish_ack_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+  }
+  out += fmt::format("hydrant_cluster_publish_ack_seconds_sum {:.6f}\n", ack_micros_sum_.load() / 1e6);
+  out += fmt::format("hydrant_cluster_publish_ack_seconds_count {}\n", cumulative);
+  return out;
 }
 
 std::string ClusterStore::describe_json() const {

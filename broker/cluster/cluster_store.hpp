@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,6 +52,9 @@ class ClusterStore final : public store::DurableStore {
   void stop_delivery();
   // This node's view of the cluster as a JSON object (GET /api/v1/cluster). Thread-safe.
   std::string describe_json() const;
+  // The same figures, and the time JetStream takes to store a publish, as Prometheus text
+  // (appended to /metrics). Thread-safe.
+  std::string prometheus() const;
 
   // ---- store::ExchangeLog ----
   uint64_t epoch() const override { return epoch_; }
@@ -90,7 +94,6 @@ class ClusterStore final : public store::DurableStore {
   static void on_ack(__jsCtx*, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure);
   static void on_message(__natsConnection*, __natsSubscription*, __natsMsg* msg, void* closure);
   void deliver(__natsMsg* msg);
-  Completion take_pending(uint64_t ticket);
   void complete(const Completion& done, uint64_t sequence, bool ok);  // unless stopped
 
   const Engine& engine_;
@@ -104,7 +107,15 @@ class ClusterStore final : public store::DurableStore {
   std::mutex delivery_mutex_;  // held while a message is delivered (libnats's thread)
   bool delivering_ = false;
   std::atomic<uint64_t> last_sequence_{0};
-  std::atomic<uint64_t> publish_failures_{0};
+  std::atomic<uint64_t> publish_failures_{0};       // refused at once, failed or timed out
+  std::atomic<uint64_t> publishes_stored_{0};
+  // Time from publish to JetStream's acknowledgement: counts per upper bound (seconds), the
+  // last one +Inf, and the sum in microseconds.
+  static constexpr double kAckBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                           0.25, 0.5, 1, 2.5, 5, 10};
+  std::atomic<uint64_t> ack_counts_[std::size(kAckBuckets) + 1] = {};
+  std::atomic<uint64_t> ack_micros_sum_{0};
+  mutable std::atomic<uint64_t> history_reads_{0}, history_reads_refused_{0};  // read() is const
   std::atomic<uint64_t> delivered_{0};                // messages read from the stream
   std::atomic<uint64_t> last_delivered_sequence_{0};
 
@@ -121,7 +132,12 @@ class ClusterStore final : public store::DurableStore {
 
   mutable std::mutex pending_mutex_;  // appends on the hosts' loops, acknowledgements on libnats's thread
   uint64_t next_ticket_ = 1;
-  std::unordered_map<uint64_t, Completion> pending_;  // by ticket (header Hydrant-Ticket)
+  struct Pending {
+    Completion done;
+    std::chrono::steady_clock::time_point sent;
+  };
+  std::unordered_map<uint64_t, Pending> pending_;  // by ticket (header Hydrant-Ticket)
+  Pending take_pending(uint64_t ticket);
 };
 
 }  // namespace hydrant::cluster

@@ -125,6 +125,11 @@ TEST_CASE("/api/v1/cluster: 404 on a single node, the node's view on a cluster n
   REQUIRE(r.has_value());
   CHECK(r->status == 200);
   CHECK(r->body == R"({"node":"a"})");
+  s.cluster_metrics = [] { return std::string("hydrant_cluster_delivered_total 7\n"); };
+  auto m = api::handle_api({"GET", "/metrics", ""}, s, kNow);
+  REQUIRE(m.has_value());
+  CHECK(m->body.ends_with("hydrant_cluster_delivered_total 7\n"));
+  CHECK(get("/metrics").body.find("hydrant_cluster_") == std::string::npos);
 }
 
 TEST_CASE("errors: unknown API path 404, other methods 405 with Allow, HEAD has no body") {
