@@ -358,3 +358,84 @@ def history_says_what_the_stream_no_longer_holds(t):
     served = len(pages) - len(refused)
     assert served <= 5 + 5 * seconds + 1 and refused, (served, seconds)
     t.note(f"40 reads in {seconds:.2f} s: {served} served, {len(refused)} refused")
+
+
+def stream_leader(js, stream="hydrant-exchanges"):
+    """The server leading `stream` now, as any live server's monitoring endpoint reports it."""
+    for i, proc in enumerate(js.procs):
+        if proc.poll() is not None:
+            continue
+        try:
+            url = f"http://{HOST}:{js.monitor_ports[i]}/jsz?streams=true"
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                jsz = json.loads(resp.read())
+        except OSError:
+            continue
+        for account in jsz.get("account_details", []):
+            for s in account.get("stream_detail", []):
+                if s["name"] == stream and s.get("cluster", {}).get("leader"):
+                    return s["cluster"]["leader"]
+    return None
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=180)
+def kill_nine_rounds_lose_no_acknowledged_message(t):
+    """QoS 1 publishing through a node while the stream's leader is killed with SIGKILL, three
+    rounds (each time the leader of that moment, then restarted): every publish the node
+    acknowledged with 0x00 is in the stream, none twice; the others were refused, never
+    acknowledged. Reports the longest stall between two acknowledgements."""
+    js = JetStream(t, servers=3)
+    a = start_node(t, {"cluster": js.urls, "node-name": "a", "http": "free",
+                       "cluster-ack-timeout": 5})
+    acked, refused, ack_times = [], 0, []
+    state = {"n": 0, "raw": t.raw(port=a.port)}
+
+    def publish_for(seconds):
+        nonlocal refused
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            state["n"] += 1
+            n = state["n"]
+            try:
+                state["raw"].publish("exchange/it/kill", b'{"n":%d}' % n, qos=1, pid=n % 65535 + 1)
+                ack = state["raw"].expect(PUBACK, timeout=10)
+            except AssertionError:  # closed or silent: a new connection, the publish not acked
+                refused += 1
+                state["raw"] = t.raw(port=a.port)
+                continue
+            if ack.f.get("rc", 0) == 0:
+                acked.append(n)
+                ack_times.append(time.monotonic())
+            else:
+                refused += 1
+
+    killed = []
+    for _ in range(3):
+        publish_for(1.0)
+        leader = wait_until(lambda: stream_leader(js), 20, interval=0.2, what="a stream leader")
+        i = js.names.index(leader)
+        js.procs[i].kill()
+        js.procs[i].wait(timeout=10)
+        killed.append(leader)
+        publish_for(3.0)
+        js.start(i)
+        js.wait_ready()
+        publish_for(1.0)
+    stall = max(b - a_ for a_, b in zip(ack_times, ack_times[1:]))
+
+    stored, since = [], None
+    while True:  # the whole stream, page by page, from the node's history API
+        query = "filter=exchange/it/kill&limit=1000" + (f"&since={since}" if since else "")
+        with urllib.request.urlopen(f"http://{HOST}:{a.http_port}/api/v1/history?{query}",
+                                    timeout=20) as resp:
+            page = json.loads(resp.read())
+        stored += [m["payload"]["n"] for m in page["messages"]]
+        if not page["more"]:
+            break
+        since = page["next"]
+    lost = sorted(set(acked) - set(stored))
+    duplicated = len(stored) - len(set(stored))
+    assert not lost, f"{len(lost)} acknowledged messages missing: {lost[:10]}"
+    assert duplicated == 0, duplicated
+    t.note(f"leaders killed {killed}: {len(acked)} acknowledged, 0 lost, {duplicated} duplicated, "
+           f"{refused} refused; {len(stored)} stored; longest stall {stall:.1f} s")
