@@ -295,9 +295,14 @@ def engine_stall_holds_then_refuses_the_acknowledgement(t):
 def engine_gone_refuses_at_once_and_healthz_says_why(t):
     """The engine killed: /healthz answers 503 naming it, and a QoS 1 publish to an exchange is
     refused at once (0x97, with a reason string) instead of waiting for a store that is gone.
-    Started again, the node reconnects and publishing goes on."""
+    Started again, the node reconnects, publishing goes on and its subscriber gets the next
+    message (the node's consumer resumes after the last one it delivered)."""
     js = JetStream(t)
     a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "http": "free"})
+    sub = t.client(port=a.port)
+    sub.subscribe("exchange/it/#", qos=1)
+    t.client(port=a.port).publish("exchange/it/gone", b'{"n":0}', qos=1)
+    sub.wait_messages(1, timeout=10)
     js.procs[0].kill()
     js.procs[0].wait(timeout=10)
 
@@ -323,6 +328,9 @@ def engine_gone_refuses_at_once_and_healthz_says_why(t):
     r2 = t.raw(port=a.port)
     r2.publish("exchange/it/gone", b'{"n":2}', qos=1, pid=2)
     assert r2.expect(PUBACK, timeout=15).f.get("rc", 0) == 0
+    # Delivery resumes on the node's consumer, after the message it had, with nothing between.
+    got = sub.wait_messages(2, timeout=15)
+    assert [m.payload for m in got] == [b'{"n":0}', b'{"n":2}'], got
 
 
 @case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=60)
