@@ -28,13 +28,6 @@ int value_of(char c) {
   return -1;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::vector<uint8_t> random_bytes(size_t n) {
@@ -63,23 +56,13 @@ TokenHash hash_token(std::string_view token) {
   return h;
 }
 
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
 
 std::optional<TokenHash> hash_from_hex(std::string_view hex) {
   TokenHash h{};
   if (hex.size() != h.size() * 2) return std::nullopt;
   for (size_t i = 0; i < h.size(); ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
+    const int hi = util::hex_digit_value(hex[2 * i]);
+    const int lo = util::hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     h[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "util/hex.hpp"
 
 namespace hydrant::auth {
 
@@ -22,7 +23,7 @@ std::string new_token();
 std::vector<uint8_t> random_bytes(size_t n);
 
 TokenHash hash_token(std::string_view token);  // SHA-256 of the token's bytes
-std::string to_hex(std::span<const uint8_t> bytes);  // lowercase; a TokenHash gives 64 digits
+using util::to_hex;  // lowercase; a TokenHash gives 64 digits
 std::optional<TokenHash> hash_from_hex(std::string_view hex);  // nullopt unless 64 hex digits
 bool equal_hashes(const TokenHash& a, const TokenHash& b);     // constant time (CRYPTO_memcmp)
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cluster/subject.hpp"
+#include "util/hex.hpp"
 #include "util/wall_clock.hpp"
 
 namespace hydrant::cluster {
@@ -26,31 +27,6 @@ constexpr const char* kExpires = "Hydrant-Expires";  // unix ms; absent: never
 constexpr const char* kNode = "Hydrant-Node";
 constexpr const char* kSession = "Hydrant-Session";  // the publisher's, on kNode (no local)
 constexpr const char* kCc = "Hydrant-CC";            // one per copied routing key, as a subject
-
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(std::string_view text) {
-  if (text.size() % 2) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (size_t i = 0; i < text.size(); i += 2) {
-    unsigned value = 0;
-    auto [p, ec] = std::from_chars(text.data() + i, text.data() + i + 2, value, 16);
-    if (ec != std::errc() || p != text.data() + i + 2) return std::nullopt;
-    out += static_cast<char>(value);
-  }
-  return out;
-}
 
 uint64_t number(const char* text) {
   uint64_t n = 0;
@@ -88,7 +64,7 @@ __natsMsg* encode_stream_message(const fanout::Message& msg, const std::string& 
   set(kTicket, std::to_string(ticket));
   set(kQos, std::to_string(msg.qos()));
   if (msg.retain()) set(kRetain, "1");
-  if (!msg.forwarded_properties().empty()) set(kProps, hex(msg.forwarded_properties()));
+  if (!msg.forwarded_properties().empty()) set(kProps, util::to_hex(msg.forwarded_properties()));
   if (const auto left = msg.expiry_left(fanout::Clock::now())) {
     set(kExpires, std::to_string(now_ms + int64_t{*left} * 1000));
   }
@@ -117,7 +93,7 @@ std::optional<StreamMessage> decode_stream_message(__natsMsg* msg, const std::st
   jsMsgMetaData_Destroy(meta);
 
   const char* props_hex = header(msg, kProps);
-  const auto props = unhex(props_hex ? props_hex : "");
+  const auto props = util::from_hex(props_hex ? props_hex : "");
   const uint64_t qos = number(header(msg, kQos));
   if (!props || qos > 2) return std::nullopt;
   const char* node = header(msg, kNode);
