@@ -3,7 +3,11 @@
 
 #include <nats/nats.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 
@@ -105,6 +109,11 @@ void Engine::connect() {
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o.options, on_disconnected, &closing_);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(o.options, on_reconnected, nullptr);
   if (s == NATS_OK && !options_.creds_file.empty()) {
+    // libnats reads the file only when it connects, and then blames the connection.
+    if (::access(options_.creds_file.c_str(), R_OK) != 0) {
+      throw EngineError(fmt::format("cluster-creds {}: cannot read it: {}", options_.creds_file,
+                                    std::strerror(errno)));
+    }
     s = natsOptions_SetUserCredentialsFromFiles(o.options, options_.creds_file.c_str(), nullptr);
     if (s != NATS_OK) {
       throw EngineError(fmt::format("cluster-creds {}: {}", options_.creds_file, nats_error(s)));

@@ -226,7 +226,8 @@ void ClientLink::confirm_publish(uint16_t packet_id, uint8_t qos, bool ok) {
     return close_for(ReasonCode::QuotaExceeded, "the message store could not write the message");
   }
   send_refusal_ack(qos, packet_id,
-                   Error{ReasonCode::QuotaExceeded, "the message store could not write it (disk full?)"});
+                   Error{ReasonCode::QuotaExceeded, "the message log could not store it (a full disk, or "
+                                                    "the cluster's engine behind or out of reach)"});
 }
 
 // One line a second at most for the whole process, with the count since the last one: a client

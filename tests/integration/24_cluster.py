@@ -137,8 +137,8 @@ def more_replicas_than_servers_refused(t):
 
 @case(versions=None, hydrant_only=WHY, start_broker=False, timeout=60)
 def unusable_engine_refused(t):
-    """No server at the URL, a server without JetStream, and a URL that is not one: each stops
-    the start with exit 2 and says what to change."""
+    """No server at the URL, a server without JetStream, a URL that is not one, and credentials
+    or a CA file that cannot be read: each stops the start with exit 2 and says what to change."""
     err = refused_start("--cluster", f"nats://{HOST}:{free_port()}")
     assert "cannot reach the engine" in err and "cluster key" in err, err
     plain = JetStream(t, jetstream=False)
@@ -148,6 +148,13 @@ def unusable_engine_refused(t):
     assert "--cluster" in err and "not an engine URL" in err, err
     err = refused_start("--cluster", plain.urls, "--cluster-prefix", "a.b")
     assert "--cluster-prefix" in err, err
+    js = JetStream(t)
+    err = refused_start("--cluster", js.urls, "--cluster-replicas", "1",
+                        "--cluster-creds", "/nonexistent/engine.creds")
+    assert "cluster-creds /nonexistent/engine.creds" in err, err
+    err = refused_start("--cluster", js.urls, "--cluster-replicas", "1",
+                        "--cluster-ca", "/nonexistent/ca.pem")
+    assert "cluster-ca /nonexistent/ca.pem" in err, err
 
 
 @case(versions=None, hydrant_only=WHY, start_broker=False, timeout=60)
@@ -447,3 +454,31 @@ def kill_nine_rounds_lose_no_acknowledged_message(t):
     assert duplicated == 0, duplicated
     t.note(f"leaders killed {killed}: {len(acked)} acknowledged, 0 lost, {duplicated} duplicated, "
            f"{refused} refused; {len(stored)} stored; longest stall {stall:.1f} s")
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=60)
+def full_window_refuses_at_once(t):
+    """cluster-window bounds the publishes waiting for the engine: with the engine stalled and
+    the window (2) full, the next QoS 1 publish is refused at once (0x97, with the reason), not
+    queued; the two waiting are stored and acknowledged once the engine answers again."""
+    js = JetStream(t)
+    a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "cluster-window": 2,
+                       "cluster-ack-timeout": 10})
+    r = t.raw(port=a.port)
+    os.kill(js.procs[0].pid, signal.SIGSTOP)
+    try:
+        r.publish("exchange/it/window", b'{"n":1}', qos=1, pid=1)
+        r.publish("exchange/it/window", b'{"n":2}', qos=1, pid=2)
+        started = time.monotonic()
+        r.publish("exchange/it/window", b'{"n":3}', qos=1, pid=3)
+        refused = r.expect(PUBACK, timeout=5)
+        assert refused.f.get("pid") == 3 and refused.f.get("rc") == 0x97, refused
+        assert time.monotonic() - started < 2, "refused only after waiting"
+        assert "engine" in (refused.prop(P_REASON_STRING) or ""), refused
+    finally:
+        os.kill(js.procs[0].pid, signal.SIGCONT)
+    acks = {}
+    for _ in range(2):
+        p = r.expect(PUBACK, timeout=15)
+        acks[p.f.get("pid")] = p.f.get("rc", 0)
+    assert acks == {1: 0, 2: 0}, acks
