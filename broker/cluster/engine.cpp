@@ -6,10 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-
-#include <atomic>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
