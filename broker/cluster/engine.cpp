@@ -228,6 +228,13 @@ void Engine::ensure_bucket(const std::string& name) {
   report_.buckets.emplace_back(name, created);
 }
 
+kvStore* Engine::bucket(const std::string& name) const {
+  for (size_t i = 0; i < report_.buckets.size(); ++i) {
+    if (report_.buckets[i].first == name) return buckets_[i];
+  }
+  return nullptr;
+}
+
 std::string Engine::describe() const {
   std::vector<std::string> buckets;
   for (const auto& [name, created] : report_.buckets) {

@@ -50,6 +50,8 @@ class Engine {
   const Layout& layout() const { return layout_; }
   // The connection, for the stream's publisher and reader (cluster_store.hpp).
   __natsConnection* connection() const { return connection_; }
+  // One of the layout's key-value buckets (Layout::buckets()), by name; null for another name.
+  __kvStore* bucket(const std::string& name) const;
 
  private:
   explicit Engine(const EngineOptions& options);
