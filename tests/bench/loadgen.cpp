@@ -8,6 +8,8 @@
 //   history      --readers HTTP clients reading the broker's message log (history.hpp).
 // Closed loop keeps at most --window messages outstanding (not yet received by every
 // subscriber); --rate R is open loop at R messages/s; --count N stops after N messages.
+// fanout takes --subs 0 (publishing only); --pub-port and --sub-ports spread the clients over
+// several brokers (cluster.py: the nodes of a cluster).
 // With QoS 1 it also counts the publishers' PUBACKs and their latency. Prints one JSON line.
 // It does not judge the results; run.sh compares brokers.
 #include <netinet/in.h>
@@ -89,10 +91,10 @@ class LoadGen {
       c.publisher = i >= nsubs_;
       c.index = c.publisher ? i - nsubs_ : i;
       if (c.publisher) {
-        c.topic = fanin ? fmt::format("{}/{}", o_.topic_prefix, c.index) : "bench/fan";
+        c.topic = fanin ? fmt::format("{}/{}", o_.topic_prefix, c.index) : o_.topic;
         c.payload = Payload::make(static_cast<size_t>(o_.size), static_cast<char>('a' + c.index % 26));
       } else {
-        c.topic = fanin ? o_.topic_prefix + "/+" : conns_only ? fmt::format("bench/idle/{}", i) : "bench/fan";
+        c.topic = fanin ? o_.topic_prefix + "/+" : conns_only ? fmt::format("bench/idle/{}", i) : o_.topic;
       }
       conns_.push_back(std::move(c));
     }
@@ -120,7 +122,11 @@ class LoadGen {
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     c.ws = (c.publisher ? o_.pub_transport : o_.sub_transport) == "ws";
-    const int port = c.ws && o_.ws_port > 0 ? o_.ws_port : o_.port;
+    int port = c.ws && o_.ws_port > 0 ? o_.ws_port : o_.port;
+    if (!c.ws && c.publisher && o_.pub_port > 0) port = o_.pub_port;  // e.g. another cluster node
+    if (!c.ws && !c.publisher && !o_.sub_ports.empty()) {
+      port = o_.sub_ports[static_cast<size_t>(c.index) % o_.sub_ports.size()];
+    }
     dst.sin_port = htons(static_cast<uint16_t>(port));
     dst.sin_addr.s_addr = htonl(0x7F000001u);
     if (connect(c.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)
@@ -475,6 +481,7 @@ class LoadGen {
     remaining_.push_back(nsubs_);
     written_off_.push_back(0);
     ++sent_;
+    if (nsubs_ == 0) return true;  // no subscriber: complete at once (QoS 1: --pub-inflight bounds it)
     ++outstanding_;
     if (closed_loop()) sent_at_.emplace_back(seq, ts);
     return true;

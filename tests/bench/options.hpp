@@ -1,8 +1,10 @@
 // hydrant-loadgen: command-line options (see kHelp) and their defaults.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -12,6 +14,7 @@ struct Options {
   std::string scenario = "fanout", label, ready_file;
   std::string pub_transport = "tcp", sub_transport = "tcp", ws_path = "/mqtt";  // tcp | ws
   std::string topic_prefix = "bench/in";  // fanin
+  std::string topic = "bench/fan";        // fanout, latency
   std::string filter = "exchange/bench/hist/#", since = "0";  // history
   int port = 1883, ws_port = 0, version = 4, qos = 0, sub_qos = 0, size = 256;
   int subs = 100, pubs = 1, window = 64, burst = 16, pub_inflight = 100, connect_window = 100, sources = 64;
@@ -21,11 +24,15 @@ struct Options {
   long count = 0;                          // stop publishing after this many (0: no limit)
   int readers = 4, limit = 1000;           // history
   long expect = 0;                         // history: messages in one whole pass (0: unchecked)
+  int pub_port = 0;                        // TCP publishers connect here (0 = --port)
+  std::vector<int> sub_ports;              // TCP subscriber i connects to sub_ports[i % n] (empty = --port)
 };
 
 inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE]...
   --scenario S         fanout | fanin | latency | connections | history (fanout)
   --port N             broker's MQTT (TCP) port on 127.0.0.1 (1883)
+  --pub-port N         the publishers' TCP port instead, e.g. another cluster node (0 = --port)
+  --sub-ports P,P,...  TCP subscriber i connects to the (i mod n)-th of these (default: --port)
   --transport tcp|ws   how every client connects: MQTT over TCP, or over WebSocket at
                        ws://127.0.0.1:<ws-port><ws-path> (tcp)
   --pub-transport T    the same for the publishers only (later options win)
@@ -33,12 +40,14 @@ inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE].
   --ws-port N          broker's WebSocket port, also its HTTP API for history (0 = --port)
   --ws-path P          upgrade path, subprotocol mqtt (/mqtt)
   --mqtt 4|5           protocol: 4 = 3.1.1, 5 = 5.0 (4)
-  --subs N             subscribers (fanout, latency) or idle clients (connections) (100)
+  --subs N             subscribers (fanout, latency) or idle clients (connections); fanout
+                       takes 0: publishing only, limited by --pub-inflight at QoS 1 (100)
   --pubs N             publishers (fanin) (1)
   --qos 0|1            QoS of the subscriptions and the publishes (0)
   --sub-qos 0|1        QoS of the subscriptions only (later options win)
   --size B             payload bytes, JSON, at least 53 (256)
   --topic-prefix P     fanin: publisher i sends to P/i, the subscriber takes P/+ (bench/in)
+  --topic T            fanout, latency: the one topic published and subscribed (bench/fan)
   --duration S         seconds of publishing, or of reading (history) (5)
   --count N            stop publishing after N messages, even before --duration (0 = no limit)
   --window N           closed loop: messages outstanding (64)
@@ -76,6 +85,15 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--label") o.label = v;
     else if (k == "--ready-file") o.ready_file = v;
     else if (k == "--port") o.port = static_cast<int>(num());
+    else if (k == "--pub-port") o.pub_port = static_cast<int>(num());
+    else if (k == "--sub-ports") {
+      o.sub_ports.clear();
+      for (size_t at = 0; at <= v.size();) {
+        const size_t end = std::min(v.find(',', at), v.size());
+        o.sub_ports.push_back(std::stoi(v.substr(at, end - at)));
+        at = end + 1;
+      }
+    }
     else if (k == "--ws-port") o.ws_port = static_cast<int>(num());
     else if (k == "--ws-path") o.ws_path = v;
     else if (k == "--transport") o.pub_transport = o.sub_transport = v;
@@ -101,6 +119,7 @@ inline Options parse_options(int argc, char** argv) {
     else if (k == "--hold") o.hold = num();
     else if (k == "--setup-timeout") o.setup_timeout = num();
     else if (k == "--topic-prefix") o.topic_prefix = v;
+    else if (k == "--topic") o.topic = v;
     else if (k == "--count") o.count = static_cast<long>(num());
     else if (k == "--readers") o.readers = static_cast<int>(num());
     else if (k == "--filter") o.filter = v;
@@ -121,9 +140,11 @@ inline Options parse_options(int argc, char** argv) {
     std::exit(64);
   }
   if (!known || (o.version != 4 && o.version != 5) || o.qos < 0 || o.qos > 1 || o.sub_qos < 0 ||
-      o.sub_qos > 1 || o.subs < 1 || o.pubs < 1 || o.window < 1 || o.burst < 1 || o.sources < 1 ||
-      o.sources > 254 || o.connect_window < 1 ||
-      o.count < 0 || o.readers < 1 || o.limit < 1 || o.expect < 0 || o.topic_prefix.empty()) {
+      o.sub_qos > 1 || o.subs < (o.scenario == "fanout" ? 0 : 1) || o.pubs < 1 || o.window < 1 ||
+      o.burst < 1 || o.sources < 1 || o.sources > 254 || o.connect_window < 1 ||
+      o.count < 0 || o.readers < 1 || o.limit < 1 || o.expect < 0 || o.topic_prefix.empty() ||
+      o.topic.empty() || o.pub_port < 0 || o.pub_port > 65535 ||
+      std::any_of(o.sub_ports.begin(), o.sub_ports.end(), [](int p) { return p < 1 || p > 65535; })) {
     fmt::print(stderr, "loadgen: bad option value\n{}", kHelp);
     std::exit(64);
   }
