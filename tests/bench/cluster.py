@@ -410,6 +410,10 @@ def table(rows):
                 figure(rows, "latency", "hydrant-single", key))
         add("  msgs/s sent, cluster vs single", figure(rows, "latency", "hydrant-cluster", "msgs_per_s"),
             figure(rows, "latency", "hydrant-single", "msgs_per_s"))
+        add("  CPU us per message, all processes, cluster vs single",
+            cpu_per_msg(rows, "latency", "hydrant-cluster"), cpu_per_msg(rows, "latency", "hydrant-single"))
+        busy = [figure(rows, "latency", n, "machine_busy") for n in ("hydrant-cluster", "hydrant-single")]
+        add("  both cores busy %, cluster vs single", *[None if b is None else 100 * b for b in busy])
     if any(r["row"] == "fanout" for r in rows):
         add(f"fan-out deliveries/s, {FAN_SUBS} subs on 3 nodes vs single node",
             figure(rows, "fanout", "hydrant-cluster", "deliveries_per_s"),
