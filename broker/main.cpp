@@ -481,6 +481,8 @@ int run(int argc, char** argv) {
             broker.route_from_log(std::move(msg), std::move(cc));
           },
           stop_asked);
+      // A session another node takes over is given up here (closed 0x8E if connected).
+      cluster_log->start_sessions([&broker](const std::string& client_id) { broker.give_up_session(client_id); });
     } catch (const cluster::EngineError& e) {
       throw config::ConfigError(e.what());
     }

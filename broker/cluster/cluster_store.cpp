@@ -13,16 +13,25 @@
 #include "cluster/stream_history.hpp"
 #include "cluster/stream_message.hpp"
 #include "util/log.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hydrant::cluster {
 
 ClusterStore::ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
                            uint32_t ack_timeout_ms, uint32_t window,
                            uint32_t history_reads_per_second)
-    : engine_(engine), local_(std::move(local)), ack_timeout_ms_(ack_timeout_ms), window_(window),
+    : engine_(engine), local_(std::move(local)), sessions_(engine), retained_(engine),
+      ack_timeout_ms_(ack_timeout_ms), window_(window),
       epoch_(engine.report().epoch), history_rate_(history_reads_per_second),
       history_tokens_(history_reads_per_second) {
   last_sequence_ = engine.report().last_sequence;
+  last_delivered_sequence_ = engine.report().last_sequence;
+  recovered_.sessions = sessions_.own_sessions(util::unix_ms());
+  recovered_.retained = retained_.load();
+  // The local store's retained messages of other topics than exchanges' (not in the stream).
+  for (const auto& [topic, msg] : local_->recovered_state().retained) {
+    if (!store::ExchangeLog::logs(topic)) recovered_.retained.emplace(topic, msg);
+  }
   jsOptions options;
   jsOptions_Init(&options);
   options.PublishAsync.AckHandler = on_ack;
@@ -75,6 +84,7 @@ void ClusterStore::start_delivery(Deliver deliver, const std::function<bool()>& 
 }
 
 void ClusterStore::stop_delivery() {
+  sessions_.stop();  // no session given up (posted to a host) from here on
   {
     // A completion posts to its host: none may run once the hosts may be gone.
     std::lock_guard lock(completion_mutex_);
@@ -112,7 +122,7 @@ std::string ClusterStore::problem() const {
 
 store::HistoryPage ClusterStore::read(const store::HistoryQuery& q) const {
   ++history_reads_;
-  if (!take_history_token()) {
+  if (!q.for_session && !take_history_token()) {
     ++history_reads_refused_;
     store::HistoryPage page;
     page.complete = false;
@@ -121,6 +131,18 @@ store::HistoryPage ClusterStore::read(const store::HistoryQuery& q) const {
     return page;
   }
   return read_stream_history(jetstream_, engine_, epoch_, q);
+}
+
+void ClusterStore::scan(uint64_t after, const std::function<void(const store::StoredMessage&)>& visit) const {
+  scan_stream(jetstream_, engine_, epoch_, after, visit);
+}
+
+uint64_t ClusterStore::subscribe(std::string_view client_id, std::string_view filter,
+                                 const codec::SubscriptionOptions& options, uint32_t subscription_id) {
+  // The subscription is in the router now: what this node reads from here on reaches it live.
+  const uint64_t start = last_delivered_sequence_.load();
+  sessions_.subscribe(client_id, filter, options, subscription_id, start);
+  return start;
 }
 
 bool ClusterStore::take_history_token() const {
@@ -163,7 +185,6 @@ fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int6
     if (Completion c = take_pending(ticket).done) c(0, false);
     return nullptr;
   }
-  if (msg->retain()) local_->retain(msg);  // kept on this node across a restart
   return nullptr;
 }
 
@@ -219,6 +240,7 @@ void ClusterStore::on_message(natsConnection*, natsSubscription*, natsMsg* msg, 
 void ClusterStore::deliver(natsMsg* msg) {
   auto got = decode_stream_message(msg, engine_.options().prefix, engine_.options().node_name, epoch_);
   if (!got) return;  // not one of ours
+  if (got->from_this_node && got->msg->retain()) retained_.put(*got->msg, got->sequence);
   ++delivered_;
   last_delivered_sequence_ = got->sequence;
   deliver_(std::move(got->msg), std::move(got->cc));

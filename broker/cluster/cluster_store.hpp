@@ -3,8 +3,11 @@
 // to the broker for routing. So every node delivers the same messages in the stream's order,
 // each with the same position "<epoch>-<sequence>" (the epoch: the stream's creation time).
 //
-// History and replay read the stream (stream_history.hpp). What this step does not move yet
-// stays in the node's local store: persistent sessions, cursors, retained messages.
+// History and replay read the stream (stream_history.hpp). Persistent sessions live in the
+// engine's sessions bucket (session_directory.hpp), so that a client resumes its session on any
+// node; retained messages of exchanges in its retained bucket (retained_bucket.hpp). The local
+// store keeps what is not an exchange's (retained messages of other topics) and says whether
+// the data directory is writable.
 //
 // Threads: append_message runs on a host's loop and never blocks it (its own window of
 // unacknowledged publishes; past it a publish is refused at once). Acknowledgements and
@@ -23,6 +26,8 @@
 #include <vector>
 
 #include "cluster/engine.hpp"
+#include "cluster/retained_bucket.hpp"
+#include "cluster/session_directory.hpp"
 #include "store/durable_store.hpp"
 
 struct __jsCtx;
@@ -63,30 +68,37 @@ class ClusterStore final : public store::DurableStore {
   std::string problem() const override;
   fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms, Completion done = {},
                                     std::span<const std::string> cc = {}) override;
-  uint64_t last_sequence() const override { return last_sequence_.load(); }
+  // The last message this node read from the stream and handed on for routing: what the
+  // broker's checkpoints (and so the sessions' cursors) count up to.
+  uint64_t last_sequence() const override { return last_delivered_sequence_.load(); }
   store::HistoryPage read(const store::HistoryQuery& q) const override;
-  void scan(uint64_t, const std::function<void(const store::StoredMessage&)>&) const override {}
+  void scan(uint64_t after, const std::function<void(const store::StoredMessage&)>& visit) const override;
 
-  // ---- store::SessionStateLog and upkeep: the local store's ----
-  const store::DurableState& recovered_state() const override { return local_->recovered_state(); }
+  // ---- store::SessionStateLog: sessions in the engine's bucket ----
+  const store::DurableState& recovered_state() const override { return recovered_; }
   uint64_t session_open(std::string_view client_id, uint64_t incarnation,
                         codec::ProtocolVersion version, uint32_t expiry) override {
-    return local_->session_open(client_id, incarnation, version, expiry);
+    return sessions_.open(client_id, incarnation, version, expiry);
   }
   void session_end(std::string_view client_id, uint64_t incarnation) override {
-    local_->session_end(client_id, incarnation);
+    sessions_.end(client_id, incarnation);
   }
   uint64_t subscribe(std::string_view client_id, std::string_view filter,
-                     const codec::SubscriptionOptions& options, uint32_t subscription_id) override {
-    return local_->subscribe(client_id, filter, options, subscription_id);
-  }
+                     const codec::SubscriptionOptions& options, uint32_t subscription_id) override;
   void unsubscribe(std::string_view client_id, std::string_view filter) override {
-    local_->unsubscribe(client_id, filter);
+    sessions_.unsubscribe(client_id, filter);
   }
   void cursor(std::string_view client_id, uint64_t sequence) override {
-    local_->cursor(client_id, sequence);
+    sessions_.cursor(client_id, sequence);
   }
   void retain(const fanout::MessageRef& msg) override { local_->retain(msg); }
+  bool take_session(std::string client_id, std::function<void(store::TakenSession)> done) override {
+    sessions_.take(std::move(client_id), std::move(done));
+    return true;
+  }
+  // From start on, a session another node takes over is given up here through `give_up`.
+  void start_sessions(SessionDirectory::GiveUp give_up) { sessions_.start(std::move(give_up)); }
+
   void maintain(int64_t now_ms) override { local_->maintain(now_ms); }
   void flush() override { local_->flush(); }
 
@@ -98,6 +110,9 @@ class ClusterStore final : public store::DurableStore {
 
   const Engine& engine_;
   std::shared_ptr<store::DurableStore> local_;
+  SessionDirectory sessions_;
+  RetainedBucket retained_;
+  store::DurableState recovered_;  // at start: this node's sessions, and every retained message
   const uint32_t ack_timeout_ms_;
   const uint32_t window_;
   const uint64_t epoch_;

@@ -121,4 +121,17 @@ store::HistoryPage read_stream_history(jsCtx* js, const Engine& engine, uint64_t
   return page;
 }
 
+void scan_stream(jsCtx* js, const Engine& engine, uint64_t epoch, uint64_t after,
+                 const std::function<void(const store::StoredMessage&)>& visit) {
+  while (true) {
+    auto got = fetch(js, engine, epoch, engine.layout().subjects, {js_DeliverByStartSequence, after + 1, 0},
+                     kMaxFetch);
+    for (auto& m : got) {
+      visit({m.sequence, m.time_ms, std::move(m.msg)});
+      after = m.sequence;
+    }
+    if (got.size() < kMaxFetch) return;
+  }
+}
+
 }  // namespace hydrant::cluster

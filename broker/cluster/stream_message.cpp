@@ -97,7 +97,8 @@ std::optional<StreamMessage> decode_stream_message(__natsMsg* msg, const std::st
   const uint64_t qos = number(header(msg, kQos));
   if (!props || qos > 2) return std::nullopt;
   const char* node = header(msg, kNode);
-  const uint64_t origin = node && node_name == node ? number(header(msg, kSession)) : 0;
+  out.from_this_node = node && node_name == node;
+  const uint64_t origin = out.from_this_node ? number(header(msg, kSession)) : 0;
   std::optional<fanout::Clock::time_point> expiry;
   if (const char* expires = header(msg, kExpires)) {
     const int64_t left_ms = static_cast<int64_t>(number(expires)) - util::unix_ms();

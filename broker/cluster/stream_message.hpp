@@ -28,6 +28,7 @@ struct StreamMessage {
   std::vector<std::string> cc;   // the routing keys it was copied to
   uint64_t sequence = 0;
   int64_t time_ms = 0;           // when the stream stored it
+  bool from_this_node = false;   // published through the node that reads it
 };
 
 // A message read from the stream; nullopt when it is not one of ours. `node_name`: this node's,

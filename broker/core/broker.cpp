@@ -83,6 +83,13 @@ bool Broker::end_session(const std::string& client_id) {
   return true;
 }
 
+void Broker::give_up_session(const std::string& client_id) {
+  const auto handle = registry_.find(client_id);
+  if (!handle) return;
+  SessionHost* host = hosts_[handle->worker.load()].get();
+  host->post(CallTask{[host, id = handle->id] { host->give_up_session(id); }});
+}
+
 void Broker::route_from_log(fanout::MessageRef msg, std::vector<std::string> cc) {
   SessionHost* host = hosts_.front().get();
   host->post(CallTask{[host, msg = std::move(msg), cc = std::move(cc)] { host->publish(msg, cc); }});

@@ -62,6 +62,9 @@ class Broker {
   // Ends the session with this client id wherever it lives (its connection is closed); false
   // when there is none.
   bool end_session(const std::string& client_id);
+  // Another node of the cluster has the session of this client id now: it ends here without its
+  // will (SessionHost::give_up_session). Thread-safe.
+  void give_up_session(const std::string& client_id);
   // Runs the notify command for a notice, without waiting for it. Thread-safe.
   void notify_owner(const Notice& notice);
   QueueMonitor& queue_monitor() { return queue_monitor_; }

@@ -81,6 +81,23 @@ session::Session& SessionHost::new_session(const router::HandleRef& handle) {
 
 void SessionHost::open_session(ClientLink& link, bool clean_start) {
   const auth::Principal* who = link.principal();
+  // In a cluster a user's session may live on another node: taken over from there first (the
+  // connection waits in AwaitSession), unless this node has it. Only users have persistent
+  // sessions (anyone, with --open), so an anonymous connection never costs the engine a look-up.
+  const bool may_persist = (who && !who->user.empty()) || broker_.access().open();
+  if (!clean_start && may_persist && store_ && !broker_.registry().find(link.client_id())) {
+    const uint64_t conn = link.conn_id();
+    const bool asked = store_->take_session(
+        link.client_id(), [this, conn, client_id = link.client_id()](store::TakenSession taken) {
+          post(CallTask{[this, conn, client_id, taken = std::move(taken)] { finish_take(conn, client_id, taken); }});
+        });
+    if (asked) return;
+  }
+  open_local_session(link, clean_start);
+}
+
+void SessionHost::open_local_session(ClientLink& link, bool clean_start) {
+  const auth::Principal* who = link.principal();
   auto claim = broker_.registry().claim(link.client_id(), index_, clean_start,
                                         who ? std::string_view(who->user) : std::string_view());
   if (claim.previous && !claim.resumed) {

@@ -86,6 +86,9 @@ class SessionHost : public session::Services {
   // Before start(): a persistent session the store recovered, offline, with its subscriptions.
   session::Session& restore_session(const router::HandleRef& handle,
                                     const store::StoredSession& stored);
+  // A session another node of the cluster took over: closed here as by a takeover, and ended
+  // without its will or its end recorded (it goes on there). On this host's loop.
+  void give_up_session(router::SessionId id);
 
  protected:
   // ---- what the transport provides ----
@@ -123,6 +126,11 @@ class SessionHost : public session::Services {
   void handle_migrate(const MigrateTask& t);
   void handle_arrive(ArriveTask& t);
   void take_over_local(session::Session& s);
+  void open_local_session(session::ClientLink& link, bool clean_start);
+  // The answer of the cluster about a session asked for by connection `conn_id`.
+  void finish_take(uint64_t conn_id, const std::string& client_id, const store::TakenSession& taken);
+  // The messages a resumed session has not had: logged after its cursor, for its subscriptions.
+  size_t queue_stored_messages(session::Session& s, const store::StoredSession& stored);
   void end_session(router::SessionId id);
   void publish_will(session::Session& s);
   session::Session& new_session(const router::HandleRef& handle);

@@ -2,9 +2,11 @@
 // durable, recording persistent sessions and how far they have their messages, replaying stored
 // messages to a new subscription, and restoring sessions at start. See session_host.hpp.
 #include <algorithm>
+#include <map>
 
 #include "core/broker.hpp"
 #include "core/session_host.hpp"
+#include "topics/topic.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
 
@@ -104,6 +106,80 @@ Session& SessionHost::restore_session(const router::HandleRef& handle,
     broker_.router().subscribe(filter, s.handle(), sub.options, sub.subscription_id);
   }
   return s;
+}
+
+void SessionHost::finish_take(uint64_t conn_id, const std::string& client_id,
+                              const store::TakenSession& taken) {
+  using Outcome = store::TakenSession::Outcome;
+  session::ClientLink* link = link_for(conn_id);
+  if (link && link->state() != session::LinkState::AwaitSession) link = nullptr;
+  if (taken.outcome == Outcome::Unavailable) {
+    if (link) {
+      link->refuse_session(ReasonCode::ServerUnavailable, "the cluster's engine did not answer; try again");
+      close_link(conn_id);
+    }
+    return;
+  }
+  // Another connection of this client id opened a session here meanwhile: that one counts.
+  if (taken.outcome == Outcome::None || broker_.registry().find(client_id)) {
+    if (link) open_local_session(*link, /*clean_start=*/false);
+    return;
+  }
+  auto claim = broker_.registry().claim(client_id, index_, /*clean_start=*/false,
+                                        broker_.access().owner_of(client_id));
+  Session& s = restore_session(claim.handle, taken.session);
+  const size_t queued = queue_stored_messages(s, taken.session);
+  log::info("host={} client=\"{}\" event=session-resumed-from-cluster messages_queued={}", index_,
+            client_id, queued);
+  if (link) {
+    link->attach_session(&s, /*session_present=*/true);
+  } else {
+    s.start_expiry(now_);  // its connection went meanwhile: offline here, as it was there
+  }
+}
+
+size_t SessionHost::queue_stored_messages(Session& s, const store::StoredSession& stored) {
+  // Read per subscription (the engine filters), merged in the log's order, each message once.
+  struct Found {
+    fanout::MessageRef msg;
+    const store::StoredSubscription* sub;
+  };
+  std::map<uint64_t, Found> found;
+  const size_t room = std::max<size_t>(1, limits_.max_queued_messages);
+  for (const auto& [filter, sub] : stored.subscriptions) {
+    if (sub.options.max_qos == 0 || topics::parse_shared(filter)) continue;
+    store::HistoryQuery q;
+    q.filter = filter;
+    q.after = std::max(stored.cursor, sub.start);
+    q.limit = room;
+    q.for_session = true;
+    for (auto& m : store_->read(q).messages) {
+      if (m.msg->qos() > 0) found.try_emplace(m.sequence, Found{std::move(m.msg), &sub});
+    }
+  }
+  size_t queued = 0;
+  for (auto& [sequence, f] : found) {
+    if (queued == room) break;
+    std::vector<uint32_t> ids;
+    if (f.sub->subscription_id) ids.push_back(f.sub->subscription_id);
+    s.deliver(f.msg, f.sub->options.max_qos, false, std::move(ids), now_);
+    // Its subscriptions are in the router already: the same message may also arrive live.
+    s.note_replayed(sequence);
+    ++queued;
+  }
+  return queued;
+}
+
+void SessionHost::give_up_session(router::SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  // Connected: closed as by a takeover (0x8E), its will as then; offline: the will goes with
+  // the session to the node that has it now.
+  if (!s.link()) s.drop_will();
+  take_over_local(s);
+  s.drop_will();
+  end_session(id);
 }
 
 }  // namespace hydrant::core

@@ -134,7 +134,7 @@ void ClientLink::close_for(ReasonCode code, const char* why) {
               reason_name(code), why,
               lines > 1 ? fmt::format(" refusals_since_last_line={}", lines - 1) : std::string());
   }
-  if (state_ == LinkState::AwaitConnect) {
+  if (state_ == LinkState::AwaitConnect || state_ == LinkState::AwaitSession) {
     // CONNECT refused: answer with a CONNACK when the failure has a CONNACK code.
     if (code == ReasonCode::UnsupportedProtocolVersion) {
       // The client's version is unknown: answer in the 3.1.1 form, which every version parses.

@@ -48,6 +48,8 @@ class ClientLink {
   // ---- session (called by Services) ----
   // Completes a CONNECT: sends CONNACK, re-sends in-flight messages, pumps the queue.
   void attach_session(Session* session, bool session_present);
+  // No session could be had for it (the cluster's engine did not answer): CONNACK with `code`.
+  void refuse_session(ReasonCode code, const char* why) { close_for(code, why); }
   // The session was taken over by another connection [MQTT-3.1.4-3]: DISCONNECT 0x8E, close.
   void close_taken_over();
   // A logged QoS 1/2 PUBLISH is on disk (ok) or could not be written: PUBACK/PUBREC now, with

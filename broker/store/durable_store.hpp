@@ -38,6 +38,8 @@ struct HistoryQuery {
   std::optional<int64_t> since_ms;      // or: messages at or after this time
   std::optional<size_t> last;           // or: the newest N
   size_t limit = 100;
+  // The broker's own read for a session it resumes (not a client's request): not rate-limited.
+  bool for_session = false;
 };
 
 struct HistoryPage {
@@ -85,6 +87,13 @@ class ExchangeLog {
   virtual void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const = 0;
 };
 
+// A persistent session asked of the other nodes of a cluster (SessionStateLog::take_session).
+struct TakenSession {
+  enum class Outcome { None, Taken, Unavailable };
+  Outcome outcome = Outcome::None;  // none elsewhere; taken over (now this node's); no answer
+  StoredSession session;
+};
+
 // Not waited for: a confirmed publish appended after these changes covers them.
 class SessionStateLog {
  public:
@@ -103,6 +112,12 @@ class SessionStateLog {
   // The session has every message up to `sequence`: a restart replays after it.
   virtual void cursor(std::string_view client_id, uint64_t sequence) = 0;
   virtual void retain(const fanout::MessageRef& msg) = 0;  // a retained message that is not logged
+  // In a cluster, a persistent session may live on another node: takes it over from there and
+  // runs `done` with it, on another thread. False where sessions live on this node only.
+  virtual bool take_session(std::string client_id, std::function<void(TakenSession)> done) {
+    (void)client_id, (void)done;
+    return false;
+  }
 };
 
 class DurableStore : public ExchangeLog, public SessionStateLog {

@@ -482,3 +482,94 @@ def full_window_refuses_at_once(t):
         p = r.expect(PUBACK, timeout=15)
         acks[p.f.get("pid")] = p.f.get("rc", 0)
     assert acks == {1: 0, 2: 0}, acks
+
+
+def share_users(source, *nodes):
+    """Gives every node the users file of `source` (an atomic replace, which each running node
+    reads at once), so that a test of sessions does not depend on how users propagate."""
+    data = open(os.path.join(source.data_dir, "users.json"), "rb").read()
+    for n in nodes:
+        tmp = os.path.join(n.data_dir, "users.json.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, os.path.join(n.data_dir, "users.json"))
+
+
+def persistent_client(t, port, cid, user, token):
+    """A paho client with a persistent session (CleanSession 0 / Clean Start 0 + expiry 300),
+    authenticated as `user`; returns (client, session present)."""
+    c = t.client(client_id=cid, clean=False, port=port, connect=False)
+    if t.v == V5:
+        present = c.connect(clean_start=False, username=user, password=token,
+                            properties=props5(PacketTypes.CONNECT, SessionExpiryInterval=300))[0]
+    else:
+        present = c.connect(username=user, password=token)[0]
+    return c, bool(present)
+
+
+def connect_when_user_known(t, port, user, token, timeout=10):
+    """Connects as `user` once the node accepts the token (its users file reloaded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            c = t.client(port=port, client_id=user, connect=False)
+            c.connect(username=user, password=token)
+            return c
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@case(hydrant_only=WHY, start_broker=False, timeout=120)
+def persistent_session_moves_between_nodes(t):
+    """A persistent session opened on node a, offline while node b publishes, resumes on node c
+    with session present = 1 and every message since, in order; then a connection on node a
+    takes it back while c's is connected: c's connection is closed as taken over (MQTT 5:
+    DISCONNECT 0x8E) and a gets what is published next, nothing twice."""
+    js = JetStream(t)
+    common = {"cluster": js.urls, "cluster-replicas": 1}
+    a = start_node(t, dict(common, **{"node-name": "a"}))
+    b = start_node(t, dict(common, **{"node-name": "b"}))
+    c = start_node(t, dict(common, **{"node-name": "c"}))
+    token = a.add_user("alice")
+    share_users(a, b, c)
+    cid = "queue/alice/mover"
+    for node in (a, b, c):
+        connect_when_user_known(t, node.port, "alice", token).disconnect()
+
+    sub, present = persistent_client(t, a.port, cid, "alice", token)
+    assert not present
+    sub.subscribe("exchange/alice/moves/#", qos=1)
+    time.sleep(1.5)  # the session's record (with its subscription) reaches the engine
+    sub.disconnect()
+
+    pub = connect_when_user_known(t, b.port, "alice", token)
+    first = [b'{"n":%d}' % i for i in range(30)]
+    for p in first:
+        pub.publish("exchange/alice/moves/k", p, qos=1)
+
+    on_c, present = persistent_client(t, c.port, cid, "alice", token)
+    assert present, "session present = 0 on node c"
+    got = on_c.wait_messages(30, timeout=15)
+    on_c.expect_no_message(0.5)
+    assert [m.payload for m in got] == first, [m.payload for m in got][:5]
+    assert "event=cluster-session-taken" in c.stderr_text(), c.stderr_tail()
+
+    # Taken back by node a while node c's connection is up, once c's cursor (written once a
+    # second) says it has the 30.
+    time.sleep(2.5)
+    on_a, present = persistent_client(t, a.port, cid, "alice", token)
+    assert present, "session present = 0 back on node a"
+    wait_until(lambda: on_c.disconnected is not None, 10, what="node c's connection closed")
+    # As a takeover on one node (DISCONNECT 0x8E in MQTT 5: 05_session checks the bytes).
+    assert 'client="queue/alice/mover" event=taken-over' in c.stderr_text(), c.stderr_tail()
+    assert "event=cluster-session-given-up" in c.stderr_text(), c.stderr_tail()
+    second = [b'{"m":%d}' % i for i in range(10)]
+    for p in second:
+        pub.publish("exchange/alice/moves/k", p, qos=1)
+    got_a = on_a.wait_messages(10, timeout=15)
+    on_a.expect_no_message(0.5)
+    assert [m.payload for m in got_a] == second, [m.payload for m in got_a]
+    t.note("30 messages queued on node c from the stream, the next 10 on a; none twice")

@@ -1,0 +1,306 @@
+// The cluster's persistent sessions in the engine's sessions bucket. See session_directory.hpp.
+#include "cluster/session_directory.hpp"
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <random>
+
+#include "util/log.hpp"
+#include "util/wall_clock.hpp"
+
+namespace hydrant::cluster {
+
+namespace {
+
+constexpr int kTakeAttempts = 5;  // a record that keeps changing under a take: given up then
+
+struct EntryHolder {
+  kvEntry* e = nullptr;
+  ~EntryHolder() {
+    if (e) kvEntry_Destroy(e);
+  }
+};
+
+std::optional<SessionRecord> record_of(kvEntry* e) {
+  if (kvEntry_Operation(e) != kvOp_Put) return std::nullopt;
+  return decode_session_record(
+      std::string_view(static_cast<const char*>(kvEntry_Value(e)), static_cast<size_t>(kvEntry_ValueLen(e))));
+}
+
+}  // namespace
+
+SessionDirectory::SessionDirectory(const Engine& engine)
+    : engine_(engine), bucket_(engine.bucket(engine.layout().sessions_bucket)),
+      next_incarnation_(std::random_device{}() | (uint64_t{std::random_device{}()} << 32) | 1) {}
+
+SessionDirectory::~SessionDirectory() { stop(); }
+
+std::map<std::string, store::StoredSession, std::less<>> SessionDirectory::own_sessions(int64_t now_ms) {
+  std::map<std::string, store::StoredSession, std::less<>> own;
+  kvWatchOptions options;
+  kvWatchOptions_Init(&options);
+  options.IgnoreDeletes = true;
+  kvWatcher* watcher = nullptr;
+  if (kvStore_WatchAll(&watcher, bucket_, &options) != NATS_OK) {
+    throw EngineError("cluster: cannot read the sessions bucket");
+  }
+  // The bucket's current values, then a null entry: the end of what it holds now.
+  for (EntryHolder h; kvWatcher_Next(&h.e, watcher, 5000) == NATS_OK && h.e; h = {}) {
+    auto rec = record_of(h.e);
+    auto client_id = client_id_of_key(kvEntry_Key(h.e));
+    if (!rec || !client_id || rec->node != engine_.options().node_name || rec->expired(now_ms)) continue;
+    own.emplace(*client_id, rec->session);
+    entries_[*client_id] = Entry{*rec, kvEntry_Revision(h.e), false};
+  }
+  kvWatcher_Destroy(watcher);
+  return own;
+}
+
+void SessionDirectory::start(GiveUp give_up) {
+  give_up_ = std::move(give_up);
+  writer_ = std::thread([this] { write_loop(); });
+  watcher_ = std::thread([this] { watch_loop(); });
+}
+
+void SessionDirectory::stop(uint32_t wait_ms) {
+  {
+    std::unique_lock lock(mutex_);
+    if (stopping_ || !writer_.joinable()) return;
+    // What the hosts changed last (offline times, cursors) goes out before the node does.
+    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return dirty_.empty(); });
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+  watcher_.join();
+}
+
+SessionDirectory::Entry* SessionDirectory::owned(std::string_view client_id) {
+  auto it = entries_.find(std::string(client_id));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void SessionDirectory::mark_dirty(const std::string& client_id, Entry& e) {
+  if (!e.queued) {
+    e.queued = true;
+    dirty_.push_back(client_id);
+    wake_.notify_all();
+  }
+}
+
+uint64_t SessionDirectory::open(std::string_view client_id, uint64_t incarnation,
+                                codec::ProtocolVersion version, uint32_t expiry) {
+  std::lock_guard lock(mutex_);
+  Entry* e = owned(client_id);
+  if (!e || (incarnation && e->record.session.incarnation != incarnation)) {
+    // A new session here: it replaces whatever the bucket held (another node gives that up).
+    e = &(entries_[std::string(client_id)] = Entry{});
+    e->record.session.incarnation = incarnation ? incarnation : next_incarnation_.fetch_add(2);
+  }
+  e->record.node = engine_.options().node_name;
+  e->record.session.version = version;
+  e->record.session.expiry_interval = expiry;
+  e->record.offline_since_ms = 0;
+  e->record.ended = false;
+  mark_dirty(std::string(client_id), *e);
+  return e->record.session.incarnation;
+}
+
+void SessionDirectory::end(std::string_view client_id, uint64_t incarnation) {
+  std::lock_guard lock(mutex_);
+  Entry* e = owned(client_id);
+  if (!e || e->record.session.incarnation != incarnation) return;
+  e->record.ended = true;
+  e->record.session.subscriptions.clear();
+  mark_dirty(std::string(client_id), *e);
+}
+
+void SessionDirectory::subscribe(std::string_view client_id, std::string_view filter,
+                                 const codec::SubscriptionOptions& options, uint32_t subscription_id,
+                                 uint64_t start) {
+  std::lock_guard lock(mutex_);
+  if (Entry* e = owned(client_id)) {
+    e->record.session.subscriptions[std::string(filter)] = {options, subscription_id, start};
+    mark_dirty(std::string(client_id), *e);
+  }
+}
+
+void SessionDirectory::unsubscribe(std::string_view client_id, std::string_view filter) {
+  std::lock_guard lock(mutex_);
+  if (Entry* e = owned(client_id)) {
+    if (auto it = e->record.session.subscriptions.find(filter); it != e->record.session.subscriptions.end()) {
+      e->record.session.subscriptions.erase(it);
+      mark_dirty(std::string(client_id), *e);
+    }
+  }
+}
+
+void SessionDirectory::cursor(std::string_view client_id, uint64_t sequence) {
+  std::lock_guard lock(mutex_);
+  if (Entry* e = owned(client_id); e && sequence > e->record.session.cursor) {
+    e->record.session.cursor = sequence;
+    mark_dirty(std::string(client_id), *e);
+  }
+}
+
+void SessionDirectory::take(std::string client_id, std::function<void(store::TakenSession)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    takes_.push_back({std::move(client_id), std::move(done)});
+  }
+  wake_.notify_all();
+}
+
+void SessionDirectory::write_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (!takes_.empty()) {
+      Take t = std::move(takes_.front());
+      takes_.pop_front();
+      lock.unlock();
+      t.done(take_now(t.client_id));
+      lock.lock();
+      continue;
+    }
+    if (!dirty_.empty()) {
+      std::string client_id = std::move(dirty_.front());
+      dirty_.pop_front();
+      lock.unlock();
+      const bool written = write(client_id);
+      lock.lock();
+      if (!written) {  // the engine is away: again in a while
+        if (Entry* e = owned(client_id); e && !e->queued) mark_dirty(client_id, *e);
+        wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
+      }
+      if (dirty_.empty()) wake_.notify_all();  // stop() waits for this
+      continue;
+    }
+    wake_.wait(lock, [this] { return stopping_ || !dirty_.empty() || !takes_.empty(); });
+  }
+  // A take still asked for gets an answer: the node is stopping.
+  for (Take& t : takes_) t.done({store::TakenSession::Outcome::Unavailable, {}});
+  takes_.clear();
+}
+
+bool SessionDirectory::write(const std::string& client_id) {
+  std::string data;
+  uint64_t revision = 0;
+  bool ended = false;
+  {
+    std::lock_guard lock(mutex_);
+    Entry* e = owned(client_id);
+    if (!e) return true;  // given up meanwhile
+    e->queued = false;
+    data = encode_session_record(e->record);
+    revision = e->revision;
+    ended = e->record.ended;
+  }
+  const std::string key = session_key(client_id);
+  uint64_t written = 0;
+  // A new session replaces what was there; a known one only if nobody changed it since.
+  natsStatus s = revision == 0
+                     ? kvStore_Put(&written, bucket_, key.c_str(), data.data(), static_cast<int>(data.size()))
+                     : kvStore_Update(&written, bucket_, key.c_str(), data.data(), static_cast<int>(data.size()), revision);
+  std::lock_guard lock(mutex_);
+  Entry* e = owned(client_id);
+  if (s == NATS_OK) {
+    if (e && e->revision == revision) {
+      e->revision = written;
+      if (ended && e->record.ended) entries_.erase(client_id);
+    }
+    return true;
+  }
+  ++write_failures_;
+  if (!e || e->revision != revision) return true;
+  // Another node changed the record: it took the session. Told apart from an engine that is
+  // away by reading the record again.
+  EntryHolder h;
+  const natsStatus got = kvStore_Get(&h.e, bucket_, key.c_str());
+  if (got != NATS_OK && got != NATS_NOT_FOUND) return false;
+  if (got == NATS_OK && kvEntry_Revision(h.e) == revision) return false;
+  log::warn("event=cluster-session-lost client=\"{}\" note=\"another node changed its record\"", client_id);
+  entries_.erase(client_id);
+  if (!ended) {
+    ++given_up_;
+    if (give_up_) give_up_(client_id);
+  }
+  return true;
+}
+
+store::TakenSession SessionDirectory::take_now(const std::string& client_id) {
+  using Outcome = store::TakenSession::Outcome;
+  const std::string key = session_key(client_id);
+  for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
+    EntryHolder h;
+    const natsStatus got = kvStore_Get(&h.e, bucket_, key.c_str());
+    if (got == NATS_NOT_FOUND) return {Outcome::None, {}};
+    if (got != NATS_OK) return {Outcome::Unavailable, {}};
+    auto rec = record_of(h.e);
+    if (!rec || rec->expired(util::unix_ms())) return {Outcome::None, {}};
+    const std::string previous = rec->node;
+    rec->node = engine_.options().node_name;
+    rec->offline_since_ms = 0;
+    const std::string data = encode_session_record(*rec);
+    uint64_t written = 0;
+    if (kvStore_Update(&written, bucket_, key.c_str(), data.data(), static_cast<int>(data.size()),
+                       kvEntry_Revision(h.e)) != NATS_OK) {
+      continue;  // changed meanwhile (or the engine went away): read it again
+    }
+    {
+      std::lock_guard lock(mutex_);
+      entries_[client_id] = Entry{*rec, written, false};
+    }
+    ++taken_;
+    log::info("event=cluster-session-taken client=\"{}\" from=\"{}\" cursor={} subscriptions={}",
+              client_id, previous, rec->session.cursor, rec->session.subscriptions.size());
+    return {Outcome::Taken, rec->session};
+  }
+  return {Outcome::Unavailable, {}};
+}
+
+void SessionDirectory::watch_loop() {
+  kvWatchOptions options;
+  kvWatchOptions_Init(&options);
+  kvWatcher* watcher = nullptr;
+  const std::string& me = engine_.options().node_name;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;
+    }
+    if (!watcher && kvStore_WatchAll(&watcher, bucket_, &options) != NATS_OK) {
+      watcher = nullptr;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    EntryHolder h;
+    const natsStatus s = kvWatcher_Next(&h.e, watcher, 250);
+    if (s == NATS_TIMEOUT || (s == NATS_OK && !h.e)) continue;
+    if (s != NATS_OK) {  // the watch broke (the engine restarted): a new one
+      kvWatcher_Destroy(watcher);
+      watcher = nullptr;
+      continue;
+    }
+    auto client_id = client_id_of_key(kvEntry_Key(h.e));
+    if (!client_id) continue;
+    auto rec = record_of(h.e);
+    const uint64_t revision = kvEntry_Revision(h.e);
+    bool lost = false;
+    {
+      std::lock_guard lock(mutex_);
+      Entry* e = owned(*client_id);
+      // Another node's newer record (or a deletion) of a session this node has: it is theirs.
+      lost = e && revision > e->revision && (!rec || rec->node != me);
+      if (lost) entries_.erase(*client_id);
+    }
+    if (lost) {
+      ++given_up_;
+      log::info("event=cluster-session-given-up client=\"{}\" to=\"{}\"", *client_id, rec ? rec->node : "");
+      if (give_up_) give_up_(*client_id);
+    }
+  }
+  if (watcher) kvWatcher_Destroy(watcher);
+}
+
+}  // namespace hydrant::cluster
