@@ -573,3 +573,47 @@ def persistent_session_moves_between_nodes(t):
     on_a.expect_no_message(0.5)
     assert [m.payload for m in got_a] == second, [m.payload for m in got_a]
     t.note("30 messages queued on node c from the stream, the next 10 on a; none twice")
+
+
+@case(hydrant_only=WHY, start_broker=False, timeout=120)
+def retained_messages_on_every_node_and_on_a_node_that_joins_later(t):
+    """A retained message published on node a is the retained message on node b at once, and on
+    node c, started afterwards with an empty data directory; clearing it on b clears it on every
+    node, c included, and on a node restarted afterwards."""
+    js = JetStream(t)
+    common = {"cluster": js.urls, "cluster-replicas": 1}
+    a = start_node(t, dict(common, **{"node-name": "a"}))
+    b = start_node(t, dict(common, **{"node-name": "b"}))
+    pub = t.client(port=a.port)
+    pub.publish("exchange/it/retained/k", b'{"state":"green"}', qos=1, retain=True)
+    pub.publish("exchange/it/retained/other", b'{"state":"blue"}', qos=1, retain=True)
+
+    def retained_on(node, expected, topic="exchange/it/retained/#"):
+        def have():
+            s = t.client(port=node.port)
+            s.subscribe(topic, qos=1)
+            time.sleep(0.3)
+            got = sorted((m.topic, m.payload) for m in s.messages if m.retain)
+            s.disconnect()
+            return got == sorted(expected) or got
+        last = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            last = have()
+            if last is True:
+                return
+        raise AssertionError(f"retained on {node}: {last!r}, expected {expected!r}")
+
+    both = [("exchange/it/retained/k", b'{"state":"green"}'),
+            ("exchange/it/retained/other", b'{"state":"blue"}')]
+    retained_on(b, both)
+    c = start_node(t, dict(common, **{"node-name": "c"}))  # joins with nothing of its own
+    retained_on(c, both)
+    t.client(port=b.port).publish("exchange/it/retained/k", b"", qos=1, retain=True)  # clears
+    only_other = [("exchange/it/retained/other", b'{"state":"blue"}')]
+    for node in (a, b, c):
+        retained_on(node, only_other)
+    a.stop()
+    a.start()  # the same data directory
+    wait_until(lambda: a.stderr_text().count("event=started") == 2, 20, what="a started again")
+    retained_on(a, only_other)
