@@ -58,7 +58,36 @@ UserRecord parse_user(simdjson::dom::object o, const std::string& path) {
   return u;
 }
 
+void write_user(JsonWriter& w, const UserRecord& u) {
+  w.begin_object().member("name", u.name).key("owners").begin_array();
+  for (const auto& o : u.owners) w.value(o);
+  w.end_array()
+      .member("token_sha256", to_hex(u.token_hash))
+      .member("epoch", u.epoch)
+      .member("created", u.created)
+      .member("tokens_rotated", u.tokens_rotated)
+      .key("unbounded_queues")
+      .begin_array();
+  for (const auto& q : u.unbounded_queues) w.value(q);
+  w.end_array().end_object();
+}
+
 }  // namespace
+
+std::string user_json(const UserRecord& u) {
+  JsonWriter w;
+  write_user(w, u);
+  return w.take();
+}
+
+UserRecord parse_user_json(std::string_view text, const std::string& where) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  if (auto err = parser.parse(text.data(), text.size()).get(o)) {
+    throw UserDbError(fmt::format("{}: not a JSON object ({})", where, simdjson::error_message(err)));
+  }
+  return parse_user(o, where);
+}
 
 const UserRecord* UserTable::find(std::string_view name) const {
   auto it = std::lower_bound(users.begin(), users.end(), name,
@@ -123,19 +152,7 @@ UserTable load_users(const std::string& path) {
 void save_users(const std::string& path, const UserTable& table) {
   JsonWriter w;
   w.begin_object().member("format", kFormat).member("serial", table.serial).key("users").begin_array();
-  for (const auto& u : table.users) {
-    w.begin_object().member("name", u.name).key("owners").begin_array();
-    for (const auto& o : u.owners) w.value(o);
-    w.end_array()
-        .member("token_sha256", to_hex(u.token_hash))
-        .member("epoch", u.epoch)
-        .member("created", u.created)
-        .member("tokens_rotated", u.tokens_rotated)
-        .key("unbounded_queues")
-        .begin_array();
-    for (const auto& q : u.unbounded_queues) w.value(q);
-    w.end_array().end_object();
-  }
+  for (const auto& u : table.users) write_user(w, u);
   w.end_array().end_object();
   std::string text = w.take();
   text += '\n';

@@ -24,6 +24,10 @@ struct UserRecord {
   int64_t created = 0;                    // seconds since the epoch
   int64_t tokens_rotated = 0;             // last token rotation, seconds since the epoch; 0 = never
   std::vector<std::string> unbounded_queues;  // queue client ids exempt from deletion
+
+  // The same record (the cluster's comparison of copies; no credential check: the hashes are
+  // compared in ordinary time).
+  friend bool operator==(const UserRecord&, const UserRecord&) = default;
 };
 
 // Signed tokens issued before this (seconds since the epoch) are refused: those of an earlier
@@ -56,6 +60,12 @@ UserTable load_users(const std::string& path);
 void save_users(const std::string& path, const UserTable& table);
 
 std::string users_path(const std::string& data_dir);
+
+// One user as a JSON object, as the users file writes it (a cluster keeps one per key in its
+// users bucket, cluster/user_sync.hpp), and read back. `where` names it in the error; throws
+// UserDbError.
+std::string user_json(const UserRecord& u);
+UserRecord parse_user_json(std::string_view text, const std::string& where);
 
 // An exclusive lock on <data>/users.lock for a read-modify-write of the users file, so that two
 // admin commands (or the admin API and a command) never lose each other's change.
