@@ -24,10 +24,26 @@ void RuntimeFile::write(uint64_t users_serial) {
 
 void RuntimeFile::remove() { admin::remove_runtime_file(data_dir_); }
 
+namespace {
+
+std::mutex reload_mutex;                       // one reload at a time
+cluster::UserSync* cluster_users = nullptr;    // while a ClusterUsersWatch lives; under reload_mutex
+
+}  // namespace
+
 void reload_users(core::Broker& broker, RuntimeFile& runtime) {
-  static std::mutex reload_mutex;
   std::lock_guard lock(reload_mutex);
-  if (auto error = broker.access().reload_users()) {
+  std::optional<std::string> error;
+  auto load = [&]() -> std::shared_ptr<const auth::UserTable> {
+    error = broker.access().reload_users();
+    return error ? nullptr : broker.access().users();
+  };
+  if (cluster_users) {
+    cluster_users->publish_local(load);  // then what changed goes to the engine
+  } else {
+    load();
+  }
+  if (error) {
     log::error("event=users-reload-refused error=\"{}\" (keeping the running users)", *error);
     return;
   }
@@ -35,6 +51,39 @@ void reload_users(core::Broker& broker, RuntimeFile& runtime) {
   log::info("event=users-reloaded users={} serial={}", users->users.size(), users->serial);
   broker.revalidate_credentials();
   runtime.write(users->serial);
+}
+
+std::unique_ptr<cluster::UserSync> sync_users(const config::Config& c, const cluster::Engine* engine) {
+  if (!engine) return nullptr;
+  try {
+    auto sync = std::make_unique<cluster::UserSync>(*engine, c.data_dir);
+    log::info("event=cluster-users-merged {}", sync->merge_report());
+    return sync;
+  } catch (const cluster::EngineError& e) {
+    throw config::ConfigError(e.what());
+  } catch (const auth::UserDbError& e) {
+    throw config::ConfigError(e.what());
+  }
+}
+
+ClusterUsersWatch::ClusterUsersWatch(cluster::UserSync* sync, core::Broker& broker, RuntimeFile& runtime)
+    : sync_(sync) {
+  if (!sync_) return;
+  {
+    std::lock_guard lock(reload_mutex);
+    cluster_users = sync_;
+  }
+  sync_->start_watching([&broker, &runtime] { reload_users(broker, runtime); });
+  // A change made on this node since the start's merge (none was sent to the bucket yet).
+  reload_users(broker, runtime);
+}
+
+void ClusterUsersWatch::stop() {
+  if (!sync_) return;
+  sync_->stop_watching();  // its thread may be reloading: done first
+  std::lock_guard lock(reload_mutex);
+  cluster_users = nullptr;
+  sync_ = nullptr;
 }
 
 std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::string& admin_token) {

@@ -9,6 +9,8 @@
 
 #include "api/admin_api.hpp"
 #include "auth/access_control.hpp"
+#include "cluster/engine.hpp"
+#include "cluster/user_sync.hpp"
 #include "config/config.hpp"
 #include "core/broker.hpp"
 
@@ -36,8 +38,31 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
 
 // The users file changed (a subcommand or the admin API wrote it): load it and close the
 // connections whose credentials went away. A file that does not load keeps the running table.
-// Thread-safe (the main thread on inotify, the bridge thread after an admin API change).
+// In a cluster, while a ClusterUsersWatch lives, what changed also goes to the engine's users
+// bucket. Thread-safe (the main thread on inotify, the bridge thread after an admin API change,
+// the cluster's users watch after another node's change).
 void reload_users(core::Broker& broker, RuntimeFile& runtime);
+
+// In a cluster (an engine given): the users file merged with the engine's users bucket
+// (cluster/user_sync.hpp), before the broker loads the file. Null without an engine. Throws
+// config::ConfigError.
+std::unique_ptr<cluster::UserSync> sync_users(const config::Config& c, const cluster::Engine* engine);
+
+// While it lives, with a UserSync: other nodes' user changes are written into the users file and
+// applied (reload_users), and reload_users sends this node's changes to the bucket. Made once the
+// broker runs; stopped before the broker stops (its thread reloads through the broker). Without
+// a UserSync it does nothing.
+class ClusterUsersWatch {
+ public:
+  ClusterUsersWatch(cluster::UserSync* sync, core::Broker& broker, RuntimeFile& runtime);
+  ~ClusterUsersWatch() { stop(); }
+  ClusterUsersWatch(const ClusterUsersWatch&) = delete;
+  ClusterUsersWatch& operator=(const ClusterUsersWatch&) = delete;
+  void stop();
+
+ private:
+  cluster::UserSync* sync_;
+};
 
 // What the admin API reads and changes: the users file (changes apply before it answers), the
 // broker's queues, connections and exchange registry (declared exchanges kept on disk).
