@@ -430,6 +430,8 @@ int run(int argc, char** argv) {
   const int lock_fd = lock_data_dir(cfg.data_dir);
   const sigset_t signals = block_signals();
   const std::unique_ptr<cluster::Engine> engine = start_cluster(cfg);
+  // Before the broker loads the users file: merged with the cluster's users.
+  const std::unique_ptr<cluster::UserSync> cluster_users = sync_users(cfg, engine.get());
 
   std::string admin_token;
   const core::BrokerOptions opts = broker_options(cfg, admin_token, engine.get());
@@ -487,12 +489,16 @@ int run(int argc, char** argv) {
       throw config::ConfigError(e.what());
     }
   }
+  // Other nodes' user changes apply here from now on; stopped before the broker (below, or
+  // on an error before stop_on_error).
+  ClusterUsersWatch users_watch(cluster_users.get(), broker, runtime);
   publish_runtime(cfg, bridge_host, broker, runtime);
   log::info("event=started version={} threads={} open={} config=\"{}\"", kVersion, opts.threads,
             cfg.open, config::describe(cfg));
 
   Running{cli, cfg, broker, tls_contexts.get(), bridge_host, runtime}.serve(signals);
   stop_on_error.armed = false;
+  users_watch.stop();
   if (cluster_log) cluster_log->stop_delivery();  // no message reaches a stopped host
   broker.stop();
   runtime.remove();
