@@ -484,7 +484,12 @@ int run(int argc, char** argv) {
           },
           stop_asked);
       // A session another node takes over is given up here (closed 0x8E if connected).
-      cluster_log->start_sessions([&broker](const std::string& client_id) { broker.give_up_session(client_id); });
+      // The sessions of a node that died are adopted (their wills published) by one survivor.
+      cluster_log->start_sessions(
+          [&broker](const std::string& client_id) { broker.give_up_session(client_id); },
+          [&broker](const std::string& client_id, store::StoredSession session) {
+            broker.adopt_session(client_id, std::move(session));
+          });
     } catch (const cluster::EngineError& e) {
       throw config::ConfigError(e.what());
     }

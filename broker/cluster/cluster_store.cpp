@@ -20,7 +20,7 @@ namespace hydrant::cluster {
 ClusterStore::ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
                            uint32_t ack_timeout_ms, uint32_t window,
                            uint32_t history_reads_per_second)
-    : engine_(engine), local_(std::move(local)), sessions_(engine), retained_(engine),
+    : engine_(engine), local_(std::move(local)), sessions_(engine), nodes_(engine), retained_(engine),
       ack_timeout_ms_(ack_timeout_ms), window_(window),
       epoch_(engine.report().epoch), history_rate_(history_reads_per_second),
       history_tokens_(history_reads_per_second) {
@@ -83,7 +83,13 @@ void ClusterStore::start_delivery(Deliver deliver, const std::function<bool()>& 
   }
 }
 
+void ClusterStore::start_sessions(SessionDirectory::GiveUp give_up, SessionDirectory::Adopt adopt) {
+  sessions_.start(std::move(give_up), std::move(adopt));
+  nodes_.start([this](const std::string& node) { sessions_.adopt_from(node); });
+}
+
 void ClusterStore::stop_delivery() {
+  nodes_.stop();     // a clean stop: this node's clients are closed here, nobody adopts them
   sessions_.stop();  // no session given up (posted to a host) from here on
   {
     // A completion posts to its host: none may run once the hosts may be gone.
@@ -271,6 +277,14 @@ std::string ClusterStore::prometheus() const {
          last_delivered_sequence_.load());
   metric("history_reads_total", "counter", "History reads (HTTP and replay) asked of this node.",
          history_reads_.load());
+  metric("sessions_taken_total", "counter", "Sessions this node took over from another node.", sessions_.taken());
+  metric("sessions_given_up_total", "counter", "Sessions another node took over from this one.", sessions_.given_up());
+  metric("sessions_adopted_total", "counter", "Sessions of dead nodes this node took over.", sessions_.adopted());
+  metric("session_write_failures_total", "counter", "Session records the engine did not take (tried again).",
+         sessions_.write_failures());
+  size_t alive = 0;
+  for (const NodeSeen& n : nodes_.nodes()) alive += n.alive;
+  metric("nodes_alive", "gauge", "Nodes with a recent heartbeat, this one included.", alive);
   metric("history_reads_refused_total", "counter", "History reads over cluster-history-rate.",
          history_reads_refused_.load());
   out += "# HELP hydrant_cluster_publish_ack_seconds Time from publish to the engine's acknowledgement.\n"
@@ -313,7 +327,20 @@ std::string ClusterStore::describe_json() const {
       .member("publishes_waiting", static_cast<uint64_t>(waiting))
       .member("publish_window", static_cast<uint64_t>(window_))
       .member("publish_failures", publish_failures_.load())
-      .end_object();
+      .member("sessions_taken", sessions_.taken())
+      .member("sessions_given_up", sessions_.given_up())
+      .member("sessions_adopted", sessions_.adopted());
+  w.key("nodes").begin_array();
+  for (const NodeSeen& n : nodes_.nodes()) {
+    w.begin_object()
+        .member("name", n.name)
+        .member("alive", n.alive)
+        .member("this_node", n.name == engine_.options().node_name)
+        .member("last_heartbeat_ms", n.last_heartbeat_ms)
+        .member("started_ms", n.started_ms)
+        .end_object();
+  }
+  w.end_array().end_object();
   return w.take();
 }
 

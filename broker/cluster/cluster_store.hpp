@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cluster/engine.hpp"
+#include "cluster/node_directory.hpp"
 #include "cluster/retained_bucket.hpp"
 #include "cluster/session_directory.hpp"
 #include "store/durable_store.hpp"
@@ -92,12 +93,18 @@ class ClusterStore final : public store::DurableStore {
     sessions_.cursor(client_id, sequence);
   }
   void retain(const fanout::MessageRef& msg) override { local_->retain(msg); }
+  uint64_t session_will(std::string_view client_id, uint64_t incarnation, codec::ProtocolVersion version,
+                        uint32_t expiry, const fanout::Message* will, uint32_t will_delay) override {
+    return sessions_.will(client_id, incarnation, version, expiry, will, will_delay);
+  }
   bool take_session(std::string client_id, std::function<void(store::TakenSession)> done) override {
     sessions_.take(std::move(client_id), std::move(done));
     return true;
   }
-  // From start on, a session another node takes over is given up here through `give_up`.
-  void start_sessions(SessionDirectory::GiveUp give_up) { sessions_.start(std::move(give_up)); }
+  // From start on: a session another node takes over is given up here through `give_up`; this
+  // node's heartbeat goes out, and the sessions of a node that died are taken over (each by
+  // one node) and handed to `adopt`.
+  void start_sessions(SessionDirectory::GiveUp give_up, SessionDirectory::Adopt adopt);
 
   void maintain(int64_t now_ms) override { local_->maintain(now_ms); }
   void flush() override { local_->flush(); }
@@ -111,6 +118,7 @@ class ClusterStore final : public store::DurableStore {
   const Engine& engine_;
   std::shared_ptr<store::DurableStore> local_;
   SessionDirectory sessions_;
+  NodeDirectory nodes_;
   RetainedBucket retained_;
   store::DurableState recovered_;  // at start: this node's sessions, and every retained message
   const uint32_t ack_timeout_ms_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "store/records.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
 
@@ -17,10 +18,30 @@ constexpr int kTakeAttempts = 5;  // a record that keeps changing under a take: 
 
 struct EntryHolder {
   kvEntry* e = nullptr;
+  EntryHolder() = default;
+  EntryHolder(const EntryHolder&) = delete;
+  EntryHolder& operator=(const EntryHolder&) = delete;
   ~EntryHolder() {
     if (e) kvEntry_Destroy(e);
   }
 };
+
+// Visits the values a bucket holds now (a watch's first values, up to its null entry).
+template <class Visit>
+bool each_value(kvStore* bucket, Visit visit) {
+  kvWatchOptions options;
+  kvWatchOptions_Init(&options);
+  options.IgnoreDeletes = true;
+  kvWatcher* watcher = nullptr;
+  if (kvStore_WatchAll(&watcher, bucket, &options) != NATS_OK) return false;
+  while (true) {
+    EntryHolder h;
+    if (kvWatcher_Next(&h.e, watcher, 5000) != NATS_OK || !h.e) break;
+    visit(h.e);
+  }
+  kvWatcher_Destroy(watcher);
+  return true;
+}
 
 std::optional<SessionRecord> record_of(kvEntry* e) {
   if (kvEntry_Operation(e) != kvOp_Put) return std::nullopt;
@@ -38,42 +59,38 @@ SessionDirectory::~SessionDirectory() { stop(); }
 
 std::map<std::string, store::StoredSession, std::less<>> SessionDirectory::own_sessions(int64_t now_ms) {
   std::map<std::string, store::StoredSession, std::less<>> own;
-  kvWatchOptions options;
-  kvWatchOptions_Init(&options);
-  options.IgnoreDeletes = true;
-  kvWatcher* watcher = nullptr;
-  if (kvStore_WatchAll(&watcher, bucket_, &options) != NATS_OK) {
-    throw EngineError("cluster: cannot read the sessions bucket");
-  }
-  // The bucket's current values, then a null entry: the end of what it holds now.
-  for (EntryHolder h; kvWatcher_Next(&h.e, watcher, 5000) == NATS_OK && h.e; h = {}) {
-    auto rec = record_of(h.e);
-    auto client_id = client_id_of_key(kvEntry_Key(h.e));
-    if (!rec || !client_id || rec->node != engine_.options().node_name || rec->expired(now_ms)) continue;
+  const bool read = each_value(bucket_, [&](kvEntry* e) {
+    auto rec = record_of(e);
+    auto client_id = client_id_of_key(kvEntry_Key(e));
+    if (!rec || !client_id || rec->node != engine_.options().node_name || rec->expired(now_ms)) return;
     own.emplace(*client_id, rec->session);
-    entries_[*client_id] = Entry{*rec, kvEntry_Revision(h.e), false};
-  }
-  kvWatcher_Destroy(watcher);
+    entries_[*client_id] = Entry{*rec, kvEntry_Revision(e), false};
+  });
+  if (!read) throw EngineError("cluster: cannot read the sessions bucket");
   return own;
 }
 
-void SessionDirectory::start(GiveUp give_up) {
+void SessionDirectory::start(GiveUp give_up, Adopt adopt) {
   give_up_ = std::move(give_up);
+  adopt_ = std::move(adopt);
   writer_ = std::thread([this] { write_loop(); });
-  watcher_ = std::thread([this] { watch_loop(); });
+  watch_ = std::make_unique<BucketWatch>(engine_, engine_.layout().sessions_bucket, BucketWatch::From::NewOnly,
+                                         [this](const BucketChange& c) { on_change(c); });
 }
 
 void SessionDirectory::stop(uint32_t wait_ms) {
   {
     std::unique_lock lock(mutex_);
     if (stopping_ || !writer_.joinable()) return;
-    // What the hosts changed last (offline times, cursors) goes out before the node does.
-    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return dirty_.empty(); });
+    // What the hosts changed last (cursors, wills) goes out before the node does, if it can.
+    if (natsConnection_Status(engine_.connection()) == NATS_CONN_STATUS_CONNECTED) {
+      wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return dirty_.empty(); });
+    }
     stopping_ = true;
   }
   wake_.notify_all();
   writer_.join();
-  watcher_.join();
+  watch_.reset();
 }
 
 SessionDirectory::Entry* SessionDirectory::owned(std::string_view client_id) {
@@ -144,6 +161,56 @@ void SessionDirectory::cursor(std::string_view client_id, uint64_t sequence) {
   }
 }
 
+uint64_t SessionDirectory::will(std::string_view client_id, uint64_t incarnation,
+                                codec::ProtocolVersion version, uint32_t expiry,
+                                const fanout::Message* will, uint32_t will_delay) {
+  std::lock_guard lock(mutex_);
+  Entry* e = owned(client_id);
+  if (!e || (incarnation && e->record.session.incarnation != incarnation)) {
+    if (!will) return incarnation;  // nothing to keep
+    e = &(entries_[std::string(client_id)] = Entry{});
+    e->record.node = engine_.options().node_name;
+    e->record.session.incarnation = incarnation ? incarnation : next_incarnation_.fetch_add(2);
+    e->record.session.version = version;
+    e->record.session.expiry_interval = expiry;
+  }
+  std::string encoded = will ? store::encode_message(*will) : std::string();
+  if (encoded != e->record.session.will || (will && will_delay != e->record.session.will_delay)) {
+    e->record.session.will = std::move(encoded);
+    e->record.session.will_delay = will ? will_delay : 0;
+    mark_dirty(std::string(client_id), *e);
+  }
+  return e->record.session.incarnation;
+}
+
+void SessionDirectory::adopt_from(std::string node) {
+  {
+    std::lock_guard lock(mutex_);
+    dead_nodes_.push_back(std::move(node));
+  }
+  wake_.notify_all();
+}
+
+void SessionDirectory::adopt_now(const std::string& node) {
+  // The sessions the dead node had, as the bucket holds them now.
+  std::vector<std::string> theirs;
+  each_value(bucket_, [&](kvEntry* e) {
+    auto rec = record_of(e);
+    auto client_id = client_id_of_key(kvEntry_Key(e));
+    if (rec && client_id && rec->node == node && !rec->ended) theirs.push_back(*client_id);
+  });
+  size_t adopted = 0;
+  for (const auto& client_id : theirs) {
+    store::TakenSession taken = take_now(client_id, node);
+    if (taken.outcome != store::TakenSession::Outcome::Taken) continue;  // another node was first
+    ++adopted_;
+    ++adopted;
+    if (adopt_) adopt_(client_id, std::move(taken.session));
+  }
+  log::info("event=cluster-node-sessions-adopted node=\"{}\" sessions={} adopted_here={}", node,
+            theirs.size(), adopted);
+}
+
 void SessionDirectory::take(std::string client_id, std::function<void(store::TakenSession)> done) {
   {
     std::lock_guard lock(mutex_);
@@ -155,6 +222,14 @@ void SessionDirectory::take(std::string client_id, std::function<void(store::Tak
 void SessionDirectory::write_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    if (!dead_nodes_.empty()) {
+      std::string node = std::move(dead_nodes_.front());
+      dead_nodes_.pop_front();
+      lock.unlock();
+      adopt_now(node);
+      lock.lock();
+      continue;
+    }
     if (!takes_.empty()) {
       Take t = std::move(takes_.front());
       takes_.pop_front();
@@ -176,7 +251,7 @@ void SessionDirectory::write_loop() {
       if (dirty_.empty()) wake_.notify_all();  // stop() waits for this
       continue;
     }
-    wake_.wait(lock, [this] { return stopping_ || !dirty_.empty() || !takes_.empty(); });
+    wake_.wait(lock, [this] { return stopping_ || !dirty_.empty() || !takes_.empty() || !dead_nodes_.empty(); });
   }
   // A take still asked for gets an answer: the node is stopping.
   for (Take& t : takes_) t.done({store::TakenSession::Outcome::Unavailable, {}});
@@ -228,7 +303,7 @@ bool SessionDirectory::write(const std::string& client_id) {
   return true;
 }
 
-store::TakenSession SessionDirectory::take_now(const std::string& client_id) {
+store::TakenSession SessionDirectory::take_now(const std::string& client_id, const std::string& only_from) {
   using Outcome = store::TakenSession::Outcome;
   const std::string key = session_key(client_id);
   for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
@@ -238,6 +313,7 @@ store::TakenSession SessionDirectory::take_now(const std::string& client_id) {
     if (got != NATS_OK) return {Outcome::Unavailable, {}};
     auto rec = record_of(h.e);
     if (!rec || rec->expired(util::unix_ms())) return {Outcome::None, {}};
+    if (!only_from.empty() && rec->node != only_from) return {Outcome::None, {}};
     const std::string previous = rec->node;
     rec->node = engine_.options().node_name;
     rec->offline_since_ms = 0;
@@ -252,55 +328,32 @@ store::TakenSession SessionDirectory::take_now(const std::string& client_id) {
       entries_[client_id] = Entry{*rec, written, false};
     }
     ++taken_;
-    log::info("event=cluster-session-taken client=\"{}\" from=\"{}\" cursor={} subscriptions={}",
-              client_id, previous, rec->session.cursor, rec->session.subscriptions.size());
+    log::info("event=cluster-session-taken client=\"{}\" from=\"{}\" cursor={} subscriptions={}{}",
+              client_id, previous, rec->session.cursor, rec->session.subscriptions.size(),
+              only_from.empty() ? "" : " node_died=true");
     return {Outcome::Taken, rec->session};
   }
   return {Outcome::Unavailable, {}};
 }
 
-void SessionDirectory::watch_loop() {
-  kvWatchOptions options;
-  kvWatchOptions_Init(&options);
-  kvWatcher* watcher = nullptr;
-  const std::string& me = engine_.options().node_name;
-  while (true) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) break;
-    }
-    if (!watcher && kvStore_WatchAll(&watcher, bucket_, &options) != NATS_OK) {
-      watcher = nullptr;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    }
-    EntryHolder h;
-    const natsStatus s = kvWatcher_Next(&h.e, watcher, 250);
-    if (s == NATS_TIMEOUT || (s == NATS_OK && !h.e)) continue;
-    if (s != NATS_OK) {  // the watch broke (the engine restarted): a new one
-      kvWatcher_Destroy(watcher);
-      watcher = nullptr;
-      continue;
-    }
-    auto client_id = client_id_of_key(kvEntry_Key(h.e));
-    if (!client_id) continue;
-    auto rec = record_of(h.e);
-    const uint64_t revision = kvEntry_Revision(h.e);
-    bool lost = false;
-    {
-      std::lock_guard lock(mutex_);
-      Entry* e = owned(*client_id);
-      // Another node's newer record (or a deletion) of a session this node has: it is theirs.
-      lost = e && revision > e->revision && (!rec || rec->node != me);
-      if (lost) entries_.erase(*client_id);
-    }
-    if (lost) {
-      ++given_up_;
-      log::info("event=cluster-session-given-up client=\"{}\" to=\"{}\"", *client_id, rec ? rec->node : "");
-      if (give_up_) give_up_(*client_id);
-    }
+void SessionDirectory::on_change(const BucketChange& change) {
+  auto client_id = client_id_of_key(change.key);
+  if (!client_id) return;
+  std::optional<SessionRecord> rec;
+  if (!change.deleted) rec = decode_session_record(change.value);
+  bool lost = false;
+  {
+    std::lock_guard lock(mutex_);
+    Entry* e = owned(*client_id);
+    // Another node's newer record (or a deletion) of a session this node has: it is theirs.
+    lost = e && change.revision > e->revision && (!rec || rec->node != engine_.options().node_name);
+    if (lost) entries_.erase(*client_id);
   }
-  if (watcher) kvWatcher_Destroy(watcher);
+  if (lost) {
+    ++given_up_;
+    log::info("event=cluster-session-given-up client=\"{}\" to=\"{}\"", *client_id, rec ? rec->node : "");
+    if (give_up_) give_up_(*client_id);
+  }
 }
 
 }  // namespace hydrant::cluster

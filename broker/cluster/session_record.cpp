@@ -22,8 +22,8 @@ std::string encode_session_record(const SessionRecord& r) {
   put(out, r.session.cursor);
   put(out, r.offline_since_ms);
   put(out, static_cast<uint8_t>(r.ended));
-  put_string(out, r.will);
-  put(out, r.will_delay);
+  put_string(out, r.session.will);
+  put(out, r.session.will_delay);
   put(out, static_cast<uint32_t>(r.session.subscriptions.size()));
   for (const auto& [filter, sub] : r.session.subscriptions) {
     put_string(out, filter);
@@ -47,8 +47,8 @@ std::optional<SessionRecord> decode_session_record(std::string_view data) {
   r.session.cursor = in.get<uint64_t>();
   r.offline_since_ms = in.get<int64_t>();
   r.ended = in.get<uint8_t>() != 0;
-  r.will = std::string(in.get_string());
-  r.will_delay = in.get<uint32_t>();
+  r.session.will = std::string(in.get_string());
+  r.session.will_delay = in.get<uint32_t>();
   const auto count = in.get<uint32_t>();
   for (uint32_t i = 0; i < count && in.ok; ++i) {
     std::string filter(in.get_string());

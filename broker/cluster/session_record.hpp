@@ -1,6 +1,6 @@
-// A persistent session as the cluster keeps it, one key of the sessions bucket per client id:
-// which node has it, what it is (the store's StoredSession: version, expiry, cursor,
-// subscriptions), since when it is offline, and its will. Whoever holds the key's last revision
+// A session as the cluster keeps it, one key of the sessions bucket per client id: which node
+// has it, what it is (the store's StoredSession: version, expiry, cursor, subscriptions, will),
+// since when it is offline. Every persistent session has one, and every session with a will. Whoever holds the key's last revision
 // owns the session; a node takes it over by compare-and-set on that revision.
 #pragma once
 
@@ -18,8 +18,6 @@ struct SessionRecord {
   store::StoredSession session;
   int64_t offline_since_ms = 0;     // unix ms; 0 while a client is connected
   bool ended = false;               // the session is over (a tombstone: nobody takes it)
-  std::string will;                 // the will as store::encode_message; empty: none
-  uint32_t will_delay = 0;          // seconds
 
   // Whether it has expired at `now_ms`: ended, or offline for longer than its expiry interval.
   bool expired(int64_t now_ms) const {

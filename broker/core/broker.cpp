@@ -90,6 +90,12 @@ void Broker::give_up_session(const std::string& client_id) {
   host->post(CallTask{[host, id = handle->id] { host->give_up_session(id); }});
 }
 
+void Broker::adopt_session(const std::string& client_id, store::StoredSession stored) {
+  const uint32_t homes = std::clamp<uint32_t>(options_.threads, 1, host_count());
+  SessionHost* host = hosts_[std::hash<std::string>{}(client_id) % homes].get();
+  host->post(CallTask{[host, client_id, stored = std::move(stored)] { host->adopt_session(client_id, stored); }});
+}
+
 void Broker::route_from_log(fanout::MessageRef msg, std::vector<std::string> cc) {
   SessionHost* host = hosts_.front().get();
   host->post(CallTask{[host, msg = std::move(msg), cc = std::move(cc)] { host->publish(msg, cc); }});

@@ -65,6 +65,9 @@ class Broker {
   // Another node of the cluster has the session of this client id now: it ends here without its
   // will (SessionHost::give_up_session). Thread-safe.
   void give_up_session(const std::string& client_id);
+  // A session of a node of the cluster that died, now this node's: restored offline, with its
+  // will, on a TCP worker. Thread-safe.
+  void adopt_session(const std::string& client_id, store::StoredSession stored);
   // Runs the notify command for a notice, without waiting for it. Thread-safe.
   void notify_owner(const Notice& notice);
   QueueMonitor& queue_monitor() { return queue_monitor_; }

@@ -144,7 +144,10 @@ void SessionHost::close_session(ClientLink& link, bool publish_will_now) {
   Session* s = link.session();
   if (!s || s->link() != &link) return;
   s->detach();
-  if (!publish_will_now) s->drop_will();
+  if (!publish_will_now && s->will()) {
+    s->drop_will();
+    if (store_ && s->store_incarnation()) record_will(*s);  // no node publishes it now
+  }
   if (s->expiry_interval() == 0) return end_session(s->id());
   s->start_expiry(now_);
   if (s->will() && s->will()->delay == 0) {
@@ -152,10 +155,6 @@ void SessionHost::close_session(ClientLink& link, bool publish_will_now) {
   } else {
     s->schedule_will(now_);
   }
-}
-
-void SessionHost::publish_will(Session& s) {
-  if (auto msg = s.take_will()) publish(msg);
 }
 
 void SessionHost::end_session(router::SessionId id) {

@@ -89,6 +89,8 @@ class SessionHost : public session::Services {
   // A session another node of the cluster took over: closed here as by a takeover, and ended
   // without its will or its end recorded (it goes on there). On this host's loop.
   void give_up_session(router::SessionId id);
+  // A session of a node that died, taken over by this one: restored offline with its will.
+  void adopt_session(const std::string& client_id, const store::StoredSession& stored);
 
  protected:
   // ---- what the transport provides ----
@@ -133,6 +135,8 @@ class SessionHost : public session::Services {
   size_t queue_stored_messages(session::Session& s, const store::StoredSession& stored);
   void end_session(router::SessionId id);
   void publish_will(session::Session& s);
+  // Tells the store the session's will now (a cluster keeps it for another node to publish).
+  void record_will(session::Session& s);
   session::Session& new_session(const router::HandleRef& handle);
 
   bool stopping_ = false;

@@ -6,6 +6,7 @@
 
 #include "core/broker.hpp"
 #include "core/session_host.hpp"
+#include "store/records.hpp"
 #include "topics/topic.hpp"
 #include "util/log.hpp"
 #include "util/wall_clock.hpp"
@@ -38,16 +39,51 @@ void SessionHost::handle_confirm(const ConfirmTask& t) {
 }
 
 void SessionHost::session_attached(Session& s) {
-  if (!store_ || s.expiry_interval() == 0) return;
-  const bool first = s.store_incarnation() == 0;
-  s.set_store_incarnation(store_->session_open(s.client_id(), s.store_incarnation(), s.version(),
-                                               s.expiry_interval()));
-  // A session resumed from before the store knew it: its subscriptions too.
-  if (first) {
-    for (const auto& [filter, rec] : s.subscriptions()) {
-      store_->subscribe(s.client_id(), filter, rec.options, rec.subscription_id);
+  if (!store_) return;
+  if (s.expiry_interval() != 0) {
+    const bool first = s.store_incarnation() == 0;
+    s.set_store_incarnation(store_->session_open(s.client_id(), s.store_incarnation(), s.version(),
+                                                 s.expiry_interval()));
+    // A session resumed from before the store knew it: its subscriptions too.
+    if (first) {
+      for (const auto& [filter, rec] : s.subscriptions()) {
+        store_->subscribe(s.client_id(), filter, rec.options, rec.subscription_id);
+      }
     }
   }
+  if (s.will() || s.store_incarnation()) record_will(s);
+}
+
+void SessionHost::record_will(Session& s) {
+  const auto& will = s.will();
+  s.set_store_incarnation(store_->session_will(s.client_id(), s.store_incarnation(), s.version(),
+                                               s.expiry_interval(), will ? will->msg.get() : nullptr,
+                                               will ? will->delay : 0));
+}
+
+void SessionHost::publish_will(Session& s) {
+  const fanout::MessageRef msg = s.take_will();
+  if (!msg) return;
+  if (store_ && s.store_incarnation()) record_will(s);  // gone: no other node publishes it
+  if (!logs(msg->topic())) {
+    publish(msg);
+    return;
+  }
+  // A will to an exchange is one of its messages: in its history, and in a cluster on every node.
+  auto make = [&msg](uint64_t sequence, std::string_view) {
+    return sequence == 0 ? msg : store::decode_message(store::encode_message(*msg), sequence);
+  };
+  if (auto routed = store_->append_message(make, util::unix_ms())) publish(routed);
+}
+
+void SessionHost::adopt_session(const std::string& client_id, const store::StoredSession& stored) {
+  if (broker_.registry().find(client_id)) return;  // its client is back, here, already
+  auto claim = broker_.registry().claim(client_id, index_, /*clean_start=*/false,
+                                        broker_.access().owner_of(client_id));
+  Session& s = restore_session(claim.handle, stored);
+  const size_t queued = queue_stored_messages(s, stored);
+  log::info("host={} client=\"{}\" event=session-adopted will={} messages_queued={}", index_, client_id,
+            stored.will.empty() ? "none" : "kept", queued);
 }
 
 void SessionHost::record_cursors() {
@@ -101,6 +137,10 @@ Session& SessionHost::restore_session(const router::HandleRef& handle,
   s.restore(stored.version, stored.expiry_interval, fanout::Clock::now());
   s.set_store_incarnation(stored.incarnation);
   s.advance_cursor(stored.cursor);
+  if (!stored.will.empty()) {
+    // Its client was connected when the node that had it stopped: gone now, so the will is due.
+    if (auto will = store::decode_message(stored.will, 0)) s.restore_will({will, stored.will_delay}, fanout::Clock::now());
+  }
   for (const auto& [filter, sub] : stored.subscriptions) {
     s.subscribe(filter, session::SubscriptionRecord{sub.options, sub.subscription_id});
     broker_.router().subscribe(filter, s.handle(), sub.options, sub.subscription_id);

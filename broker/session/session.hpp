@@ -169,6 +169,12 @@ class Session {
 
   // ---- offline: the will and the end of the session ----
   const std::optional<WillMessage>& will() const { return will_; }
+  // A session restored offline with the will its client left (a cluster's node that died):
+  // published after its delay, or when the session ends.
+  void restore_will(WillMessage will, Clock::time_point now) {
+    will_ = std::move(will);
+    schedule_will(now);
+  }
   void drop_will() { will_.reset(); will_due_ = kNever; }
   // The will, taken to be published now (null when there is none); it will not go out again.
   MessageRef take_will() {

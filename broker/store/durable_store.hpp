@@ -112,6 +112,15 @@ class SessionStateLog {
   // The session has every message up to `sequence`: a restart replays after it.
   virtual void cursor(std::string_view client_id, uint64_t sequence) = 0;
   virtual void retain(const fanout::MessageRef& msg) = 0;  // a retained message that is not logged
+  // A cluster keeps the will of every session that has one (null: none now), so that another
+  // node publishes it when this one dies; a session with a will then has an incarnation even
+  // if it is not persistent. Returns the incarnation (the local log keeps no wills: unchanged).
+  virtual uint64_t session_will(std::string_view client_id, uint64_t incarnation,
+                                codec::ProtocolVersion version, uint32_t expiry,
+                                const fanout::Message* will, uint32_t will_delay) {
+    (void)client_id, (void)version, (void)expiry, (void)will, (void)will_delay;
+    return incarnation;
+  }
   // In a cluster, a persistent session may live on another node: takes it over from there and
   // runs `done` with it, on another thread. False where sessions live on this node only.
   virtual bool take_session(std::string client_id, std::function<void(TakenSession)> done) {

@@ -44,6 +44,10 @@ struct StoredSession {
   uint32_t expiry_interval = 0;
   uint64_t cursor = 0;
   std::map<std::string, StoredSubscription, std::less<>> subscriptions;  // by filter
+  // A cluster's sessions only (the local log does not keep wills): the will, as
+  // encode_message, published by whichever node has the session when its client is gone.
+  std::string will;
+  uint32_t will_delay = 0;  // seconds
 };
 
 // A message record's data: u8 flags (qos | retain << 2) | u32 topic length | u32 payload offset

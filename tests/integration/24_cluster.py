@@ -617,3 +617,54 @@ def retained_messages_on_every_node_and_on_a_node_that_joins_later(t):
     a.start()  # the same data directory
     wait_until(lambda: a.stderr_text().count("event=started") == 2, 20, what="a started again")
     retained_on(a, only_other)
+
+
+@case(hydrant_only=WHY, start_broker=False, timeout=120)
+def wills_of_a_dead_node_published_once_by_a_survivor(t):
+    """Node a is killed (SIGKILL) with three clients: one with a clean session and a will, one
+    with a persistent session and a will (MQTT 5: a will delay of 2 s), one that had
+    disconnected normally. Node b sees a's heartbeat stop, takes over a's sessions and publishes
+    the two wills once each (through the stream: on every node); a restarted does not publish
+    them again; the persistent client resumes its session on a (session present 1)."""
+    from harness import P_SESSION_EXPIRY, P_WILL_DELAY
+    js = JetStream(t)
+    common = {"cluster": js.urls, "cluster-replicas": 1}
+    a = start_node(t, dict(common, **{"node-name": "a"}))
+    b = start_node(t, dict(common, **{"node-name": "b"}))
+    watch = t.client(port=b.port)
+    watch.subscribe("exchange/it/wills/#", qos=1)
+
+    def will(name, props=None):
+        return dict(topic=f"exchange/it/wills/{name}", payload=b'{"gone":"%s"}' % name.encode(),
+                    qos=1, props=props)
+    clean = t.raw(connect=False, port=a.port)
+    clean.connect("w-clean", will=will("clean"))
+    durable = t.raw(connect=False, port=a.port)
+    if t.v == V5:
+        durable.connect("w-durable", clean=False, props=[(P_SESSION_EXPIRY, 300)],
+                        will=will("durable", props=[(P_WILL_DELAY, 2)]))
+    else:
+        durable.connect("w-durable", clean=False, will=will("durable"))
+    polite = t.raw(connect=False, port=a.port)
+    polite.connect("w-polite", will=will("polite"))
+    polite.disconnect()  # a normal DISCONNECT: its will is never published
+    time.sleep(1.5)      # the sessions' records reach the engine
+    killed_at = time.monotonic()
+    os.kill(a.pid, signal.SIGKILL)
+    a.proc.wait(timeout=10)
+
+    got = watch.wait_messages(2, timeout=20)
+    took = time.monotonic() - killed_at
+    watch.expect_no_message(2.0)
+    assert sorted(m.topic for m in watch.messages) == ["exchange/it/wills/clean", "exchange/it/wills/durable"], \
+        [m.topic for m in watch.messages]
+    assert "event=cluster-node-died" in b.stderr_text() and "event=session-adopted" in b.stderr_text(), \
+        b.stderr_tail()
+    a.start()  # the same data directory: it finds its sessions taken, publishes nothing again
+    wait_until(lambda: a.stderr_text().count("event=started") == 2, 20, what="a started again")
+    watch.expect_no_message(2.0)
+    assert len(watch.messages) == 2, [m.topic for m in watch.messages]
+    back = t.raw(connect=False, port=a.port)
+    kw = dict(clean=False, props=[(P_SESSION_EXPIRY, 300)]) if t.v == V5 else dict(clean=False)
+    assert back.connect("w-durable", **kw).f["session_present"] == 1
+    t.note(f"both wills {took:.1f} s after the kill (heartbeat timeout 5 s); none twice")
