@@ -163,35 +163,53 @@ bool ClusterStore::take_history_token() const {
 }
 
 fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int64_t now_ms,
-                                                Completion done, std::span<const std::string> cc) {
-  const fanout::MessageRef msg = make(0, {});
-  uint64_t ticket = 0;
+                                                Completion done, std::span<const std::string> cc,
+                                                const store::PublishOrigin& origin) {
+  Pending p;
+  p.msg = make(0, {});
+  p.done = std::move(done);
+  p.now_ms = now_ms;
+  p.resent = origin.resent;
+  if (!origin.id.empty()) {
+    // A clean session's id is this node's; a persistent one's is the same on every node.
+    p.msg_id = fmt::format("{}{}:{:x}", origin.id.starts_with('c') ? engine_.options().node_name + "." : "",
+                           origin.id, content_hash(*p.msg));
+  }
+  p.cc.assign(cc.begin(), cc.end());
   {
     std::lock_guard lock(pending_mutex_);
-    if (pending_.size() < window_) {
-      ticket = next_ticket_++;
-      pending_.emplace(ticket, Pending{std::move(done), std::chrono::steady_clock::now()});
+    if (pending_.size() >= window_) {  // the engine is behind: refused now, not queued without bound
+      ++publish_failures_;
+      if (p.done) p.done(0, false);
+      return nullptr;
     }
   }
-  if (!ticket) {  // the engine is behind: refused now rather than queued without bound
-    ++publish_failures_;
-    if (done) done(0, false);
-    return nullptr;
+  publish(std::move(p));
+  return nullptr;
+}
+
+bool ClusterStore::publish(Pending p) {
+  uint64_t ticket = 0;
+  Completion failed;
+  natsMsg* m = nullptr;
+  {
+    std::lock_guard lock(pending_mutex_);
+    ticket = next_ticket_++;
+    m = encode_stream_message(*p.msg, engine_.options().prefix, engine_.options().node_name, ticket,
+                              p.now_ms, p.cc, p.msg_id);
+    p.sent = std::chrono::steady_clock::now();
+    pending_.emplace(ticket, std::move(p));
   }
-  natsMsg* m = encode_stream_message(*msg, engine_.options().prefix, engine_.options().node_name,
-                                     ticket, now_ms, cc);
   natsStatus s = m ? NATS_OK : NATS_NO_MEMORY;
   jsPubOptions options;
   jsPubOptions_Init(&options);
   options.MaxWait = ack_timeout_ms_;  // then on_ack hears a time-out
   if (s == NATS_OK) s = js_PublishMsgAsync(jetstream_, &m, &options);
   if (m) natsMsg_Destroy(m);  // still ours when the publish failed
-  if (s != NATS_OK) {
-    ++publish_failures_;
-    if (Completion c = take_pending(ticket).done) c(0, false);
-    return nullptr;
-  }
-  return nullptr;
+  if (s == NATS_OK) return true;
+  ++publish_failures_;
+  if (Completion c = take_pending(ticket).done) c(0, false);
+  return false;
 }
 
 void ClusterStore::complete(const Completion& done, uint64_t sequence, bool ok) {
@@ -211,8 +229,18 @@ ClusterStore::Pending ClusterStore::take_pending(uint64_t ticket) {
 void ClusterStore::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure) {
   auto* self = static_cast<ClusterStore*>(closure);
   Pending pending = self->take_pending(ticket_of(msg));
-  const Completion& done = pending.done;
+  if (ack && ack->Duplicate && !pending.resent && !pending.msg_id.empty() && pending.rounds < 8) {
+    // The client said this publish is new, but an equal one under the same id is in the
+    // stream's window (its packet id reused for the same message): stored again, under an id
+    // that names the one it equals.
+    pending.msg_id += fmt::format(":{}", ack->Sequence);
+    ++pending.rounds;
+    self->publish(std::move(pending));
+    natsMsg_Destroy(msg);
+    return;
+  }
   if (ack) {
+    if (ack->Duplicate) ++self->duplicates_;
     ++self->publishes_stored_;
     if (pending.sent != std::chrono::steady_clock::time_point{}) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - pending.sent).count();
@@ -224,12 +252,12 @@ void ClusterStore::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err,
     uint64_t last = self->last_sequence_.load();
     while (ack->Sequence > last && !self->last_sequence_.compare_exchange_weak(last, ack->Sequence)) {
     }
-    self->complete(done, ack->Sequence, true);
+    self->complete(pending.done, ack->Sequence, true);
   } else {
     ++self->publish_failures_;
     log::warn("event=cluster-publish-failed error=\"{}\"",
               err && err->ErrText ? err->ErrText : natsStatus_GetText(err ? err->Err : NATS_ERR));
-    self->complete(done, 0, false);
+    self->complete(pending.done, 0, false);
   }
   natsMsg_Destroy(msg);
 }
@@ -269,6 +297,8 @@ std::string ClusterStore::prometheus() const {
   metric("publishes_failed_total", "counter",
          "Publishes refused: the window full, the engine unreachable, an error or the time-out.",
          publish_failures_.load());
+  metric("publishes_deduplicated_total", "counter",
+         "Re-sent publishes (DUP) the stream already held: acknowledged, not stored twice.", duplicates_.load());
   metric("publishes_waiting", "gauge", "Publishes waiting for the engine now.", waiting);
   metric("delivered_total", "counter", "Messages this node read from the stream.", delivered_.load());
   metric("last_stored_sequence", "gauge", "The highest sequence the engine acknowledged to this node.",

@@ -68,7 +68,8 @@ class ClusterStore final : public store::DurableStore {
   bool healthy() const override;
   std::string problem() const override;
   fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms, Completion done = {},
-                                    std::span<const std::string> cc = {}) override;
+                                    std::span<const std::string> cc = {},
+                                    const store::PublishOrigin& origin = {}) override;
   // The last message this node read from the stream and handed on for routing: what the
   // broker's checkpoints (and so the sessions' cursors) count up to.
   uint64_t last_sequence() const override { return last_delivered_sequence_.load(); }
@@ -158,9 +159,20 @@ class ClusterStore final : public store::DurableStore {
   struct Pending {
     Completion done;
     std::chrono::steady_clock::time_point sent;
+    // For a publish JetStream found a duplicate of: sent again under a longer id when the
+    // client said it is new (DUP 0), so that a packet id reused for an equal message is kept.
+    fanout::MessageRef msg;
+    std::vector<std::string> cc;
+    int64_t now_ms = 0;
+    std::string msg_id;
+    bool resent = false;
+    int rounds = 0;
   };
   std::unordered_map<uint64_t, Pending> pending_;  // by ticket (header Hydrant-Ticket)
   Pending take_pending(uint64_t ticket);
+  // Publishes `p.msg` under a new ticket; false when libnats refused it (p.done not run).
+  bool publish(Pending p);
+  std::atomic<uint64_t> duplicates_{0};  // re-sent publishes the stream already held
 };
 
 }  // namespace hydrant::cluster

@@ -53,7 +53,7 @@ void append_position(std::string& data, std::string_view position) {
 
 __natsMsg* encode_stream_message(const fanout::Message& msg, const std::string& prefix,
                                  const std::string& node_name, uint64_t ticket, int64_t now_ms,
-                                 std::span<const std::string> cc) {
+                                 std::span<const std::string> cc, const std::string& msg_id) {
   const std::string subject = subject_of_topic(prefix, msg.topic());
   const std::string_view payload = msg.payload();
   natsMsg* m = nullptr;
@@ -62,6 +62,7 @@ __natsMsg* encode_stream_message(const fanout::Message& msg, const std::string& 
     if (s == NATS_OK) s = natsMsgHeader_Set(m, key, value.c_str());
   };
   set(kTicket, std::to_string(ticket));
+  if (!msg_id.empty()) set("Nats-Msg-Id", msg_id);
   set(kQos, std::to_string(msg.qos()));
   if (msg.retain()) set(kRetain, "1");
   if (!msg.forwarded_properties().empty()) set(kProps, util::to_hex(msg.forwarded_properties()));
@@ -78,6 +79,17 @@ __natsMsg* encode_stream_message(const fanout::Message& msg, const std::string& 
     return nullptr;
   }
   return m;
+}
+
+uint64_t content_hash(const fanout::Message& msg) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a: the same on every node and every build
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  };
+  mix(msg.topic());
+  mix(std::string_view("\0", 1));
+  mix(msg.payload());
+  return h;
 }
 
 uint64_t ticket_of(__natsMsg* msg) { return number(header(msg, kTicket)); }

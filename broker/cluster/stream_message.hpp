@@ -17,10 +17,13 @@ struct __natsMsg;
 namespace hydrant::cluster {
 
 // The message to publish; the caller owns it (natsMsg_Destroy), null when libnats failed.
-// `ticket` is the publishing node's key for the acknowledgement (ticket_of).
+// `ticket` is the publishing node's key for the acknowledgement (ticket_of); `msg_id`, when
+// not empty, JetStream's de-duplication id (Nats-Msg-Id).
 __natsMsg* encode_stream_message(const fanout::Message& msg, const std::string& prefix,
                                  const std::string& node_name, uint64_t ticket, int64_t now_ms,
-                                 std::span<const std::string> cc);
+                                 std::span<const std::string> cc, const std::string& msg_id = {});
+// The part of a de-duplication id that tells two messages apart: a hash of topic and payload.
+uint64_t content_hash(const fanout::Message& msg);
 uint64_t ticket_of(__natsMsg* msg);
 
 struct StreamMessage {

@@ -77,7 +77,7 @@ class SessionHost : public session::Services {
   bool log_writable() const override;
   fanout::MessageRef log_message(session::ClientLink& link, const MessageFactory& make,
                                  bool confirm, uint16_t packet_id, uint8_t qos,
-                                 std::span<const std::string> cc) override;
+                                 std::span<const std::string> cc, bool resent) override;
   void session_attached(session::Session& s) override;
   std::optional<ReplayResult> replay(session::Session& s, std::string_view filter,
                                      std::string_view from,
@@ -137,6 +137,8 @@ class SessionHost : public session::Services {
   void publish_will(session::Session& s);
   // Tells the store the session's will now (a cluster keeps it for another node to publish).
   void record_will(session::Session& s);
+  // What names a confirmed publish of this link to the log (store::PublishOrigin::id).
+  std::string publish_id(session::ClientLink& link, uint16_t packet_id) const;
   session::Session& new_session(const router::HandleRef& handle);
 
   bool stopping_ = false;

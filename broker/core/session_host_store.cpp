@@ -23,7 +23,7 @@ bool SessionHost::log_writable() const { return !store_ || store_->healthy(); }
 
 fanout::MessageRef SessionHost::log_message(session::ClientLink& link, const MessageFactory& make,
                                             bool confirm, uint16_t packet_id, uint8_t qos,
-                                            std::span<const std::string> cc) {
+                                            std::span<const std::string> cc, bool resent) {
   store::ExchangeLog::Completion done;
   if (confirm) {
     // Runs on the log's flusher thread: the answer goes back to this host's loop.
@@ -31,7 +31,20 @@ fanout::MessageRef SessionHost::log_message(session::ClientLink& link, const Mes
       post(ConfirmTask{conn, packet_id, qos, ok});
     };
   }
-  return store_->append_message(make, util::unix_ms(), std::move(done), cc);
+  store::PublishOrigin origin;
+  if (qos > 0) origin = {publish_id(link, packet_id), resent};
+  return store_->append_message(make, util::unix_ms(), std::move(done), cc, origin);
+}
+
+std::string SessionHost::publish_id(session::ClientLink& link, uint16_t packet_id) const {
+  // A persistent session is the same on every node (its incarnation moves with it), so a
+  // re-send through another node carries the same id; a clean one lives as long as its
+  // connection. The packet id is reused by the client: the message's own hash tells its uses
+  // apart (and a log that finds a new PUBLISH equal to an old one stores it again).
+  const Session* s = link.session();
+  const uint64_t incarnation = s ? s->store_incarnation() : 0;
+  return incarnation ? fmt::format("s{:x}:{}", incarnation, packet_id)
+                     : fmt::format("c{}.{}:{}", index_, link.conn_id(), packet_id);
 }
 
 void SessionHost::handle_confirm(const ConfirmTask& t) {

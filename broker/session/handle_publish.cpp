@@ -192,7 +192,7 @@ void ClientLink::route_publish(const codec::Publish& p, std::string_view topic,
                                    session_->id(), services_.now(), sequence, position);
   };
   const fanout::MessageRef msg =
-      logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos, cc) : make(0, {});
+      logged ? services_.log_message(*this, make, p.qos > 0, p.packet_id, p.qos, cc, p.dup) : make(0, {});
   // Null: the log routes the message itself once stored (a cluster's, on every node).
   const bool matched = msg ? services_.publish(msg, cc) : true;
   if (logged && p.qos > 0) {

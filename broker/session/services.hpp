@@ -75,9 +75,10 @@ class Services {
   // Appends the message `make` builds to the log and returns it, to be routed now (null: the
   // log routes it, with its `cc` routing keys, once stored). With `confirm`, once it is stored
   // (or could not be) link.confirm_publish(packet_id, qos, ok) runs on this host.
+  // `resent`: the PUBLISH had DUP set (a cluster stores a re-sent one once).
   virtual fanout::MessageRef log_message(ClientLink& /*link*/, const MessageFactory& make,
                                          bool /*confirm*/, uint16_t /*packet_id*/, uint8_t /*qos*/,
-                                         std::span<const std::string> /*cc*/) {
+                                         std::span<const std::string> /*cc*/, bool /*resent*/) {
     return make(0, {});
   }
   // A client attached to `session` (CONNACK sent): a persistent one is recorded.

@@ -55,6 +55,13 @@ struct HistoryPage {
 // it is none of those. For the history API and the MQTT replay property.
 bool parse_since(std::string_view text, HistoryQuery& q, bool allow_last = false);
 
+// Who sent a confirmed publish, so that a log that can (a cluster's) stores a re-sent one once:
+// `id` names the publisher's session, packet id and message; `resent`: the PUBLISH had DUP set.
+struct PublishOrigin {
+  std::string id;  // empty: none (QoS 0, a will)
+  bool resent = false;
+};
+
 class ExchangeLog {
  public:
   // Runs once the message is durable (ok) or could not be made so; on the store's own thread.
@@ -79,7 +86,8 @@ class ExchangeLog {
   // with the routing keys `cc` it was copied to. Never waits for the disk.
   virtual fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
                                             Completion done = {},
-                                            std::span<const std::string> cc = {}) = 0;
+                                            std::span<const std::string> cc = {},
+                                            const PublishOrigin& origin = {}) = 0;
   // The highest sequence appended so far (durable or not).
   virtual uint64_t last_sequence() const = 0;
   virtual HistoryPage read(const HistoryQuery& q) const = 0;

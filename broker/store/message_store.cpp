@@ -184,7 +184,8 @@ void MessageStore::index_message(const fanout::MessageRef& m, uint64_t sequence,
 }
 
 fanout::MessageRef MessageStore::append_message(const MessageFactory& make, int64_t now_ms,
-                                                Completion done, std::span<const std::string>) {
+                                                Completion done, std::span<const std::string>,
+                                                const PublishOrigin&) {
   std::lock_guard lock(mutex_);
   // Under mutex_ every append goes through here, so the next sequence is known in advance.
   uint64_t sequence = log_->next_sequence();

@@ -55,7 +55,8 @@ class MessageStore final : public DurableStore {
 
   fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
                                     Completion done = {},
-                                    std::span<const std::string> cc = {}) override;
+                                    std::span<const std::string> cc = {},
+                                    const PublishOrigin& origin = {}) override;
 
   // ---- durable state (SessionStateLog) ----
   uint64_t session_open(std::string_view client_id, uint64_t incarnation,

@@ -15,8 +15,8 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import (HOST, P_REASON_STRING, PUBACK, V5, PacketTypes, case, free_port, hydrant_bin,
-                     props5, wait_until)
+from harness import (HOST, P_REASON_STRING, P_SESSION_EXPIRY, PUBACK, V5, PacketTypes, case,
+                     free_port, hydrant_bin, props5, wait_until)
 from jetstream import JetStream
 
 WHY = "hydrant's cluster mode (issue 15)"
@@ -626,7 +626,7 @@ def wills_of_a_dead_node_published_once_by_a_survivor(t):
     disconnected normally. Node b sees a's heartbeat stop, takes over a's sessions and publishes
     the two wills once each (through the stream: on every node); a restarted does not publish
     them again; the persistent client resumes its session on a (session present 1)."""
-    from harness import P_SESSION_EXPIRY, P_WILL_DELAY
+    from harness import P_WILL_DELAY
     js = JetStream(t)
     common = {"cluster": js.urls, "cluster-replicas": 1}
     a = start_node(t, dict(common, **{"node-name": "a"}))
@@ -668,3 +668,40 @@ def wills_of_a_dead_node_published_once_by_a_survivor(t):
     kw = dict(clean=False, props=[(P_SESSION_EXPIRY, 300)]) if t.v == V5 else dict(clean=False)
     assert back.connect("w-durable", **kw).f["session_present"] == 1
     t.note(f"both wills {took:.1f} s after the kill (heartbeat timeout 5 s); none twice")
+
+
+@case(hydrant_only=WHY, start_broker=False, timeout=90)
+def resent_publish_stored_once_across_nodes(t):
+    """A QoS 1 publish whose PUBACK was lost, re-sent (DUP) through another node after the
+    persistent session moved there, is stored once: JetStream de-duplicates it by the id built
+    from the session, the packet id and the message. The same packet id later reused for an
+    equal message (DUP 0: new) is stored again."""
+    js = JetStream(t)
+    common = {"cluster": js.urls, "cluster-replicas": 1, "http": "free"}
+    a = start_node(t, dict(common, **{"node-name": "a"}))
+    b = start_node(t, dict(common, **{"node-name": "b"}))
+    watch = t.client(port=b.port)
+    watch.subscribe("exchange/it/dedup/#", qos=1)
+    kw = dict(clean=False, props=[(P_SESSION_EXPIRY, 300)]) if t.v == V5 else dict(clean=False)
+    topic, payload = "exchange/it/dedup/k", b'{"build":42}'
+
+    first = t.raw(connect=False, port=a.port)
+    first.connect("dedup-pub", **kw)
+    first.publish(topic, payload, qos=1, pid=7)
+    first.expect(PUBACK)
+    time.sleep(1.5)  # the session's record reaches the engine
+    first.close()    # as if the PUBACK had been lost with the connection
+
+    second = t.raw(connect=False, port=b.port)
+    assert second.connect("dedup-pub", **kw).f["session_present"] == 1
+    second.publish(topic, payload, qos=1, pid=7, dup=True)  # the re-send
+    second.expect(PUBACK)
+    second.publish(topic, payload, qos=1, pid=7)  # new, equal to the first
+    second.expect(PUBACK)
+    watch.wait_messages(2, timeout=10)
+    watch.expect_no_message(1.5)
+    assert [m.payload for m in watch.messages] == [payload, payload], watch.messages
+    with urllib.request.urlopen(f"http://{HOST}:{b.http_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert "hydrant_cluster_publishes_deduplicated_total 1" in text, \
+        [l for l in text.splitlines() if "dedup" in l]

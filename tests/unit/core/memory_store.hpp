@@ -29,7 +29,8 @@ class MemoryStore final : public store::DurableStore {
   std::string problem() const override { return ""; }
   fanout::MessageRef append_message(const MessageFactory& make, int64_t now_ms,
                                     Completion done = {},
-                                    std::span<const std::string> /*cc*/ = {}) override {
+                                    std::span<const std::string> /*cc*/ = {},
+                                    const store::PublishOrigin& /*origin*/ = {}) override {
     const uint64_t sequence = messages_.size() + 1;
     auto msg = make(sequence, position(sequence));
     messages_.push_back({sequence, now_ms, msg});
