@@ -705,3 +705,73 @@ def resent_publish_stored_once_across_nodes(t):
         text = resp.read().decode()
     assert "hydrant_cluster_publishes_deduplicated_total 1" in text, \
         [l for l in text.splitlines() if "dedup" in l]
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=180)
+def kill_nine_of_a_node_loses_no_acknowledged_message(t):
+    """QoS 1 publishing through node a or b with a persistent session; the node the publisher is
+    on is killed (SIGKILL) mid-stream, three rounds (then restarted on its data directory). The
+    publisher resumes its session on the other node and re-sends the publish it had no PUBACK
+    for (DUP): every acknowledged publish is in the stream, and the re-sends are stored once."""
+    import threading
+    js = JetStream(t)
+    common = {"cluster": js.urls, "cluster-replicas": 1, "http": "free"}
+    nodes = [start_node(t, dict(common, **{"node-name": "a"})),
+             start_node(t, dict(common, **{"node-name": "b"}))]
+    kw = dict(clean=False, props=[(P_SESSION_EXPIRY, 300)])
+    acked, resent, state = [], 0, {"on": 0}
+
+    def connect(i):
+        r = t.raw(connect=False, port=nodes[i].port)
+        r.connect("kill-pub", **kw)
+        state.update(on=i, raw=r)
+
+    def publish_for(seconds):
+        nonlocal resent
+        end = time.monotonic() + seconds
+        n = len(acked) + 1
+        dup = False
+        while time.monotonic() < end:
+            try:
+                state["raw"].publish("exchange/it/nodekill", b'{"n":%d}' % n, qos=1,
+                                     pid=n % 65535 + 1, dup=dup)
+                ack = state["raw"].expect(PUBACK, timeout=10)
+            except (AssertionError, OSError):  # the node is gone: the session goes on elsewhere
+                connect(1 - state["on"])
+                resent += 1
+                dup = True
+                continue
+            assert ack.f.get("rc", 0) == 0, ack
+            acked.append(n)
+            n += 1
+            dup = False
+
+    connect(0)
+    for _ in range(3):
+        victim = nodes[state["on"]]
+        time.sleep(1.2)  # the session's record (and its incarnation) is in the engine
+        killer = threading.Timer(0.8, lambda: os.kill(victim.pid, signal.SIGKILL))
+        killer.start()
+        publish_for(2.5)
+        killer.join()
+        victim.proc.wait(timeout=10)
+        victim.start()
+        wait_until(lambda: "event=started" in victim.stderr_text().split("event=store-recovered")[-1],
+                   30, what="the killed node started again")
+    survivor = nodes[state["on"]]
+    stored, since = [], None
+    while True:  # the whole stream, page by page
+        query = "filter=exchange/it/nodekill&limit=1000" + (f"&since={since}" if since else "")
+        with urllib.request.urlopen(f"http://{HOST}:{survivor.http_port}/api/v1/history?{query}",
+                                    timeout=20) as resp:
+            page = json.loads(resp.read())
+        stored += [m["payload"]["n"] for m in page["messages"]]
+        if not page["more"]:
+            break
+        since = page["next"]
+    lost = sorted(set(acked) - set(stored))
+    duplicated = len(stored) - len(set(stored))
+    assert not lost, f"{len(lost)} acknowledged messages missing: {lost[:10]}"
+    assert duplicated == 0, f"{duplicated} stored twice"
+    t.note(f"3 node kills: {len(acked)} acknowledged, 0 lost; {resent} re-sent after a kill, "
+           f"{duplicated} stored twice")
