@@ -22,6 +22,7 @@ HttpResponse info(const ApiSources& s, std::chrono::system_clock::time_point now
       .member("uptime_s", static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::seconds>(now - s.info.started).count()))
       .member("threads", s.info.threads);
+  if (!s.info.node.empty()) w.member("node", s.info.node);
   w.key("listeners").begin_array();
   for (const auto& l : s.info.listeners) {
     w.begin_object().member("kind", l.kind).member("address", l.address).end_object();
@@ -167,7 +168,7 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
   const bool api = path == "/api" || path.starts_with("/api/");
   const bool known = path == "/api/v1/info" || path == "/api/v1/stats" ||
                      path == "/api/v1/exchanges" || path == "/api/v1/cluster" ||
-                     path == "/metrics" || path == "/healthz";
+                     path == "/metrics" || path == "/healthz" || path == "/readyz";
   if (!api && !known) return std::nullopt;
   if (!known) return error(404, "not found", fmt::format("no API at {}", path));
   const bool head = request.method == "HEAD";
@@ -188,6 +189,13 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
                         : error(404, "not found", "this broker is a single node (no cluster key)");
   } else if (path == "/metrics") {
     r = prometheus(sources);
+  } else if (path == "/readyz") {
+    // Ready: publishes can be stored (the log writable; in a cluster, the engine reachable).
+    const std::string problem = sources.store_problem ? sources.store_problem() : "";
+    JsonWriter w;
+    w.begin_object().member("ready", problem.empty());
+    if (!problem.empty()) w.member("reason", problem);
+    r = json(problem.empty() ? 200 : 503, w.end_object().take());
   } else if (const std::string problem = sources.store_problem ? sources.store_problem() : "";
              !problem.empty()) {
     r = error(503, "store unavailable", problem);

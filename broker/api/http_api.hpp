@@ -40,6 +40,7 @@ struct BrokerInfo {
   std::chrono::system_clock::time_point started{};
   unsigned threads = 0;
   std::vector<Listener> listeners;
+  std::string node;  // a cluster node's name; empty on a single node
 };
 
 struct ApiSources {

@@ -58,6 +58,7 @@ class ClusterStore final : public store::DurableStore {
   void stop_delivery();
   // This node's view of the cluster as a JSON object (GET /api/v1/cluster). Thread-safe.
   std::string describe_json() const;
+  const std::string& node_name() const { return engine_.options().node_name; }
   // The same figures, and the time JetStream takes to store a publish, as Prometheus text
   // (appended to /metrics). Thread-safe.
   std::string prometheus() const;

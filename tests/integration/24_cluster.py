@@ -182,6 +182,11 @@ def position_of(m):
     return None
 
 
+def cluster_view(node):
+    with urllib.request.urlopen(f"http://{HOST}:{node.http_port}/api/v1/cluster", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
 @case(hydrant_only=WHY, start_broker=False, timeout=120)
 def publish_on_one_node_delivered_on_every_node(t):
     """Three nodes on one engine: 200 QoS 1 and 2 and 20 QoS 0 publishes on node a reach subscribers
@@ -219,11 +224,19 @@ def publish_on_one_node_delivered_on_every_node(t):
         assert sequences == list(range(sequences[0], sequences[0] + 220)), sequences[:5]
         t.note(f"positions {first[0]} .. {first[-1]} on a, b and c-ws")
         # Node c's own view: connected, and it read up to the last message.
-        with urllib.request.urlopen(f"http://{HOST}:{c.http_port}/api/v1/cluster", timeout=5) as resp:
-            view = json.loads(resp.read())
+        view = cluster_view(c)
         assert view["node"] == "c" and view["engine"] == "connected", view
         assert view["last_delivered_sequence"] == sequences[-1] and view["epoch"] == epoch, view
         assert view["publishes_waiting"] == 0, view
+        # The other nodes, from their heartbeats in the engine; and the node in /api/v1/info
+        # (the viewer shows it).
+        names = wait_until(lambda: (lambda v: sorted(n["name"] for n in v["nodes"] if n["alive"])
+                                    if len(v["nodes"]) == 3 else None)(cluster_view(c)), 10,
+                           what="three nodes seen")
+        assert names == ["a", "b", "c"], names
+        assert [n["name"] for n in cluster_view(c)["nodes"] if n["this_node"]] == ["c"]
+        with urllib.request.urlopen(f"http://{HOST}:{c.http_port}/api/v1/info", timeout=5) as resp:
+            assert json.loads(resp.read())["node"] == "c"
     # /metrics: node a had its 220 publishes stored (each timed), node c read 220 messages.
     def metrics(node):
         with urllib.request.urlopen(f"http://{HOST}:{node.http_port}/metrics", timeout=5) as resp:
@@ -322,6 +335,11 @@ def engine_gone_refuses_at_once_and_healthz_says_why(t):
     status, body = wait_until(lambda: (lambda s: s if s[0] == 503 else None)(healthz()), 10,
                               what="healthz 503")
     assert "engine" in body, body
+    try:
+        urllib.request.urlopen(f"http://{HOST}:{a.http_port}/readyz", timeout=5)
+        raise AssertionError("/readyz answered 200 while the engine is gone")
+    except urllib.error.HTTPError as e:
+        assert e.code == 503 and "engine" in json.loads(e.read())["reason"]
     r = t.raw(port=a.port)
     started = time.monotonic()
     r.publish("exchange/it/gone", b'{"n":1}', qos=1, pid=1)

@@ -117,6 +117,19 @@ function setStatus(kind, text) {
   el.textContent = text;
 }
 
+// In a cluster, which node this page (and its MQTT connection) is served by.
+async function showNode() {
+  try {
+    const response = await fetch("/api/v1/info", { cache: "no-store" });
+    const info = await response.json();
+    if (!info.node) return;
+    $("node").textContent = `node ${info.node}`;
+    $("node").hidden = false;
+  } catch {
+    // no API (a static copy of the page): nothing to show
+  }
+}
+
 function brokerUrl() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}/mqtt`;
@@ -477,6 +490,7 @@ function init() {
       // a hand-edited link with a bad binding: ignored
     }
   }
+  showNode();
   // A link with bindings starts watching at once.
   if (state.bindings.length > 0) start();
   render();

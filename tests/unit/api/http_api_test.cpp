@@ -82,6 +82,31 @@ TEST_CASE("/healthz and /api/v1/info") {
   auto listeners = simdjson::dom::array(doc["listeners"]);
   CHECK(listeners.size() == 2);
   CHECK(std::string_view(listeners.at(1)["kind"]) == "http");
+  CHECK(doc["node"].error() == simdjson::NO_SUCH_FIELD);  // a single node names none
+}
+
+TEST_CASE("/readyz: ready while publishes can be stored, else 503 with the reason") {
+  simdjson::dom::parser parser;
+  auto ok = get("/readyz");
+  CHECK(ok.status == 200);
+  CHECK(bool(parse(parser, ok.body)["ready"]));
+  api::ApiSources s = sources();
+  s.store_problem = [] { return std::string("the cluster's engine is not reachable"); };
+  auto r = api::handle_api({"GET", "/readyz", ""}, s, kNow);
+  REQUIRE(r.has_value());
+  CHECK(r->status == 503);
+  auto doc = parse(parser, r->body);
+  CHECK_FALSE(bool(doc["ready"]));
+  CHECK(std::string_view(doc["reason"]) == "the cluster's engine is not reachable");
+}
+
+TEST_CASE("/api/v1/info names a cluster node") {
+  simdjson::dom::parser parser;
+  api::ApiSources s = sources();
+  s.info.node = "node2";
+  auto r = api::handle_api({"GET", "/api/v1/info", ""}, s, kNow);
+  REQUIRE(r.has_value());
+  CHECK(std::string_view(parse(parser, r->body)["node"]) == "node2");
 }
 
 TEST_CASE("/api/v1/stats carries the snapshot") {
