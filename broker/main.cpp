@@ -480,8 +480,8 @@ int run(int argc, char** argv) {
         return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
       };
       cluster_log->start_delivery(
-          [&broker](fanout::MessageRef msg, std::vector<std::string> cc) {
-            broker.route_from_log(std::move(msg), std::move(cc));
+          [&broker](std::vector<cluster::ClusterStore::Delivered> batch) {
+            broker.route_from_log(std::move(batch));
           },
           stop_asked);
       // A session another node takes over is given up here (closed 0x8E if connected).

@@ -262,22 +262,29 @@ void ClusterStore::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err,
   natsMsg_Destroy(msg);
 }
 
-void ClusterStore::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+void ClusterStore::on_message(natsConnection*, natsSubscription* sub, natsMsg* msg, void* closure) {
   auto* self = static_cast<ClusterStore*>(closure);
   {
     std::lock_guard lock(self->delivery_mutex_);
-    if (self->delivering_) self->deliver(msg);
+    if (self->delivering_) self->deliver(sub, msg);
   }
   natsMsg_Destroy(msg);
 }
 
-void ClusterStore::deliver(natsMsg* msg) {
-  auto got = decode_stream_message(msg, engine_.options().prefix, engine_.options().node_name, epoch_);
-  if (!got) return;  // not one of ours
-  if (got->from_this_node && got->msg->retain()) retained_.put(*got->msg, got->sequence);
-  ++delivered_;
-  last_delivered_sequence_ = got->sequence;
-  deliver_(std::move(got->msg), std::move(got->cc));
+void ClusterStore::deliver(natsSubscription* sub, natsMsg* msg) {
+  if (auto got = decode_stream_message(msg, engine_.options().prefix, engine_.options().node_name, epoch_)) {
+    if (got->from_this_node && got->msg->retain()) retained_.put(*got->msg, got->sequence);
+    ++delivered_;
+    batch_last_sequence_ = got->sequence;
+    batch_.emplace_back(std::move(got->msg), std::move(got->cc));
+  }
+  int waiting = 0;
+  natsSubscription_GetPending(sub, &waiting, nullptr);
+  if (batch_.empty() || (waiting > 0 && batch_.size() < kDeliverBatch)) return;
+  deliver_(std::move(batch_));
+  batch_.clear();
+  // Only now: the checkpoints count what was handed on (and so routed before their barrier).
+  last_delivered_sequence_ = batch_last_sequence_;
 }
 
 std::string ClusterStore::prometheus() const {

@@ -41,8 +41,12 @@ namespace hydrant::cluster {
 
 class ClusterStore final : public store::DurableStore {
  public:
-  // A message from the stream and the routing keys it was copied to; on a libnats thread.
-  using Deliver = std::function<void(fanout::MessageRef msg, std::vector<std::string> cc)>;
+  // Messages from the stream, each with the routing keys it was copied to, in the stream's
+  // order; on a libnats thread. Batched: what the consumer had received at once (at most
+  // kDeliverBatch), so that a burst costs the hosts one task, not one per message.
+  using Delivered = std::pair<fanout::MessageRef, std::vector<std::string>>;
+  using Deliver = std::function<void(std::vector<Delivered> batch)>;
+  static constexpr size_t kDeliverBatch = 256;
 
   // `engine` outlives the store; `local` keeps what does not go to the engine yet.
   ClusterStore(const Engine& engine, std::shared_ptr<store::DurableStore> local,
@@ -114,7 +118,7 @@ class ClusterStore final : public store::DurableStore {
  private:
   static void on_ack(__jsCtx*, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure);
   static void on_message(__natsConnection*, __natsSubscription*, __natsMsg* msg, void* closure);
-  void deliver(__natsMsg* msg);
+  void deliver(__natsSubscription* sub, __natsMsg* msg);
   void complete(const Completion& done, uint64_t sequence, bool ok);  // unless stopped
 
   const Engine& engine_;
@@ -131,6 +135,8 @@ class ClusterStore final : public store::DurableStore {
   Deliver deliver_;
   std::mutex delivery_mutex_;  // held while a message is delivered (libnats's thread)
   bool delivering_ = false;
+  std::vector<Delivered> batch_;  // under delivery_mutex_
+  uint64_t batch_last_sequence_ = 0;
   std::atomic<uint64_t> last_sequence_{0};
   std::atomic<uint64_t> publish_failures_{0};       // refused at once, failed or timed out
   std::atomic<uint64_t> publishes_stored_{0};

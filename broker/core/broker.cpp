@@ -96,9 +96,13 @@ void Broker::adopt_session(const std::string& client_id, store::StoredSession st
   host->post(CallTask{[host, client_id, stored = std::move(stored)] { host->adopt_session(client_id, stored); }});
 }
 
-void Broker::route_from_log(fanout::MessageRef msg, std::vector<std::string> cc) {
+void Broker::route_from_log(std::vector<std::pair<fanout::MessageRef, std::vector<std::string>>> batch) {
   SessionHost* host = hosts_.front().get();
-  host->post(CallTask{[host, msg = std::move(msg), cc = std::move(cc)] { host->publish(msg, cc); }});
+  // std::function needs a copyable callable: the batch is shared, not copied.
+  auto shared = std::make_shared<decltype(batch)>(std::move(batch));
+  host->post(CallTask{[host, shared] {
+    for (const auto& [msg, cc] : *shared) host->publish(msg, cc);
+  }});
 }
 
 void Broker::notify_owner(const Notice& n) {

@@ -104,9 +104,10 @@ class Broker {
 
   // ---- the message log ----
   store::DurableStore* store() { return options_.store.get(); }
-  // A message the store routes itself (a cluster's log, from its stream), with the routing keys
-  // it was copied to: routed on the first host, like a publish there. Thread-safe; after start().
-  void route_from_log(fanout::MessageRef msg, std::vector<std::string> cc);
+  // Messages the store routes itself (a cluster's log, from its stream), each with the routing
+  // keys it was copied to: routed in order on the first host, like publishes there, one task
+  // for the batch. Thread-safe; after start().
+  void route_from_log(std::vector<std::pair<fanout::MessageRef, std::vector<std::string>>> batch);
   // Before start(): brings back the persistent sessions, their subscriptions and the messages
   // they had not received, and the retained messages, as the store recovered them.
   void restore_from_store();
