@@ -86,7 +86,7 @@ Three nodes are up (logs in $work):
   node2  mqtt://127.0.0.1:$((MQTT_BASE + 1))    viewer http://127.0.0.1:$((HTTP_BASE + 1))/
   node3  mqtt://127.0.0.1:$((MQTT_BASE + 2))    viewer http://127.0.0.1:$((HTTP_BASE + 2))/
 
-Watch on node 3, publish on node 1 (the publisher demo exists on node 1):
+Watch on node 3, publish on node 1 (the publisher demo, made on node 1, exists on every node):
   mosquitto_sub -p $((MQTT_BASE + 2)) -t 'exchange/#' -v -V mqttv5 -F '%t %p %P'
   mosquitto_pub -p $MQTT_BASE -u demo -P '$token' -t exchange/demo/v1/hello -m '{"hello":"cluster"}' -q 1
 or open http://127.0.0.1:$((HTTP_BASE + 2))/?b=t:exchange/%23&run=1 in a browser (node 3's viewer).
