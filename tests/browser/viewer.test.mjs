@@ -39,15 +39,17 @@ async function waitForPort(port, ms) {
 }
 
 class Broker {
-  constructor(mqttPort, httpPort) {
+  // `extra`: more arguments (a cluster node's).
+  constructor(mqttPort, httpPort, extra = []) {
     this.mqttPort = mqttPort;
     this.httpPort = httpPort;
+    this.extra = extra;
     this.data = mkdtempSync(path.join(os.tmpdir(), "hydrant-browser-"));
   }
   async start() {
     this.proc = spawn(HYDRANT, ["--mqtt", `${HOST}:${this.mqttPort}`, "--http", `${HOST}:${this.httpPort}`,
       "--open", "--data", this.data, "--web-root", WEB_ROOT, "--sys-interval", "0",
-      "--log-level", "warning"], { stdio: ["ignore", "inherit", "inherit"] });
+      "--log-level", "warning", ...this.extra], { stdio: ["ignore", "inherit", "inherit"] });
     await waitForPort(this.mqttPort, 10000);
     await waitForPort(this.httpPort, 10000);
   }
@@ -433,6 +435,35 @@ try {
     const rows = await rowsOf(page);
     check(rows.join() === "new live,old live", `rows: ${rows}`);
     await page.close();
+  });
+
+  await testCase("issue 15: node 2's viewer shows what node 1 published, and names its node", async () => {
+    const natsPort = await freePort();
+    const store = mkdtempSync(path.join(os.tmpdir(), "hydrant-browser-js-"));
+    const nats = spawn("nats-server", ["-js", "-sd", store, "-a", HOST, "-p", String(natsPort)],
+      { stdio: "ignore" });
+    const cluster = (name) => ["--cluster", `nats://${HOST}:${natsPort}`, "--cluster-replicas", "1",
+      "--node-name", name];
+    const nodes = [new Broker(await freePort(), await freePort(), cluster("node1")),
+      new Broker(await freePort(), await freePort(), cluster("node2"))];
+    try {
+      await waitForPort(natsPort, 10000);
+      for (const n of nodes) await n.start();
+      const page = await context.newPage();
+      await page.goto(`http://${HOST}:${nodes[1].httpPort}/?b=${encodeURIComponent("x:exchange/cl/v1 #")}&run=1`);
+      await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+      await page.locator("#node:not([hidden])").waitFor({ timeout: 5000 });
+      check((await page.locator("#node").textContent()) === "node node2", "the node named");
+      await sleep(300);
+      nodes[0].publish("exchange/cl/v1/built", '{"on":"node1"}');
+      await waitRows(page, 1);
+      const rows = await rowsOf(page);
+      check(rows.join() === "built live", `rows: ${rows}`);
+      await page.close();
+    } finally {
+      for (const n of nodes) await n.stop();
+      process.kill(nats.pid, "SIGTERM");
+    }
   });
 
   await testCase("phone width: no horizontal scrolling, controls reachable by keyboard", async () => {
