@@ -1,6 +1,8 @@
 // The access model's state for the hydrant process; see access_setup.hpp.
 #include "access_setup.hpp"
 
+#include <set>
+
 #include "admin/declared_exchanges.hpp"
 #include "admin/remote.hpp"
 #include "util/log.hpp"
@@ -113,8 +115,44 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
   return access;
 }
 
+std::unique_ptr<cluster::ExchangeSync> share_declared_exchanges(const config::Config& cfg,
+                                                                const cluster::Engine* engine,
+                                                                core::Broker& broker) {
+  if (!engine) return nullptr;
+  auto sync = std::make_unique<cluster::ExchangeSync>(*engine);
+  std::vector<std::pair<std::string, std::string>> in_bucket;
+  try {
+    in_bucket = sync->load();
+  } catch (const cluster::EngineError& e) {
+    throw config::ConfigError(e.what());
+  }
+  const std::set<std::pair<std::string, std::string>> known(in_bucket.begin(), in_bucket.end());
+  for (const auto& e : broker.exchanges().list()) {
+    if (e.declared && !known.count({e.owner, e.name})) sync->declared(e.owner, e.name);
+  }
+  size_t added = 0;
+  for (const auto& [owner, name] : in_bucket) added += broker.exchanges().declare(owner, name, util::unix_seconds());
+  if (added) admin::save_declared_exchanges(cfg.data_dir, broker.exchanges());
+  log::info("event=cluster-exchanges-merged bucket={} declared_here={}", engine->layout().declared_bucket, added);
+  sync->start([&broker, data_dir = cfg.data_dir](const std::string& owner, const std::string& name, bool declared) {
+    // Idempotent: this node's own changes come back too, and change nothing.
+    const bool changed = declared ? broker.exchanges().declare(owner, name, util::unix_seconds())
+                                  : broker.delete_exchange(owner, name);
+    if (!changed) return;
+    log::info("event=cluster-exchange-changed exchange=\"exchange/{}/{}\" action={}", owner, name,
+              declared ? "declared" : "deleted");
+    try {
+      admin::save_declared_exchanges(data_dir, broker.exchanges());
+    } catch (const std::runtime_error& e) {
+      log::error("event=exchanges-save-failed error=\"{}\"", e.what());
+    }
+  });
+  return sync;
+}
+
 api::AdminSources admin_sources(const config::Config& cfg, core::Broker& broker,
-                                const std::string& admin_token, RuntimeFile& runtime) {
+                                const std::string& admin_token, RuntimeFile& runtime,
+                                cluster::ExchangeSync* declared) {
   api::AdminSources admin;
   admin.admin_token_hash = auth::hash_token(admin_token);
   // A change through the API applies before the API answers.
@@ -128,14 +166,16 @@ api::AdminSources admin_sources(const config::Config& cfg, core::Broker& broker,
   admin.activity = [&broker] { return broker.activity(); };
   admin.exchanges = [&broker] { return broker.exchanges().list(); };
   const std::string data_dir = cfg.data_dir;
-  admin.declare_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
+  admin.declare_exchange = [&broker, data_dir, declared](const std::string& owner, const std::string& name) {
     if (!broker.exchanges().declare(owner, name, util::unix_seconds())) return false;
     admin::save_declared_exchanges(data_dir, broker.exchanges());
+    if (declared) declared->declared(owner, name);
     return true;
   };
-  admin.delete_exchange = [&broker, data_dir](const std::string& owner, const std::string& name) {
+  admin.delete_exchange = [&broker, data_dir, declared](const std::string& owner, const std::string& name) {
     if (!broker.delete_exchange(owner, name)) return false;
     admin::save_declared_exchanges(data_dir, broker.exchanges());
+    if (declared) declared->deleted(owner, name);
     return true;
   };
   return admin;

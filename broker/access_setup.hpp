@@ -10,6 +10,7 @@
 #include "api/admin_api.hpp"
 #include "auth/access_control.hpp"
 #include "cluster/engine.hpp"
+#include "cluster/exchange_sync.hpp"
 #include "cluster/user_sync.hpp"
 #include "config/config.hpp"
 #include "core/broker.hpp"
@@ -64,9 +65,19 @@ class ClusterUsersWatch {
   cluster::UserSync* sync_;
 };
 
+// In a cluster (`engine` set), the declared exchanges are shared: the engine's declared bucket's
+// are declared here (and saved in the file), this node's own that the bucket lacks are put there
+// (the first node seeds it), and from now on other nodes' declarations and deletions apply here.
+// Null on a single node. Destroyed before the broker.
+std::unique_ptr<cluster::ExchangeSync> share_declared_exchanges(const config::Config& cfg,
+                                                                const cluster::Engine* engine,
+                                                                core::Broker& broker);
+
 // What the admin API reads and changes: the users file (changes apply before it answers), the
-// broker's queues, connections and exchange registry (declared exchanges kept on disk).
+// broker's queues, connections and exchange registry (declared exchanges kept on disk, and in a
+// cluster put into the engine's bucket through `declared`, when not null).
 api::AdminSources admin_sources(const config::Config& cfg, core::Broker& broker,
-                                const std::string& admin_token, RuntimeFile& runtime);
+                                const std::string& admin_token, RuntimeFile& runtime,
+                                cluster::ExchangeSync* declared);
 
 }  // namespace hydrant

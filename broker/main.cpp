@@ -241,7 +241,8 @@ std::vector<net::Worker*> add_workers(core::Broker& broker, const core::BrokerOp
 // run on `loop_host`'s loop (the last worker: worker 0 also publishes $SYS).
 bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::BrokerOptions& opts,
                                     core::Broker& broker, net::Worker& loop_host,
-                                    const std::string& admin_token, RuntimeFile& runtime) {
+                                    const std::string& admin_token, RuntimeFile& runtime,
+                                    cluster::ExchangeSync* declared) {
   auto options = bridge_options_from(cfg);
   api::ApiSources sources;
   sources.info.version = kVersion;
@@ -253,7 +254,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   for (const auto& ep : cfg.https) sources.info.listeners.push_back({"https", ep.to_string()});
   sources.stats = [&broker] { return broker.snapshot(); };
   sources.activity = [&broker] { return broker.activity(); };
-  const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime);
+  const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime, declared);
   const store::ExchangeLog* history = broker.store();
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
   if (auto* cluster_log = dynamic_cast<const cluster::ClusterStore*>(history)) {
@@ -449,11 +450,12 @@ int run(int argc, char** argv) {
   } catch (const std::runtime_error& e) {
     throw config::ConfigError(e.what());
   }
+  const std::unique_ptr<cluster::ExchangeSync> declared = share_declared_exchanges(cfg, engine.get(), broker);
   // TLS first: a certificate that does not load stops start-up with its own message.
   std::shared_ptr<tls::ContextHolder> tls_contexts = load_tls(cfg);
   bridge::WebSocketBridge* bridge_host = nullptr;
   if (!cfg.http.empty() || !cfg.https.empty()) {
-    bridge_host = add_bridge(cfg, opts, broker, *workers.back(), admin_token, runtime);
+    bridge_host = add_bridge(cfg, opts, broker, *workers.back(), admin_token, runtime, declared.get());
   }
   listen_mqtt(cfg, workers, tls_contexts);
   broker.start();

@@ -28,15 +28,17 @@ struct Layout {
         sessions_bucket(prefix + "-sessions"),
         retained_bucket(prefix + "-retained"),
         users_bucket(prefix + "-users"),
-        nodes_bucket(prefix + "-nodes") {}
+        nodes_bucket(prefix + "-nodes"),
+        declared_bucket(prefix + "-declared") {}
   std::string stream;
   std::string subjects;
   std::string sessions_bucket;
   std::string retained_bucket;
   std::string users_bucket;
   std::string nodes_bucket;
+  std::string declared_bucket;  // exchanges declared through the admin API
   std::vector<const std::string*> buckets() const {
-    return {&sessions_bucket, &retained_bucket, &users_bucket, &nodes_bucket};
+    return {&sessions_bucket, &retained_bucket, &users_bucket, &nodes_bucket, &declared_bucket};
   }
 };
 

@@ -20,7 +20,8 @@ from harness import (HOST, P_REASON_STRING, P_SESSION_EXPIRY, PUBACK, V5, Packet
 from jetstream import JetStream
 
 WHY = "hydrant's cluster mode (issue 15)"
-BUCKETS = ("hydrant-sessions", "hydrant-retained", "hydrant-users", "hydrant-nodes")
+BUCKETS = ("hydrant-sessions", "hydrant-retained", "hydrant-users", "hydrant-nodes",
+           "hydrant-declared")
 
 
 def ready_line(broker):
@@ -793,3 +794,26 @@ def kill_nine_of_a_node_loses_no_acknowledged_message(t):
     assert duplicated == 0, f"{duplicated} stored twice"
     t.note(f"3 node kills: {len(acked)} acknowledged, 0 lost; {resent} re-sent after a kill, "
            f"{duplicated} stored twice")
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=90)
+def declared_exchanges_on_every_node(t):
+    """An exchange declared through the admin API on node a (a name of two levels) is declared on
+    node b within a second, and on node c, started afterwards with nothing of its own; deleted on
+    b, it is gone on a and c too."""
+    js = JetStream(t)
+    common = {"cluster": js.urls, "cluster-replicas": 1, "http": "free"}
+    a = start_node(t, dict(common, **{"node-name": "a"}))
+    b = start_node(t, dict(common, **{"node-name": "b"}))
+    token = a.add_user("treeherder")
+    connect_when_user_known(t, b.port, "treeherder", token).disconnect()  # the user is on b
+    a.admin("exchange", "declare", "treeherder", "v1/jobs")
+
+    def declared_on(node):
+        return "exchange/treeherder/v1/jobs" in node.admin("exchange", "list").stdout
+    wait_until(lambda: declared_on(b), 5, interval=0.05, what="declared on b")
+    c = start_node(t, dict(common, **{"node-name": "c"}))
+    assert declared_on(c), c.admin("exchange", "list").stdout
+    b.admin("exchange", "delete", "treeherder", "v1/jobs")
+    wait_until(lambda: not declared_on(a) and not declared_on(c), 5, interval=0.05,
+               what="deleted on a and c")
