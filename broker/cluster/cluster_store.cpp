@@ -190,14 +190,15 @@ fanout::MessageRef ClusterStore::append_message(const MessageFactory& make, int6
 
 bool ClusterStore::publish(Pending p) {
   uint64_t ticket = 0;
-  Completion failed;
-  natsMsg* m = nullptr;
   {
     std::lock_guard lock(pending_mutex_);
     ticket = next_ticket_++;
-    m = encode_stream_message(*p.msg, engine_.options().prefix, engine_.options().node_name, ticket,
-                              p.now_ms, p.cc, p.msg_id);
-    p.sent = std::chrono::steady_clock::now();
+  }
+  natsMsg* m = encode_stream_message(*p.msg, engine_.options().prefix, engine_.options().node_name,
+                                     ticket, p.now_ms, p.cc, p.msg_id);
+  p.sent = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(pending_mutex_);  // before the publish: its acknowledgement finds it
     pending_.emplace(ticket, std::move(p));
   }
   natsStatus s = m ? NATS_OK : NATS_NO_MEMORY;

@@ -83,7 +83,7 @@ void SessionDirectory::stop(uint32_t wait_ms) {
     std::unique_lock lock(mutex_);
     if (stopping_ || !writer_.joinable()) return;
     // What the hosts changed last (cursors, wills) goes out before the node does, if it can.
-    if (natsConnection_Status(engine_.connection()) == NATS_CONN_STATUS_CONNECTED) {
+    if (connected()) {
       wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [this] { return dirty_.empty(); });
     }
     stopping_ = true;
@@ -110,7 +110,9 @@ uint64_t SessionDirectory::open(std::string_view client_id, uint64_t incarnation
                                 codec::ProtocolVersion version, uint32_t expiry) {
   std::lock_guard lock(mutex_);
   Entry* e = owned(client_id);
-  if (!e || (incarnation && e->record.session.incarnation != incarnation)) {
+  // A new session (incarnation 0) always gets a record of its own, even while the one it
+  // replaced is still being ended: that end names the old incarnation and leaves this one be.
+  if (!e || incarnation == 0 || e->record.session.incarnation != incarnation) {
     // A new session here: it replaces whatever the bucket held (another node gives that up).
     e = &(entries_[std::string(client_id)] = Entry{});
     e->record.session.incarnation = incarnation ? incarnation : next_incarnation_.fetch_add(2);
@@ -166,7 +168,7 @@ uint64_t SessionDirectory::will(std::string_view client_id, uint64_t incarnation
                                 const fanout::Message* will, uint32_t will_delay) {
   std::lock_guard lock(mutex_);
   Entry* e = owned(client_id);
-  if (!e || (incarnation && e->record.session.incarnation != incarnation)) {
+  if (!e || incarnation == 0 || e->record.session.incarnation != incarnation) {
     if (!will) return incarnation;  // nothing to keep
     e = &(entries_[std::string(client_id)] = Entry{});
     e->record.node = engine_.options().node_name;
@@ -258,7 +260,12 @@ void SessionDirectory::write_loop() {
   takes_.clear();
 }
 
+bool SessionDirectory::connected() const {
+  return natsConnection_Status(engine_.connection()) == NATS_CONN_STATUS_CONNECTED;
+}
+
 bool SessionDirectory::write(const std::string& client_id) {
+  if (!connected()) return false;  // kept dirty: written once the engine is back
   std::string data;
   uint64_t revision = 0;
   bool ended = false;
@@ -305,6 +312,9 @@ bool SessionDirectory::write(const std::string& client_id) {
 
 store::TakenSession SessionDirectory::take_now(const std::string& client_id, const std::string& only_from) {
   using Outcome = store::TakenSession::Outcome;
+  // No engine: answered at once (CONNACK 0x88), not after its time-outs, which would hold up
+  // every other take and write meanwhile.
+  if (!connected()) return {Outcome::Unavailable, {}};
   const std::string key = session_key(client_id);
   for (int attempt = 0; attempt < kTakeAttempts; ++attempt) {
     EntryHolder h;

@@ -90,6 +90,7 @@ class SessionDirectory {
   void on_change(const BucketChange& change);
   // One write of a session's record; false when the engine did not take it (tried again later).
   bool write(const std::string& client_id);
+  bool connected() const;  // the engine's connection is up
   // `only_from`: take it only if that node has it (adoption); empty: from whichever node.
   store::TakenSession take_now(const std::string& client_id, const std::string& only_from = {});
 

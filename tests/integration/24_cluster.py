@@ -348,6 +348,12 @@ def engine_gone_refuses_at_once_and_healthz_says_why(t):
     assert ack.f.get("rc") == 0x97, ack
     assert "engine" in (ack.prop(P_REASON_STRING) or ""), ack
     assert time.monotonic() - started < 1.5
+    # A persistent session the node does not have is asked of the engine: none answers, so the
+    # CONNECT is refused at once (0x88 Server unavailable) rather than given an empty session.
+    started = time.monotonic()
+    t.raw(connect=False, port=a.port).connect("gone-durable", clean=False,
+                                               props=[(P_SESSION_EXPIRY, 300)], expect_rc=0x88)
+    assert time.monotonic() - started < 1.5
     js.start(0)
     js.wait_ready()
     wait_until(lambda: healthz()[0] == 200, 20, interval=0.2, what="healthz 200 again")
