@@ -139,6 +139,12 @@ store::HistoryPage ClusterStore::read(const store::HistoryQuery& q) const {
   return read_stream_history(jetstream_, engine_, epoch_, q);
 }
 
+uint64_t ClusterStore::consumer_pending() const {
+  int waiting = 0;
+  if (subscription_) natsSubscription_GetPending(subscription_, &waiting, nullptr);
+  return static_cast<uint64_t>(std::max(waiting, 0));
+}
+
 void ClusterStore::scan(uint64_t after, const std::function<void(const store::StoredMessage&)>& visit) const {
   scan_stream(jetstream_, engine_, epoch_, after, visit);
 }
@@ -309,6 +315,9 @@ std::string ClusterStore::prometheus() const {
          "Re-sent publishes (DUP) the stream already held: acknowledged, not stored twice.", duplicates_.load());
   metric("publishes_waiting", "gauge", "Publishes waiting for the engine now.", waiting);
   metric("delivered_total", "counter", "Messages this node read from the stream.", delivered_.load());
+  metric("consumer_pending", "gauge",
+         "Messages of the stream this node received and has not handed on yet (its consumer's lag).",
+         consumer_pending());
   metric("last_stored_sequence", "gauge", "The highest sequence the engine acknowledged to this node.",
          last_sequence_.load());
   metric("last_delivered_sequence", "gauge", "The sequence of the last message this node read.",
@@ -362,6 +371,7 @@ std::string ClusterStore::describe_json() const {
       .member("last_stored_sequence", last_sequence_.load())
       .member("last_delivered_sequence", last_delivered_sequence_.load())
       .member("delivered", delivered_.load())
+      .member("consumer_pending", consumer_pending())
       .member("publishes_waiting", static_cast<uint64_t>(waiting))
       .member("publish_window", static_cast<uint64_t>(window_))
       .member("publish_failures", publish_failures_.load())

@@ -120,6 +120,7 @@ class ClusterStore final : public store::DurableStore {
   static void on_message(__natsConnection*, __natsSubscription*, __natsMsg* msg, void* closure);
   void deliver(__natsSubscription* sub, __natsMsg* msg);
   void complete(const Completion& done, uint64_t sequence, bool ok);  // unless stopped
+  uint64_t consumer_pending() const;  // received from the stream, not yet handed on
 
   const Engine& engine_;
   std::shared_ptr<store::DurableStore> local_;

@@ -251,6 +251,7 @@ def publish_on_one_node_delivered_on_every_node(t):
     assert on_a["hydrant_cluster_publishes_failed_total"] == 0, on_a
     assert on_c["hydrant_cluster_delivered_total"] == 220 and on_c["hydrant_cluster_engine_connected"] == 1, on_c
     assert on_c["hydrant_cluster_publishes_stored_total"] == 0, on_c
+    assert on_c["hydrant_cluster_consumer_pending"] == 0, on_c  # caught up
     mean_ms = 1000 * on_a["hydrant_cluster_publish_ack_seconds_sum"] / 220
     t.note(f"mean time to the engine's acknowledgement {mean_ms:.2f} ms (ASan build, one server)")
     # History from the stream, on another node than the publisher's: by position, page by page,
