@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cluster/nats_error.hpp"
 #include "util/log.hpp"
 #include "util/url.hpp"
 
@@ -24,15 +25,6 @@ constexpr int64_t kNanosPerSecond = 1'000'000'000;
 // How long JetStream remembers a Nats-Msg-Id: a publish re-sent after a lost acknowledgement
 // or a node change within this window is stored once.
 constexpr int64_t kDuplicateWindowNs = 120 * kNanosPerSecond;
-
-// libnats's words for a failed call, with the detail of the last error on this thread.
-std::string nats_error(natsStatus s) {
-  natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  std::string text = natsStatus_GetText(s);
-  if (detail && *detail && text != detail) text += fmt::format(" ({})", detail);
-  return text;
-}
 
 // closure: the Engine's `closing` flag: a node that closes the connection is not reconnecting.
 void on_disconnected(natsConnection* nc, void* closure) {
@@ -71,6 +63,14 @@ std::string shown_servers(const std::vector<std::string>& servers) {
 }
 
 }  // namespace
+
+std::string nats_error(natsStatus s) {
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  std::string text = natsStatus_GetText(s);
+  if (detail && *detail && text != detail) text += fmt::format(" ({})", detail);
+  return text;
+}
 
 std::unique_ptr<Engine> Engine::start(const EngineOptions& options) {
   std::unique_ptr<Engine> engine(new Engine(options));

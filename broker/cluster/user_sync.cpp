@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster/nats_error.hpp"
 #include "util/hex.hpp"
 #include "util/log.hpp"
 #include "util/log_untrusted.hpp"
@@ -17,15 +18,6 @@ namespace hydrant::cluster {
 namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
-
-// libnats's words for a failed call, with the detail of the last error on this thread.
-std::string nats_error(natsStatus s) {
-  natsStatus last = NATS_OK;
-  const char* detail = nats_GetLastError(&last);
-  std::string text = natsStatus_GetText(s);
-  if (detail && *detail && text != detail) text += fmt::format(" ({})", detail);
-  return text;
-}
 
 // Which of two records of one user is the later one: a user deleted and created again has the
 // later `created`; a rotation raises the epoch and tokens_rotated.

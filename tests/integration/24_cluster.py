@@ -401,6 +401,21 @@ def history_says_what_the_stream_no_longer_holds(t):
     t.note(f"40 reads in {seconds:.2f} s: {served} served, {len(refused)} refused")
 
 
+def stored_numbers(node, topic):
+    """The "n" of every message of `topic` the stream holds, in order: read page by page from
+    the node's history API."""
+    stored, since = [], None
+    while True:
+        query = f"filter={topic}&limit=1000" + (f"&since={since}" if since else "")
+        with urllib.request.urlopen(f"http://{HOST}:{node.http_port}/api/v1/history?{query}",
+                                    timeout=20) as resp:
+            page = json.loads(resp.read())
+        stored += [m["payload"]["n"] for m in page["messages"]]
+        if not page["more"]:
+            return stored
+        since = page["next"]
+
+
 def stream_leader(js, stream="hydrant-exchanges"):
     """The server leading `stream` now, as any live server's monitoring endpoint reports it."""
     for i, proc in enumerate(js.procs):
@@ -464,16 +479,7 @@ def kill_nine_rounds_lose_no_acknowledged_message(t):
         publish_for(1.0)
     stall = max(b - a_ for a_, b in zip(ack_times, ack_times[1:]))
 
-    stored, since = [], None
-    while True:  # the whole stream, page by page, from the node's history API
-        query = "filter=exchange/it/kill&limit=1000" + (f"&since={since}" if since else "")
-        with urllib.request.urlopen(f"http://{HOST}:{a.http_port}/api/v1/history?{query}",
-                                    timeout=20) as resp:
-            page = json.loads(resp.read())
-        stored += [m["payload"]["n"] for m in page["messages"]]
-        if not page["more"]:
-            break
-        since = page["next"]
+    stored = stored_numbers(a, "exchange/it/kill")
     lost = sorted(set(acked) - set(stored))
     duplicated = len(stored) - len(set(stored))
     assert not lost, f"{len(lost)} acknowledged messages missing: {lost[:10]}"
@@ -785,16 +791,7 @@ def kill_nine_of_a_node_loses_no_acknowledged_message(t):
         wait_until(lambda: "event=started" in victim.stderr_text().split("event=store-recovered")[-1],
                    30, what="the killed node started again")
     survivor = nodes[state["on"]]
-    stored, since = [], None
-    while True:  # the whole stream, page by page
-        query = "filter=exchange/it/nodekill&limit=1000" + (f"&since={since}" if since else "")
-        with urllib.request.urlopen(f"http://{HOST}:{survivor.http_port}/api/v1/history?{query}",
-                                    timeout=20) as resp:
-            page = json.loads(resp.read())
-        stored += [m["payload"]["n"] for m in page["messages"]]
-        if not page["more"]:
-            break
-        since = page["next"]
+    stored = stored_numbers(survivor, "exchange/it/nodekill")
     lost = sorted(set(acked) - set(stored))
     duplicated = len(stored) - len(set(stored))
     assert not lost, f"{len(lost)} acknowledged messages missing: {lost[:10]}"
