@@ -78,6 +78,7 @@ class ClusterStore final : public store::DurableStore {
   // The last message this node read from the stream and handed on for routing: what the
   // broker's checkpoints (and so the sessions' cursors) count up to.
   uint64_t last_sequence() const override { return last_delivered_sequence_.load(); }
+  bool deduplicates() const override { return true; }
   store::HistoryPage read(const store::HistoryQuery& q) const override;
   void scan(uint64_t after, const std::function<void(const store::StoredMessage&)>& visit) const override;
 

@@ -32,7 +32,7 @@ fanout::MessageRef SessionHost::log_message(session::ClientLink& link, const Mes
     };
   }
   store::PublishOrigin origin;
-  if (qos > 0) origin = {publish_id(link, packet_id), resent};
+  if (qos > 0 && store_->deduplicates()) origin = {publish_id(link, packet_id), resent};
   return store_->append_message(make, util::unix_ms(), std::move(done), cc, origin);
 }
 

@@ -88,6 +88,9 @@ class ExchangeLog {
                                             Completion done = {},
                                             std::span<const std::string> cc = {},
                                             const PublishOrigin& origin = {}) = 0;
+  // Whether the log stores a re-sent publish once (PublishOrigin): a cluster's does; the local
+  // log has no use for the origin, which is then not built.
+  virtual bool deduplicates() const { return false; }
   // The highest sequence appended so far (durable or not).
   virtual uint64_t last_sequence() const = 0;
   virtual HistoryPage read(const HistoryQuery& q) const = 0;
