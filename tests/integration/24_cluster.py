@@ -821,3 +821,26 @@ def declared_exchanges_on_every_node(t):
     b.admin("exchange", "delete", "treeherder", "v1/jobs")
     wait_until(lambda: not declared_on(a) and not declared_on(c), 5, interval=0.05,
                what="deleted on a and c")
+
+
+@case(versions=(V5,), hydrant_only=WHY, start_broker=False, timeout=60)
+def anonymous_connections_never_ask_the_engine_for_a_session(t):
+    """With the access rules on, only users have persistent sessions, so only their CONNECTs
+    without clean start cost the engine a look-up: with the engine gone, an anonymous CONNECT
+    with Clean Start 0 is accepted at once (a new session), a user's is refused with 0x88."""
+    js = JetStream(t)
+    a = start_node(t, {"cluster": js.urls, "cluster-replicas": 1, "open": "false"})
+    token = a.add_user("alice")
+    connect_when_user_known(t, a.port, "alice", token).disconnect()
+    js.procs[0].kill()
+    js.procs[0].wait(timeout=10)
+    wait_until(lambda: "event=cluster-engine-disconnected" in a.stderr_text(), 10,
+               what="the node lost the engine")
+    started = time.monotonic()
+    for i in range(20):
+        ack = t.raw(connect=False, port=a.port).connect(f"anon-{i}", clean=False)
+        assert ack.f["session_present"] == 0, ack
+    assert time.monotonic() - started < 3, "anonymous CONNECTs waited for the engine"
+    t.raw(connect=False, port=a.port).connect("queue/alice/q", clean=False, username="alice",
+                                               password=token, props=[(P_SESSION_EXPIRY, 300)],
+                                               expect_rc=0x88)
