@@ -178,8 +178,13 @@ def queue_watch_warns_recovers_and_deletes(t):
     # The once-a-second sweep may see a queue at 8 (80 %, the threshold) before the 9th arrives.
     assert all(n["kind"] == "queue-warning" and n["queued"] in (8, 9) and n["limit"] == 10
                for n in got), got
-    queues = {q["queue"]: q for q in call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
-    assert queues[doomed]["size"] == 9 and queues[doomed]["warning"], queues
+    # The listing is as of the hosts' last sweep, which may be the one that saw 8: the next one
+    # (within a second) has the 9th.
+    def listing():
+        return {q["queue"]: q for q in call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
+    queues = wait_until(lambda: (lambda q: q if q[doomed]["size"] == 9 else None)(listing()), 3,
+                        interval=0.1, what="the queue at 9 in the listing")
+    assert queues[doomed]["warning"], queues
     # The sweep that saw the 9 deliveries also measured them: smoothed, but above zero.
     assert queues[doomed]["limit"] == 10 and queues[doomed]["rate_per_s"] > 0, queues
     assert queues[doomed]["bindings"] == ["exchange/ci/#"] and not queues[doomed]["connected"]
