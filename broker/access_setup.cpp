@@ -112,6 +112,11 @@ std::shared_ptr<auth::AccessControl> load_access(const config::Config& c, std::s
   auto access = std::make_shared<auth::AccessControl>(std::move(o));
   if (auto error = access->reload_users()) throw config::ConfigError(*error);
   log::info("event=access open={} users={}", c.open, access->users()->users.size());
+  if (c.open) {
+    log::warn("event=open-mode note=\"--open turns off every access rule: anyone may connect without "
+              "credentials, publish to any topic and keep sessions under any client id; for "
+              "development and tests only\"");
+  }
   return access;
 }
 

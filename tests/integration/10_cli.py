@@ -216,6 +216,17 @@ def help_mentions_every_key(t):
     missing = [k for k in CONFIG_KEYS + ["mqtt", "data", "config", "open", "log-level"]
                if f"--{k}" not in text and k not in text]
     assert not missing, f"--help does not mention: {missing}"
+    # Every protocol version it serves (issue 16 item 7).
+    assert "MQTT 3.1, 3.1.1 and 5.0" in text, text[:400]
+
+
+@case(versions=None, hydrant_only="hydrant's CLI")
+def open_mode_is_a_warning_that_says_what_it_turns_off(t):
+    """--open (the cases' default) is logged as a warning naming what it turns off (issue 16
+    item 3), not as an info line among the others."""
+    lines = [l for l in t.broker.stderr_text().splitlines() if "event=open-mode" in l]
+    assert len(lines) == 1 and " warning " in lines[0], lines
+    assert "anyone may connect" in lines[0] and "publish to any topic" in lines[0], lines
 
 
 @case(versions=None, start_broker=False, hydrant_only="hydrant's CLI")
