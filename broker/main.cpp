@@ -237,6 +237,11 @@ std::vector<net::Worker*> add_workers(core::Broker& broker, const core::BrokerOp
   return workers;
 }
 
+// A listener that could not bind stops the start (exit 2) with the reason and what to change.
+[[noreturn]] void cannot_listen(const std::runtime_error& e, std::string_view keys) {
+  throw config::ConfigError(fmt::format("{}: change {} (or stop the process that has the port)", e.what(), keys));
+}
+
 // Creates the WebSocket bridge (HTTP listeners, viewer, API) as the broker's next session host,
 // run on `loop_host`'s loop (the last worker: worker 0 also publishes $SYS).
 bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::BrokerOptions& opts,
@@ -270,8 +275,12 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
     return bridge::HttpAnswer{r->status, std::move(r->content_type), std::move(r->body),
                               std::move(r->headers)};
   };
-  auto bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(),
-                                                          opts.limits, options);
+  std::unique_ptr<bridge::WebSocketBridge> bridge;
+  try {
+    bridge = std::make_unique<bridge::WebSocketBridge>(broker, broker.host_count(), opts.limits, options);
+  } catch (const std::runtime_error& e) {
+    cannot_listen(e, "--http or --https (keys http, https)");
+  }
   for (size_t i = 0; i < options.listeners.size(); ++i) {
     const auto& l = options.listeners[i];
     log::info("event=listening proto={} address={} port={}", l.tls ? "https" : "http", l.host,
@@ -323,12 +332,22 @@ void listen_mqtt(const config::Config& cfg, std::span<net::Worker* const> worker
   if (!cfg.mqtts.empty()) {
     for (auto* w : workers) w->set_tls(tls_contexts);
     for (const auto& ep : cfg.mqtts) {
-      const uint16_t port = net::listen_on(workers, {ep.host, ep.port}, /*tls=*/true);
+      uint16_t port = 0;
+      try {
+        port = net::listen_on(workers, {ep.host, ep.port}, /*tls=*/true);
+      } catch (const std::runtime_error& e) {
+        cannot_listen(e, "--mqtts (key mqtts)");
+      }
       log::info("event=listening proto=mqtts address={} port={}", ep.host, port);
     }
   }
   for (const auto& ep : cfg.mqtt) {
-    const uint16_t port = net::listen_on(workers, {ep.host, ep.port});
+    uint16_t port = 0;
+    try {
+      port = net::listen_on(workers, {ep.host, ep.port});
+    } catch (const std::runtime_error& e) {
+      cannot_listen(e, "--mqtt (key mqtt)");
+    }
     log::info("event=listening proto=mqtt address={} port={}", ep.host, port);
   }
 }

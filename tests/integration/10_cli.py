@@ -6,8 +6,10 @@ Cases about hydrant's own CLI, config keys and $SYS names are hydrant-only.
 """
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 from harness import (V311, V5, case, Skip, DISCONNECT, hydrant_bin, wait_until, mosquitto_pub, HOST)
@@ -237,3 +239,27 @@ def unknown_option_fails(t):
         assert res.returncode != 0, f"{argv}: exit 0"
         assert res.stderr.strip(), f"{argv}: no message on stderr"
         assert "AddressSanitizer" not in res.stderr and "runtime error:" not in res.stderr
+
+
+@case(versions=None, start_broker=False, hydrant_only="hydrant's CLI")
+def a_listener_that_cannot_bind_stops_the_start_naming_the_key(t):
+    """A port another process has: the start stops with exit 2, the system's reason ("Address
+    already in use") and the option to change, for the MQTT and the HTTP listener alike, with
+    no raw libwebsockets line (issue 16 item 2)."""
+    import socket
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    data = tempfile.mkdtemp(prefix="hydrant-it-cli-")
+    try:
+        for args, key in ((["--mqtt", f"127.0.0.1:{port}", "--http", "off"], "--mqtt"),
+                          (["--mqtt", "127.0.0.1:0", "--http", f"127.0.0.1:{port}"], "--http")):
+            res = run_hydrant(["--data", data, *args])
+            assert res.returncode == 2, (args, res.returncode, res.stderr[-500:])
+            last = res.stderr.strip().splitlines()[-1]
+            assert "Address already in use" in last and f"change {key}" in last, last
+            assert "(-1 98)" not in res.stderr and "event=started" not in res.stderr, res.stderr[-800:]
+    finally:
+        taken.close()
+        shutil.rmtree(data, ignore_errors=True)
