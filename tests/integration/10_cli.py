@@ -241,6 +241,22 @@ def unknown_option_fails(t):
         assert "AddressSanitizer" not in res.stderr and "runtime error:" not in res.stderr
 
 
+@case(versions=None, start_broker=False, hydrant_only="the README")
+def readme_keeps_tokens_out_of_the_source_tree(t):
+    """The README's commands write access tokens outside the source tree (mode 0600), and a
+    token file written into the tree anyway is ignored by git (issue 16 item 12)."""
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = open(os.path.join(root, "README.md")).read()
+    targets = re.findall(r">\s*(\S+\.token)\b", readme)
+    assert targets, "the README writes no token file (the check would pass vacuously)"
+    inside = [p for p in targets if not p.startswith(("~/", "/", "$"))]
+    assert not inside, f"the README writes tokens into the working directory: {inside}"
+    assert "umask 077" in readme
+    res = subprocess.run(["git", "-C", root, "check-ignore", "-q", "some-publisher.token"])
+    assert res.returncode == 0, "a *.token file in the tree is not ignored by git"
+
+
 @case(versions=None, start_broker=False, hydrant_only="hydrant's CLI")
 def a_listener_that_cannot_bind_stops_the_start_naming_the_key(t):
     """A port another process has: the start stops with exit 2, the system's reason ("Address
