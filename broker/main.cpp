@@ -16,6 +16,8 @@
 #include <span>
 #include <thread>
 
+#include <fmt/ranges.h>
+
 #include "access_setup.hpp"
 #include "admin/commands.hpp"
 #include "admin/declared_exchanges.hpp"
@@ -106,6 +108,44 @@ bridge::BridgeOptions bridge_options_from(const config::Config& c) {
   return o;
 }
 
+// Keys a running broker cannot change: a reload keeps their running values and returns the
+// names of those whose new values differ (they apply after a restart).
+std::vector<std::string_view> keep_restart_only_keys(config::Config& next, const config::Config& current) {
+  std::vector<std::string_view> kept;
+  auto keep = [&](std::string_view key, auto member) {
+    if (next.*member != current.*member) {
+      kept.push_back(key);
+      next.*member = current.*member;
+    }
+  };
+  using C = config::Config;
+  keep("mqtt", &C::mqtt);
+  keep("mqtts", &C::mqtts);
+  keep("http", &C::http);
+  keep("https", &C::https);
+  keep("data", &C::data_dir);
+  keep("threads", &C::threads);
+  keep("open", &C::open);
+  keep("web-root", &C::web_root);
+  keep("anon-max-connections-per-ip", &C::anon_max_connections_per_ip);
+  keep("token-secret-file", &C::token_secret_file);
+  keep("notify-command", &C::notify_command);
+  keep("reserved-names", &C::reserved_names);
+  keep("durability", &C::durability);
+  keep("history-max-age", &C::history_max_age);
+  keep("history-max-bytes", &C::history_max_bytes);
+  keep("cluster", &C::cluster);
+  keep("node-name", &C::node_name);
+  keep("cluster-replicas", &C::cluster_replicas);
+  keep("cluster-prefix", &C::cluster_prefix);
+  keep("cluster-creds", &C::cluster_creds);
+  keep("cluster-ca", &C::cluster_ca);
+  keep("cluster-ack-timeout", &C::cluster_ack_timeout);
+  keep("cluster-window", &C::cluster_window);
+  keep("cluster-history-rate", &C::cluster_history_rate);
+  return kept;
+}
+
 // SIGHUP: re-read the configuration; a bad one is refused and the running one kept.
 void reload(const config::CommandLine& cli, config::Config& current, core::Broker& broker,
             tls::ContextHolder* tls_contexts, bridge::WebSocketBridge* bridge) {
@@ -116,34 +156,9 @@ void reload(const config::CommandLine& cli, config::Config& current, core::Broke
     log::error("event=reload-refused error=\"{}\" (keeping the running configuration)", e.what());
     return;
   }
-  if (next.mqtt != current.mqtt || next.data_dir != current.data_dir ||
-      next.threads != current.threads || next.open != current.open || next.http != current.http ||
-      next.https != current.https || next.mqtts != current.mqtts ||
-      next.web_root != current.web_root ||
-      next.anon_max_connections_per_ip != current.anon_max_connections_per_ip ||
-      next.token_secret_file != current.token_secret_file ||
-      next.notify_command != current.notify_command ||
-      next.reserved_names != current.reserved_names || next.durability != current.durability ||
-      next.history_max_age != current.history_max_age ||
-      next.history_max_bytes != current.history_max_bytes) {
-    log::warn("event=reload note=\"listeners, data, threads, open, web-root, "
-              "anon-max-connections-per-ip, token-secret-file, notify-command, reserved-names, "
-              "durability and history-* take effect after a restart\"");
-    next.mqtt = current.mqtt;
-    next.data_dir = current.data_dir;
-    next.threads = current.threads;
-    next.open = current.open;
-    next.http = current.http;
-    next.https = current.https;
-    next.mqtts = current.mqtts;
-    next.web_root = current.web_root;
-    next.anon_max_connections_per_ip = current.anon_max_connections_per_ip;
-    next.token_secret_file = current.token_secret_file;
-    next.notify_command = current.notify_command;
-    next.reserved_names = current.reserved_names;
-    next.durability = current.durability;
-    next.history_max_age = current.history_max_age;
-    next.history_max_bytes = current.history_max_bytes;
+  if (const auto kept = keep_restart_only_keys(next, current); !kept.empty()) {
+    log::warn("event=reload kept_until_restart=\"{}\" note=\"these keys changed but take effect "
+              "after a restart; the running values are kept\"", fmt::join(kept, ","));
   }
   if (tls_contexts && !next.tls_cert.empty()) {
     // New TLS connections use the certificate as it is on disk now; a bad one is refused.

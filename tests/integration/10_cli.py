@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import (V311, V5, case, Skip, DISCONNECT, hydrant_bin, wait_until, mosquitto_pub, HOST)
+from harness import (V311, V5, case, Skip, DISCONNECT, P_MAXIMUM_PACKET_SIZE, hydrant_bin, wait_until,
+                     mosquitto_pub, HOST)
 
 SYS_TOPICS = [
     "$SYS/broker/version", "$SYS/broker/uptime", "$SYS/broker/clients/connected",
@@ -279,3 +280,27 @@ def a_listener_that_cannot_bind_stops_the_start_naming_the_key(t):
     finally:
         taken.close()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@case(versions=None, start_broker=False, hydrant_only="hydrant's --config/SIGHUP contract")
+def sighup_names_the_keys_kept_until_a_restart(t):
+    """SIGHUP after the file changed a key a running broker cannot change (threads, durability)
+    and one it can (max-packet-size): the reload's log line names exactly the kept ones, and
+    the others apply (issue 16 item 5)."""
+    d = tempfile.mkdtemp(prefix="hydrant-cfg-")
+    cfg = os.path.join(d, "hydrant.conf")
+    with open(cfg, "w") as f:
+        f.write("")
+    t.broker = t.start_broker(config_file=cfg)
+    with open(cfg, "w") as f:
+        f.write("threads = 3\ndurability = none\nmax-packet-size = 2048\n")
+    t.broker.signal(signal.SIGHUP)
+    line = wait_until(lambda: next((l for l in t.broker.stderr_text().splitlines()
+                                    if "event=reload kept_until_restart=" in l), None), 5,
+                      what="the reload's line")
+    assert 'kept_until_restart="threads,durability"' in line, line
+    assert " warning " in line, line
+    # The key it can change applied: a new MQTT 5 connection is told the new packet limit.
+    ack = t.raw(v=V5, connect=False).connect(t.uid())
+    assert ack.prop(P_MAXIMUM_PACKET_SIZE) == 2048, ack
+    shutil.rmtree(d, ignore_errors=True)
