@@ -249,10 +249,10 @@ void WebSocketBridge::reload_certificate() {
     const int rc = lws_tls_cert_updated(context_, options_.tls_cert.c_str(),
                                         options_.tls_key.c_str(), cert->data(), cert->size(),
                                         key->data(), key->size());
-    if (rc == 0) {
-      log::info("bridge event=tls-reloaded");
-    } else {
-      log::error("bridge event=tls-reload-refused (keeping the running certificate)");
+    // The pair was checked before (main's reload logs the outcome); only a failure here is news.
+    if (rc != 0) {
+      log::error("event=tls-reload-failed listener=https note=\"libwebsockets refused the checked "
+                 "certificate; the https listener keeps the running one\"");
     }
   }});
 }

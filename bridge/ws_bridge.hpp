@@ -90,7 +90,8 @@ class WebSocketBridge final : public core::SessionHost, public net::LoopGuest {
   const std::vector<uint16_t>& ports() const { return ports_; }
 
   void wants_write(session::ClientLink& link) override;
-  // Re-reads options' certificate and key for the https listeners (SIGHUP); new connections use
+  // Re-reads options' certificate and key for the https listeners (SIGHUP, once the pair was
+  // checked: lws takes a key that does not match); new connections use
   // them. Thread-safe: the files are read here, lws is updated on the bridge's loop.
   void reload_certificate();
 

@@ -162,15 +162,22 @@ void reload(const config::CommandLine& cli, config::Config& current, core::Broke
   }
   if (tls_contexts && !next.tls_cert.empty()) {
     // New TLS connections use the certificate as it is on disk now; a bad one is refused.
+    // The pair is checked once, here, for every TLS listener: libwebsockets takes a key that
+    // does not match its certificate without saying so.
     const auto loaded = tls_contexts->reload(next.tls_cert, next.tls_key);
-    if (loaded) {
-      log::info("event=tls-reloaded {}", loaded.context->describe());
-    } else {
-      log::error("event=tls-reload-refused error=\"{}\" (keeping the running certificate)",
-                 loaded.error);
+    std::vector<std::string_view> listeners;
+    if (!current.mqtts.empty()) listeners.push_back("mqtts");
+    if (!current.https.empty()) listeners.push_back("https");
+    for (std::string_view listener : listeners) {
+      if (loaded) {
+        log::info("event=tls-reloaded listener={} {}", listener, loaded.context->describe());
+      } else {
+        log::error("event=tls-reload-refused listener={} error=\"{}\" (keeping the running "
+                   "certificate)", listener, loaded.error);
+      }
     }
+    if (loaded && bridge) bridge->reload_certificate();
   }
-  if (bridge) bridge->reload_certificate();
   log::set_level(next.log_level);
   broker.reconfigure(limits_from(next), next.sys_interval, next.max_connections);
   broker.router().set_retained_limits(next.max_retained_per_user, next.max_retained_total);

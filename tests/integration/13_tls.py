@@ -136,3 +136,29 @@ def sighup_reloads_the_certificate_for_new_connections(t):
         wait_until(lambda: peer_cn(port, certs["ca_cert"])[0] == certs["second_cn"], 5,
                    what=f"the new certificate on {port}")
     before.subscribe(t.topic())  # the connection made before the reload still works
+
+
+@case(versions=None, start_broker=False, hydrant_only=TLS_ONLY)
+def sighup_with_a_key_that_does_not_match_is_refused_once_per_listener(t):
+    """SIGHUP after the key file was replaced by another certificate's key: the pair is refused
+    for mqtts and https alike, one line each, none says reloaded, and both listeners keep the
+    running certificate (issue 16 item 4)."""
+    certs = pki()
+    live = tempfile.mkdtemp(prefix="hydrant-live-")
+    cert, key = os.path.join(live, "cert.pem"), os.path.join(live, "key.pem")
+    for src, dst in ((certs["server_cert"], cert), (certs["server_key"], key)):
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+    b = t.start_broker({"mqtts": "free", "https": "free", "http": "off", "tls-cert": cert,
+                        "tls-key": key})
+    t.broker = b
+    with open(certs["second_key"], "rb") as f, open(key, "wb") as g:
+        g.write(f.read())  # the old certificate with the new key: no pair
+    b.signal(signal.SIGHUP)
+    wait_until(lambda: "event=reloaded" in b.stderr_text(), 5, what="the reload")
+    lines = [l for l in b.stderr_text().splitlines() if "tls-reload" in l]
+    assert sorted(l.split("listener=")[1].split()[0] for l in lines
+                  if "event=tls-reload-refused" in l) == ["https", "mqtts"], lines
+    assert not [l for l in lines if "event=tls-reloaded" in l], lines
+    for port in (b.mqtts_port, b.https_port):
+        assert peer_cn(port, certs["ca_cert"])[0] == certs["server_cn"], port
