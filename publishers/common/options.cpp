@@ -23,6 +23,8 @@ const char* kCommonHelp = R"(common options:
   --buffer N             messages kept while the broker is away (100000); input waits past it
   --window N             QoS 1 publishes awaiting PUBACK at once (64)
   --flush-timeout SECS   at exit, how long to wait for the broker to confirm what is left (10)
+  --connect-timeout SECS one-shot runs: give up (exit 3) when the broker is not reachable
+                         within SECS (30; 0 = keep trying)
   --heartbeat SECS       progress log line every SECS (60; 0 = off)
 exit status: 0 done, 1 the source failed, 2 bad options, 3 unconfirmed messages left at exit,
 4 the broker refused the credentials
@@ -95,6 +97,7 @@ CommonOptions parse_options(int argc, char** argv, std::string_view usage,
     else if (arg == "--buffer") o.buffer = parse_number(arg, next(), 1, 100000000);
     else if (arg == "--window") o.window = parse_number(arg, next(), 1, 65535);
     else if (arg == "--flush-timeout") o.flush_timeout = std::chrono::seconds(parse_number(arg, next(), 0, 86400));
+    else if (arg == "--connect-timeout") o.connect_timeout = std::chrono::seconds(parse_number(arg, next(), 0, 86400));
     else if (arg == "--heartbeat") o.heartbeat = std::chrono::seconds(parse_number(arg, next(), 0, 86400));
     else throw UsageError(fmt::format("unknown option {} (see --help)", arg));
   }

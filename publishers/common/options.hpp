@@ -33,6 +33,9 @@ struct CommonOptions {
   size_t buffer = 100000;  // messages held while the broker is unreachable; publish() waits past it
   size_t window = 64;      // QoS 1 publishes awaiting PUBACK at once
   std::chrono::seconds flush_timeout{10};
+  // One-shot modes (a finite input): how long the first connection may take before giving up
+  // with kExitUnflushed; 0 = keep trying for ever. Daemons (gerrit without --once) ignore it.
+  std::chrono::seconds connect_timeout{30};
   std::chrono::seconds heartbeat{60};
 
   // exchange/<clientId>/<exchange>

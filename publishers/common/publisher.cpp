@@ -65,7 +65,7 @@ Publisher::~Publisher() {
   if (sender_.joinable()) sender_.join();
 }
 
-bool Publisher::start() {
+bool Publisher::start(std::chrono::seconds limit) {
   if (options_.dry_run) return true;
   const std::string uri = fmt::format("tcp://{}:{}", options_.host, options_.port);
   client_ = std::make_unique<mqtt::async_client>(uri, options_.client_id + "-" + adapter_,
@@ -82,8 +82,11 @@ bool Publisher::start() {
                   .user_name(options_.client_id)
                   .password(options_.token)
                   .keep_alive_interval(std::chrono::seconds(30))
+                  .connect_timeout(limit.count() ? std::min(limit, std::chrono::seconds(30)) : std::chrono::seconds(30))
                   .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
                   .finalize();
+  using clock = std::chrono::steady_clock;
+  const auto deadline = limit.count() ? clock::now() + limit : clock::time_point::max();
   for (auto backoff = std::chrono::seconds(1);; backoff = std::min(backoff * 2, std::chrono::seconds(30))) {
     try {
       client_->connect(opts)->wait();
@@ -95,8 +98,12 @@ bool Publisher::start() {
         throw RefusedCredentials(fmt::format("the broker at {} refused client {}: reason 0x{:02x} ({})",
                                              uri, options_.client_id, rc, mqtt::exception::reason_code_str(rc)));
       }
+      if (clock::now() >= deadline) {
+        throw ConnectTimedOut(fmt::format("no broker at {} within --connect-timeout {}s ({}); nothing was published",
+                                          uri, limit.count(), e.what()));
+      }
       log::warn("event=connect-failed broker={} error=\"{}\" retry_in_s={}", uri, e.what(), backoff.count());
-      for (auto until = std::chrono::steady_clock::now() + backoff; std::chrono::steady_clock::now() < until;) {
+      for (auto until = std::min(clock::now() + backoff, deadline); clock::now() < until;) {
         if (g_stop_requested.load()) return false;  // stopped before the broker was reachable
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -117,7 +124,10 @@ bool Publisher::publish(std::string topic, std::string payload, Done done) {
     return true;
   }
   std::unique_lock lock(mutex_);
-  settled_.wait(lock, [&] { return stopping_ || entries_.size() < options_.buffer; });
+  while (!stopping_ && entries_.size() >= options_.buffer) {
+    if (g_stop_requested.load()) return false;
+    settled_.wait_for(lock, std::chrono::milliseconds(100));
+  }
   if (stopping_) return false;
   const uint64_t id = next_id_++;
   entries_.emplace(id, Entry{std::move(topic), std::move(payload), std::move(done)});

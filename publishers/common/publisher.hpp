@@ -30,6 +30,11 @@ struct RefusedCredentials : std::runtime_error {
   using runtime_error::runtime_error;
 };
 
+// start(limit) found no broker within `limit`: nothing was sent (exit kExitUnflushed).
+struct ConnectTimedOut : std::runtime_error {
+  using runtime_error::runtime_error;
+};
+
 class Publisher {
  public:
   // ok: the broker confirmed it; otherwise `why` says what refused it.
@@ -39,10 +44,12 @@ class Publisher {
   ~Publisher();
 
   // Connects, retrying with backoff while the broker is unreachable; throws RefusedCredentials
-  // when the broker refuses who we are (no retry helps). False when SIGTERM/SIGINT came first.
-  // Dry-run: nothing to connect.
-  bool start();
-  // Queues a message (waits while the buffer is full). False once stopping.
+  // when the broker refuses who we are (no retry helps), ConnectTimedOut when `limit` (0: none)
+  // passed without a connection. False when SIGTERM/SIGINT came first. Dry-run: nothing to
+  // connect.
+  bool start(std::chrono::seconds limit = std::chrono::seconds(0));
+  // Queues a message (waits while the buffer is full). False once stopping or, while it waits
+  // for room, once SIGTERM/SIGINT came.
   bool publish(std::string topic, std::string payload, Done done = {});
   // Waits until every queued message is confirmed or refused, or `timeout`; returns how many
   // are still unconfirmed.

@@ -112,10 +112,20 @@ int main(int argc, char** argv) {
   install_stop_signals();
   Publisher publisher(co, "gerrit");
   try {
-    if (!publisher.start()) return kExitOk;  // stopped before anything was read
+    // --once is a finite input: give up after --connect-timeout, and a signal before the broker
+    // was reachable leaves the stream unpublished (3). A daemon waits for the broker for ever
+    // and, stopped before reading anything, has nothing left behind (0).
+    if (!publisher.start(once ? co.connect_timeout : std::chrono::seconds(0))) {
+      if (!once) return kExitOk;
+      std::fprintf(stderr, "hydrant-gerrit: stopped before the broker was reachable; nothing was published\n");
+      return kExitUnflushed;
+    }
   } catch (const RefusedCredentials& e) {
     std::fprintf(stderr, "hydrant-gerrit: %s\n", e.what());
     return kExitRefused;
+  } catch (const ConnectTimedOut& e) {
+    std::fprintf(stderr, "hydrant-gerrit: %s\n", e.what());
+    return kExitUnflushed;
   }
   int status = kExitOk;
   uint64_t line_no = 0;

@@ -166,10 +166,13 @@ int run_hook(const HookOptions& ho, const CommonOptions& co) {
   ExitGuard guard(ho.timeout, kExitUnflushed, kExitUnflushed);
   Publisher publisher(co, "hg");
   try {
-    publisher.start();
+    if (!publisher.start(co.connect_timeout)) return kExitUnflushed;  // a signal: not published
   } catch (const RefusedCredentials& e) {
     std::fprintf(stderr, "hydrant-hg hook: %s\n", e.what());
     return kExitRefused;
+  } catch (const ConnectTimedOut& e) {
+    std::fprintf(stderr, "hydrant-hg hook: %s\n", e.what());
+    return kExitUnflushed;
   }
   publisher.publish(std::move(topic), std::move(payload));
   const size_t left = publisher.stop();

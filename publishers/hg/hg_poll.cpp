@@ -208,10 +208,14 @@ int Poller::run() {
   publisher_ = std::make_unique<Publisher>(co_, "hg");
   try {
     ExitGuard guard(std::nullopt, kExitOk, kExitOk);  // a signal while connecting: nothing to lose
-    publisher_->start();
+    // --once gives up after --connect-timeout (the state file keeps its place: nothing is lost).
+    publisher_->start(po_.once ? co_.connect_timeout : std::chrono::seconds(0));
   } catch (const RefusedCredentials& e) {
     std::fprintf(stderr, "hydrant-hg poll: %s\n", e.what());
     return kExitRefused;
+  } catch (const ConnectTimedOut& e) {
+    std::fprintf(stderr, "hydrant-hg poll: %s\n", e.what());
+    return kExitUnflushed;
   }
   int status = kExitOk;
   while (!g_stop_requested.load()) {

@@ -141,10 +141,17 @@ int main(int argc, char** argv) {
   }
   Publisher publisher(co, "pipe");
   try {
-    if (!publisher.start()) return kExitOk;  // stopped before anything was read
+    if (!publisher.start(co.connect_timeout)) {
+      // The input is unread: whatever it holds was not published.
+      std::fprintf(stderr, "hydrant-pipe: stopped before the broker was reachable; nothing was published\n");
+      return kExitUnflushed;
+    }
   } catch (const RefusedCredentials& e) {
     std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
     return kExitRefused;
+  } catch (const ConnectTimedOut& e) {
+    std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
+    return kExitUnflushed;
   }
   simdjson::dom::parser parser;
   LineReader reader(fd);

@@ -7,11 +7,12 @@ pipe loses nothing (the offline buffer); wrong credentials exit 4; --dry-run nee
 
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.request
 
-from harness import publisher_bin, ROOT, V5, Skip, case, wait_until
+from harness import publisher_bin, ROOT, V5, Skip, case, free_port, wait_until
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false", "http": "free"}
@@ -183,3 +184,33 @@ def wrong_token_exits_4_and_dry_run_needs_no_broker(t):
     r = subprocess.run([publisher_bin("pipe"), "--dry-run", "--routing-key", "x.y"],
                        input=b'{"a":1}\n', capture_output=True, timeout=10)
     assert r.returncode == 0 and r.stdout == b'exchange/dry-run/pipe/x/y\t{"a":1}\n', r
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=60)
+def one_shot_without_broker_exits_3(t):
+    """Issue 16 item 9: a finite input and no broker. hydrant-pipe and hydrant-gerrit --once
+    give up after --connect-timeout with exit 3 (they used to retry for ten minutes), and a
+    SIGTERM while nothing is confirmed never exits 0."""
+    token = user_token_file(t, "pipe")
+    dead = str(free_port())
+    base = ["--port", dead, "--heartbeat", "0", "--token-file", token]
+    t0 = time.monotonic()
+    r = subprocess.run([publisher_bin("pipe"), *base, "--client-id", "pipe", "--routing-key", "k",
+                        "--connect-timeout", "2"], input=b'{"a":1}\n', capture_output=True, timeout=30)
+    assert r.returncode == 3 and b"--connect-timeout" in r.stderr, (r.returncode, r.stderr[-1000:])
+    assert time.monotonic() - t0 < 12, "hydrant-pipe outlived its --connect-timeout"
+    t0 = time.monotonic()
+    r = subprocess.run([publisher_bin("gerrit"), *base, "--client-id", "pipe", "--once",
+                        "--connect-timeout", "2", "--command", "echo '{\"type\":\"x\"}'"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 3 and b"--connect-timeout" in r.stderr, (r.returncode, r.stderr[-1000:])
+    assert time.monotonic() - t0 < 12, "hydrant-gerrit --once outlived its --connect-timeout"
+    # the default (30 s) is still waiting when SIGTERM comes: exit 3, not 0
+    p = t.track_proc(subprocess.Popen([publisher_bin("pipe"), *base, "--client-id", "pipe",
+                                       "--routing-key", "k"], stdin=subprocess.PIPE,
+                                      stderr=subprocess.PIPE))
+    p.stdin.write(b'{"a":1}\n')
+    p.stdin.close()
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=20) == 3, p.stderr.read().decode()[-1000:]

@@ -241,6 +241,13 @@ def hook_nested_repo_and_failures(t):
     r = subprocess.run(dead, cwd=repo, env=push_env(node), capture_output=True, timeout=30)
     assert r.returncode == 3, (r.returncode, r.stderr[-1000:])
     assert time.monotonic() - t0 < 15, "the hook outlived its --timeout"
+    # issue 16 item 9: --connect-timeout gives up on connecting alone, whatever --timeout says
+    dead = [a if a != str(t.port) else str(free_port()) for a in argv] + [
+        "--timeout", "120", "--connect-timeout", "2"]
+    t0 = time.monotonic()
+    r = subprocess.run(dead, cwd=repo, env=push_env(node), capture_output=True, timeout=60)
+    assert r.returncode == 3 and b"--connect-timeout" in r.stderr, (r.returncode, r.stderr[-1000:])
+    assert time.monotonic() - t0 < 15, "the hook outlived its --connect-timeout"
     assert len(history(t)) == 1
 
 
