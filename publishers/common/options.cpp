@@ -14,8 +14,12 @@ namespace hydrant::publishers {
 namespace {
 
 const char* kCommonHelp = R"(common options:
-  --host HOST            broker address (127.0.0.1)
-  --port PORT            broker MQTT port (1883)
+  --host HOST            broker address (127.0.0.1), or a URL: mqtts://HOST[:PORT] (TLS, the
+                         default for a remote broker) or mqtt://HOST[:PORT] (plain, loopback)
+  --port PORT            broker MQTT port (1883; 8883 with TLS)
+  --tls                  MQTT over TLS (the broker's --mqtts listener), checking its certificate
+  --cafile FILE          trust the CA certificates in FILE (PEM) instead of the system's
+  --insecure             TLS without checking the certificate: for testing only
   --client-id NAME       the registered publisher (hydrant user add NAME); required
   --token-file FILE      its access token (else $HYDRANT_TOKEN)
   --exchange NAME        exchange under exchange/<client-id>/ (default: %s)
@@ -57,6 +61,7 @@ CommonOptions parse_options(int argc, char** argv, std::string_view usage,
   CommonOptions o;
   o.exchange = std::move(default_exchange);
   std::string token_file;
+  uint16_t port_given = 0;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string_view value;
@@ -89,7 +94,10 @@ CommonOptions parse_options(int argc, char** argv, std::string_view usage,
     }
     if (matched) continue;
     if (arg == "--host") o.host = next();
-    else if (arg == "--port") o.port = static_cast<uint16_t>(parse_number(arg, next(), 1, 65535));
+    else if (arg == "--port") port_given = static_cast<uint16_t>(parse_number(arg, next(), 1, 65535));
+    else if (arg == "--tls") o.tls = true;
+    else if (arg == "--cafile") o.cafile = next();
+    else if (arg == "--insecure") o.insecure = true;
     else if (arg == "--client-id") o.client_id = next();
     else if (arg == "--token-file") token_file = next();
     else if (arg == "--exchange") o.exchange = next();
@@ -101,6 +109,30 @@ CommonOptions parse_options(int argc, char** argv, std::string_view usage,
     else if (arg == "--heartbeat") o.heartbeat = std::chrono::seconds(parse_number(arg, next(), 0, 86400));
     else throw UsageError(fmt::format("unknown option {} (see --help)", arg));
   }
+  // --host mqtts://HOST[:PORT] (ssl://) or mqtt://HOST[:PORT] (tcp://)
+  uint16_t url_port = 0;
+  for (auto [scheme, tls] : {std::pair{"mqtts://", true}, {"ssl://", true}, {"mqtt://", false}, {"tcp://", false}}) {
+    if (!o.host.starts_with(scheme)) continue;
+    std::string rest = o.host.substr(std::string_view(scheme).size());
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (auto colon = rest.rfind(':'); colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
+      url_port = static_cast<uint16_t>(parse_number("--host", std::string_view(rest).substr(colon + 1), 1, 65535));
+      rest.resize(colon);
+    }
+    if (tls) o.tls = true;
+    else if (o.tls) throw UsageError("--tls with an mqtt:// URL: use mqtts://");
+    o.host = rest;
+    break;
+  }
+  if (o.host.empty() || o.host.find('/') != std::string::npos) {
+    throw UsageError(fmt::format("--host: a host name, or mqtts://HOST[:PORT], got '{}'", o.host));
+  }
+  if (url_port && port_given && url_port != port_given) {
+    throw UsageError("--port differs from the port in --host's URL");
+  }
+  if (!o.tls && (!o.cafile.empty() || o.insecure)) throw UsageError("--cafile and --insecure need --tls (or mqtts://)");
+  if (!o.cafile.empty() && !std::ifstream(o.cafile)) throw UsageError(fmt::format("--cafile: cannot read {}", o.cafile));
+  o.port = url_port ? url_port : port_given ? port_given : o.tls ? 8883 : 1883;
   if (o.client_id.empty()) {
     if (!o.dry_run) throw UsageError("--client-id is required (the publisher's registered name)");
     o.client_id = "dry-run";
@@ -117,6 +149,11 @@ CommonOptions parse_options(int argc, char** argv, std::string_view usage,
     throw UsageError("--exchange: a name without + or #");
   }
   return o;
+}
+
+std::string CommonOptions::broker_uri() const {
+  const bool v6 = host.find(':') != std::string::npos && !host.starts_with('[');
+  return fmt::format("{}://{}{}{}:{}", tls ? "ssl" : "tcp", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
 }  // namespace hydrant::publishers

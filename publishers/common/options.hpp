@@ -25,7 +25,10 @@ struct UsageError : std::runtime_error {
 
 struct CommonOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 1883;
+  uint16_t port = 1883;    // 8883 with TLS unless given
+  bool tls = false;        // --tls or --host mqtts://…: MQTT over TLS, the broker's mqtts listener
+  std::string cafile;      // CA certificates (PEM) to trust instead of the system's
+  bool insecure = false;   // TLS without checking the certificate or its name (tests only)
   std::string client_id;   // the registered publisher (user name); publishes under exchange/<it>/
   std::string token;       // its access token: --token-file, else $HYDRANT_TOKEN
   std::string exchange;    // the exchange name under exchange/<clientId>/ (adapter default)
@@ -37,6 +40,9 @@ struct CommonOptions {
   // with kExitUnflushed; 0 = keep trying for ever. Daemons (gerrit without --once) ignore it.
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds heartbeat{60};
+
+  // The broker as Paho takes it: ssl://HOST:PORT or tcp://HOST:PORT.
+  std::string broker_uri() const;
 
   // exchange/<clientId>/<exchange>
   std::string exchange_topic() const { return "exchange/" + client_id + "/" + exchange; }

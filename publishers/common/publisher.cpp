@@ -67,7 +67,7 @@ Publisher::~Publisher() {
 
 bool Publisher::start(std::chrono::seconds limit) {
   if (options_.dry_run) return true;
-  const std::string uri = fmt::format("tcp://{}:{}", options_.host, options_.port);
+  const std::string uri = options_.broker_uri();
   client_ = std::make_unique<mqtt::async_client>(uri, options_.client_id + "-" + adapter_,
                                                  mqtt::create_options(MQTTVERSION_5));
   callbacks_ = std::make_unique<Callbacks>(*this);
@@ -85,6 +85,15 @@ bool Publisher::start(std::chrono::seconds limit) {
                   .connect_timeout(limit.count() ? std::min(limit, std::chrono::seconds(30)) : std::chrono::seconds(30))
                   .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
                   .finalize();
+  if (options_.tls) {
+    auto ssl = mqtt::ssl_options_builder()
+                   .enable_server_cert_auth(!options_.insecure)
+                   .verify(!options_.insecure)  // the host name too
+                   .error_handler([](const std::string& what) { log::warn("event=tls-error error=\"{}\"", what); })
+                   .finalize();
+    if (!options_.cafile.empty()) ssl.set_trust_store(options_.cafile);
+    opts.set_ssl(std::move(ssl));
+  }
   using clock = std::chrono::steady_clock;
   const auto deadline = limit.count() ? clock::now() + limit : clock::time_point::max();
   for (auto backoff = std::chrono::seconds(1);; backoff = std::min(backoff * 2, std::chrono::seconds(30))) {

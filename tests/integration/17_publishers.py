@@ -9,10 +9,12 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 
 from harness import publisher_bin, ROOT, V5, Skip, case, free_port, wait_until
+from tls_certs import make_test_pki
 
 WHY = "hydrant's publishers (issue 7)"
 RULES = {"open": "false", "http": "free"}
@@ -214,3 +216,42 @@ def one_shot_without_broker_exits_3(t):
     time.sleep(1.5)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=20) == 3, p.stderr.read().decode()[-1000:]
+
+
+@case(versions=(V5,), start_broker=False, hydrant_only=WHY, timeout=90)
+def publishers_over_tls(t):
+    """Issue 16 item 8: every publisher speaks TLS to the broker's mqtts listener (a throwaway
+    CA): --tls --cafile and --host mqtts://HOST:PORT publish; without the CA (the certificate is
+    not trusted) or in plain MQTT on the TLS port nothing is confirmed (exit 3); --insecure
+    (testing only) skips the check."""
+    certs = make_test_pki(tempfile.mkdtemp(prefix="hydrant-pki-"))
+    t.broker = t.start_broker({**RULES, "mqtts": "free", "https": "off", "tls-cert": certs["server_cert"],
+                               "tls-key": certs["server_key"]})
+    token = user_token_file(t, "pipe")
+    port = str(t.broker.mqtts_port)
+
+    def pipe(n, *args):
+        argv = [publisher_bin("pipe"), "--heartbeat", "0", "--client-id", "pipe", "--token-file",
+                token, "--routing-key", f"r{n}", "--connect-timeout", "3", *args]
+        return subprocess.run(argv, input=json.dumps({"n": n}).encode() + b"\n",
+                              capture_output=True, timeout=40)
+
+    ok = [pipe(1, "--host", "localhost", "--port", port, "--tls", "--cafile", certs["ca_cert"]),
+          pipe(2, "--host", f"mqtts://localhost:{port}", "--cafile", certs["ca_cert"]),
+          pipe(3, "--host", f"mqtts://127.0.0.1:{port}", "--insecure")]
+    for r in ok:
+        assert r.returncode == 0, r.stderr.decode()[-2000:]
+    for r in (pipe(4, "--host", f"mqtts://localhost:{port}"),  # the system's CAs: not ours
+              pipe(5, "--host", "localhost", "--port", port)):  # plain MQTT on the TLS port
+        assert r.returncode == 3, (r.returncode, r.stderr.decode()[-2000:])
+    r = subprocess.run([publisher_bin("gerrit"), "--heartbeat", "0", "--client-id", "pipe",
+                        "--token-file", token, "--host", f"mqtts://localhost:{port}", "--cafile",
+                        certs["ca_cert"], "--once", "--command", "echo '{\"type\":\"tls\"}'"],
+                       capture_output=True, timeout=40)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    got = sorted(m["topic"] for m in all_history(t, "exchange/pipe/%23"))
+    assert got == ["exchange/pipe/pipe/r1", "exchange/pipe/pipe/r2", "exchange/pipe/pipe/r3",
+                   "exchange/pipe/v1/tls/_/_/_"], got
+    r = subprocess.run([publisher_bin("pipe"), "--dry-run", "--routing-key", "k", "--insecure"],
+                       input=b"{}\n", capture_output=True, timeout=10)
+    assert r.returncode == 2 and b"--tls" in r.stderr, r
