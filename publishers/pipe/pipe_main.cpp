@@ -23,8 +23,11 @@ namespace {
 constexpr const char* kUsage = R"(hydrant-pipe: publish JSON lines (stdin or --file) to an exchange
 usage: hydrant-pipe --client-id NAME [--token-file FILE] [--exchange NAME]
                     (--routing-key KEY | --routing-key-field FIELD | --topic-field FIELD)
-                    [--payload-field FIELD] [--file FILE] [--dry-run]
+                    [--exchange-field FIELD] [--payload-field FIELD] [--file FILE] [--dry-run]
   FIELD may be a dotted path into the line (event.routing_key).
+  --exchange-field: each line's exchange; a Pulse name exchange/<owner>/<name> gives <name>
+  (the owner is always --client-id: register the publisher as the original owner to replay
+  onto the same topics).
 )";
 
 struct PipeOptions {
@@ -32,6 +35,7 @@ struct PipeOptions {
   std::string routing_key;
   std::string routing_key_field;
   std::string topic_field;
+  std::string exchange_field;
   std::string payload_field;
 };
 
@@ -65,11 +69,16 @@ bool parse_pipe_options(int argc, char** argv, PipeOptions& po, CommonOptions& c
                          [&](auto v) { po.routing_key_field = v; }},
                         {"topic-field", "the field holding each line's whole topic (under exchange/<client-id>/)",
                          true, [&](auto v) { po.topic_field = v; }},
+                        {"exchange-field", "the field holding each line's exchange (instead of --exchange)", true,
+                         [&](auto v) { po.exchange_field = v; }},
                         {"payload-field", "publish this field's JSON instead of the whole line", true,
                          [&](auto v) { po.payload_field = v; }}},
                        "pipe");
     const int given = !po.routing_key.empty() + !po.routing_key_field.empty() + !po.topic_field.empty();
     if (given != 1) throw UsageError("give one of --routing-key, --routing-key-field, --topic-field");
+    if (!po.exchange_field.empty() && !po.topic_field.empty()) {
+      throw UsageError("--exchange-field goes with --routing-key or --routing-key-field, not --topic-field");
+    }
     return true;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "hydrant-pipe: %s\n", e.what());
@@ -113,7 +122,20 @@ std::optional<LineMessage> message_for(const std::string& line, uint64_t number,
       log::warn("event=line-skipped line={} why=\"no string field {}\"", number, po.routing_key_field);
       return std::nullopt;
     }
-    m.topic = pulse::topic_for(co.exchange_topic(), *key);
+    std::string exchange_topic = co.exchange_topic();
+    if (!po.exchange_field.empty()) {
+      // exchange/<owner>/<name> (a recorded Pulse message) -> <name>; anything else is the name.
+      auto x = field_text(po.exchange_field);
+      std::string name = x.value_or("");
+      if (auto ref = pulse::parse_exchange(name)) name = std::string(ref->name);
+      if (!x || !pulse::valid_exchange_name(name)) {
+        log::warn("event=line-skipped line={} why=\"no string field {} holding an exchange name (no + or #)\"",
+                  number, po.exchange_field);
+        return std::nullopt;
+      }
+      exchange_topic = "exchange/" + co.client_id + "/" + name;
+    }
+    m.topic = pulse::topic_for(exchange_topic, *key);
   }
   m.payload = line;
   if (!po.payload_field.empty()) {

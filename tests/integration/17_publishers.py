@@ -255,3 +255,35 @@ def publishers_over_tls(t):
     r = subprocess.run([publisher_bin("pipe"), "--dry-run", "--routing-key", "k", "--insecure"],
                        input=b"{}\n", capture_output=True, timeout=10)
     assert r.returncode == 2 and b"--tls" in r.stderr, r
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY, timeout=60)
+def pipe_replays_each_line_onto_its_exchange(t):
+    """Issue 16 item 10: --exchange-field. The recorded Taskcluster stream (task-pending,
+    -running, -completed) replayed by a publisher registered as the original owner lands on
+    each line's own exchange, exchange/taskcluster-queue/v1/task-…/<routes>, payload from
+    `payload`; a line whose exchange field is missing or not an exchange name is skipped."""
+    token = user_token_file(t, "taskcluster-queue")
+    path = sample_path("taskcluster-pulse-messages.jsonl")
+    with open(path) as f:
+        recorded = [json.loads(l) for l in f if l.strip()]
+    assert len({r["exchange"] for r in recorded}) == 3
+    stdin = b"".join(json.dumps(r).encode() + b"\n" for r in recorded)
+    stdin += b'{"routes":"a.b","payload":{}}\n{"exchange":"bad#name","routes":"a","payload":{}}\n'
+    r = run_adapter(t, "pipe", ["--client-id", "taskcluster-queue", "--token-file", token,
+                                "--exchange-field", "exchange", "--routing-key-field", "routes",
+                                "--payload-field", "payload"], stdin=stdin)
+    err = r.stderr.decode()
+    assert r.returncode == 0, err[-2000:]
+    n = len(recorded)
+    assert f"line={n + 1} why=\"no string field exchange" in err, err[-2000:]
+    assert f"line={n + 2} why=\"no string field exchange" in err, err[-2000:]
+    got = all_history(t, "exchange/taskcluster-queue/%23")
+    assert [m["payload"] for m in got] == [rec["payload"] for rec in recorded]
+    for m, rec in zip(got, recorded):
+        words = [encode_word(w) for w in rec["routes"].split(".")]
+        assert m["topic"] == "/".join([rec["exchange"]] + words), (m["topic"], rec["exchange"])
+    r = run_adapter(t, "pipe", ["--dry-run", "--exchange-field", "x", "--topic-field", "t"],
+                    stdin=b"")
+    assert r.returncode == 2 and b"--exchange-field" in r.stderr, r
+    t.note(f"{n} recorded messages onto {len({r['exchange'] for r in recorded})} exchanges")
