@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -259,6 +260,9 @@ std::vector<net::Worker*> add_workers(core::Broker& broker, const core::BrokerOp
   return workers;
 }
 
+// Set at SIGTERM/SIGINT, before the hosts stop: /readyz answers 503 from then on.
+std::atomic<bool> stop_requested{false};
+
 // A listener that could not bind stops the start (exit 2) with the reason and what to change.
 [[noreturn]] void cannot_listen(const std::runtime_error& e, std::string_view keys) {
   throw config::ConfigError(fmt::format("{}: change {} (or stop the process that has the port)", e.what(), keys));
@@ -284,6 +288,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime, declared);
   const store::ExchangeLog* history = broker.store();
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
+  sources.shutting_down = [] { return stop_requested.load(); };
   if (auto* cluster_log = dynamic_cast<const cluster::ClusterStore*>(history)) {
     sources.info.node = cluster_log->node_name();
     sources.cluster = [cluster_log] { return cluster_log->describe_json(); };
@@ -453,6 +458,7 @@ struct Running {
       return true;
     }
     log::info("event=stopping signal={}", strsignal(static_cast<int>(info.ssi_signo)));
+    stop_requested = true;
     return false;
   }
 };

@@ -190,16 +190,17 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
   } else if (path == "/metrics") {
     r = prometheus(sources);
   } else if (path == "/readyz") {
-    // Ready: publishes can be stored (the log writable; in a cluster, the engine reachable).
-    const std::string problem = sources.store_problem ? sources.store_problem() : "";
+    // Ready: publishes can be stored (the log writable; in a cluster, the engine reachable), and
+    // the broker is not stopping. A load balancer sends clients elsewhere otherwise.
+    std::string problem = sources.shutting_down && sources.shutting_down()
+                              ? "the broker is shutting down"
+                              : (sources.store_problem ? sources.store_problem() : "");
     JsonWriter w;
     w.begin_object().member("ready", problem.empty());
     if (!problem.empty()) w.member("reason", problem);
     r = json(problem.empty() ? 200 : 503, w.end_object().take());
-  } else if (const std::string problem = sources.store_problem ? sources.store_problem() : "";
-             !problem.empty()) {
-    r = error(503, "store unavailable", problem);
   } else {
+    // Liveness: the process answers. Whether it can take publishes is /readyz's question.
     r = json(200, R"({"status":"ok"})");
   }
   if (head) r.body.clear();

@@ -47,9 +47,11 @@ struct ApiSources {
   BrokerInfo info;
   std::function<metrics::Snapshot()> stats;
   std::function<std::vector<metrics::PrefixStats>()> activity;
-  // Why the message store cannot take durable writes ("" when it can): /healthz answers 503
+  // Why the message store cannot take durable writes ("" when it can): /readyz answers 503
   // with it, so that a load balancer stops sending publishers to a broker that would lose them.
   std::function<std::string()> store_problem;
+  // True once the broker was asked to stop: /readyz answers 503 meanwhile. Unset: never.
+  std::function<bool()> shutting_down;
   // A cluster node's view of the cluster, as a JSON object (GET /api/v1/cluster); unset on a
   // single node, which answers 404 there.
   std::function<std::string()> cluster;

@@ -69,8 +69,8 @@ def idle_broker_with_large_state_stops_writing(t):
 
 # ---- item 8: a data directory removed under a running broker ---------------------------------
 
-def healthz(t):
-    url = f"http://127.0.0.1:{t.broker.http_port}/healthz"
+def readyz(t):
+    url = f"http://127.0.0.1:{t.broker.http_port}/readyz"
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
             return r.status, r.read().decode()
@@ -81,14 +81,14 @@ def healthz(t):
 @case(hydrant_only=WHY, broker_args={"http": "free"}, timeout=60)
 def removed_data_directory_stops_acknowledging(t):
     """`rm -rf` of the data directory under a running broker: the next durable publish is not
-    acknowledged (MQTT 5: PUBACK 0x97; 3.1.1: the connection is closed, no PUBACK), /healthz
-    answers 503 naming the directory, and an error line says what happened. Before the fix the
-    publishes were acknowledged into the deleted files and /healthz stayed 200."""
+    acknowledged (MQTT 5: PUBACK 0x97; 3.1.1: the connection is closed, no PUBACK), /readyz
+    answers 503 naming the directory (/healthz, liveness, stays 200), and an error line says
+    what happened. Before the fix the publishes were acknowledged into the deleted files."""
     topic = f"exchange/{t.uid()}/lost"
     r = t.raw()
     r.publish(topic, b'{"n":0}', qos=1, pid=1)
     assert r.expect(PUBACK).f["rc"] == 0
-    assert healthz(t)[0] == 200
+    assert readyz(t)[0] == 200
     # The listeners accept before start-up has written its last file (runtime.json): removing
     # the directory in between races that write, and rmtree would find a new entry.
     wait_until(lambda: "event=started" in t.broker.stderr_text(), 5, what="start-up to finish")
@@ -99,8 +99,10 @@ def removed_data_directory_stops_acknowledging(t):
     else:
         got = r.wait_closed(timeout=5)
         assert not [p for p in got if p.type == PUBACK], got
-    status, body = healthz(t)
+    status, body = readyz(t)
     assert status == 503 and t.broker.data_dir in body, (status, body)
+    with urllib.request.urlopen(f"http://127.0.0.1:{t.broker.http_port}/healthz", timeout=5) as r:
+        assert r.status == 200  # alive all the same
     wait_until(lambda: "event=store-directory-lost" in t.broker.stderr_text(), 5,
                what="the error line")
     later = t.raw()  # and it stays so for every later publish

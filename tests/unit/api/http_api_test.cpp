@@ -98,6 +98,17 @@ TEST_CASE("/readyz: ready while publishes can be stored, else 503 with the reaso
   auto doc = parse(parser, r->body);
   CHECK_FALSE(bool(doc["ready"]));
   CHECK(std::string_view(doc["reason"]) == "the cluster's engine is not reachable");
+  // /healthz is liveness: the process answers, whatever the store says.
+  auto alive = api::handle_api({"GET", "/healthz", ""}, s, kNow);
+  REQUIRE(alive.has_value());
+  CHECK(alive->status == 200);
+  // Stopping: not ready, saying so.
+  api::ApiSources stopping = sources();
+  stopping.shutting_down = [] { return true; };
+  auto down = api::handle_api({"GET", "/readyz", ""}, stopping, kNow);
+  REQUIRE(down.has_value());
+  CHECK(down->status == 503);
+  CHECK(std::string_view(parse(parser, down->body)["reason"]) == "the broker is shutting down");
 }
 
 TEST_CASE("/api/v1/info names a cluster node") {
