@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "input.hpp"
+#include "quiet_stderr.hpp"
 #include "util/log.hpp"
 
 namespace hydrant::publishers::hg {
@@ -24,11 +25,13 @@ class ExitGuard {
           while (!done_.load()) {
             if (g_stop_requested.load()) {
               log::warn("event=stopped-while-waiting exit={} note=\"a signal ended the wait for the broker\"", on_stop);
+              if (on_stop != 0) show_quiet_log();
               std::_Exit(on_stop);
             }
             if (limit && std::chrono::steady_clock::now() - start >= *limit) {
               log::error("event=deadline-passed exit={} limit_s={} note=\"the broker did not confirm in time\"",
                          on_deadline, limit->count());
+              if (on_deadline != 0) show_quiet_log();
               std::_Exit(on_deadline);
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));

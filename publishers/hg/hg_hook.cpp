@@ -22,6 +22,7 @@
 #include "hg_push.hpp"
 #include "input.hpp"
 #include "publisher.hpp"
+#include "quiet_stderr.hpp"
 #include "routing.hpp"
 #include "util/log.hpp"
 
@@ -110,6 +111,10 @@ void ask_hg(const std::string& repo, const std::string& first, const std::string
   if (t2 + 1 < l.size() && !user) user = l.substr(t2 + 1);
 }
 
+std::string push_id_text(const std::optional<uint64_t>& id) {
+  return id ? fmt::format(" {}", *id) : std::string();
+}
+
 // The routing key: the repository's path below --repo-root ("integration/autoland"), or its
 // directory name without --repo-root. Throws UsageError when the repository is not below it.
 std::string routing_key_for(const HookOptions& ho, const std::filesystem::path& repo) {
@@ -123,9 +128,34 @@ std::string routing_key_for(const HookOptions& ho, const std::filesystem::path& 
   return rel.generic_string();
 }
 
+int run_hook_logged(const HookOptions& ho, const CommonOptions& co, std::string& summary);
+
 }  // namespace
 
+// The pusher sees one line when the push reached the bus, every log line when it did not.
 int run_hook(const HookOptions& ho, const CommonOptions& co) {
+  if (ho.verbose) {
+    std::string summary;
+    return run_hook_logged(ho, co, summary);
+  }
+  QuietStderr quiet;
+  std::string summary;
+  const int rc = run_hook_logged(ho, co, summary);
+  quiet.release(rc != kExitOk);
+  if (rc == kExitOk) {
+    std::fprintf(stderr, "hydrant: %s\n", summary.c_str());
+  } else {
+    std::fprintf(stderr, "hydrant-hg hook: the push is not on the bus (exit %d: %s); the push itself is kept\n", rc,
+                 rc == kExitUnflushed ? "the broker did not confirm it" :
+                 rc == kExitRefused ? "the broker refused the credentials" :
+                 rc == kExitUsage ? "bad options or environment" : "the broker refused the message");
+  }
+  return rc;
+}
+
+namespace {
+
+int run_hook_logged(const HookOptions& ho, const CommonOptions& co, std::string& summary) {
   const auto node = env("HG_NODE");
   if (!node) {
     std::fprintf(stderr, "hydrant-hg hook: HG_NODE is not set: run it as a Mercurial changegroup hook\n");
@@ -161,6 +191,7 @@ int run_hook(const HookOptions& ho, const CommonOptions& co) {
   push.user = user ? user : env("REMOTE_USER") ? env("REMOTE_USER") : env("USER");
 
   std::string topic = topic_with_words(co.exchange_topic(), {key});
+  const std::string topic_for_summary = topic;
   std::string payload = encode_push_message(push);
   // Connect and confirm within --timeout; a signal or the deadline ends the hook with 3.
   ExitGuard guard(ho.timeout, kExitUnflushed, kExitUnflushed);
@@ -179,7 +210,10 @@ int run_hook(const HookOptions& ho, const CommonOptions& co) {
   if (left) return kExitUnflushed;
   if (publisher.stats().refused) return kExitFailed;  // the refusal is logged by the Publisher
   log::info("event=push-published repo={} node={} heads={}", key, *node, push.heads.size());
+  summary = fmt::format("push{} published on {}", push_id_text(push.push_id), topic_for_summary);
   return kExitOk;
 }
+
+}  // namespace
 
 }  // namespace hydrant::publishers::hg

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
             [&](auto v) { ho.push_date = static_cast<int64_t>(parse_number("--push-date", v, 0, INT64_MAX)); }},
            {"no-hg", "do not run hg (heads = HG_NODE_LAST; id, user, date from the flags)", false,
             [&](auto) { ho.use_hg = false; }},
+           {"verbose", "log every step even when the push reached the bus (else one line)", false,
+            [&](auto) { ho.verbose = true; }},
            {"timeout", "seconds to connect and be confirmed before exiting 3 (30)", true,
             [&](auto v) { ho.timeout = std::chrono::seconds(parse_number("--timeout", v, 1, 3600)); }}},
           "v2");

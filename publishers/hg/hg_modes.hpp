@@ -24,6 +24,7 @@ struct HookOptions {
   std::optional<int64_t> push_date;       // else pushlog, else now
   bool use_hg = true;                     // run `hg log` for heads and the pushlog entry
   std::chrono::seconds timeout{30};       // connect + confirm, then give up (exit 3)
+  bool verbose = false;                   // every log line even on success (else one line)
 };
 
 struct PollOptions {

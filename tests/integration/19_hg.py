@@ -197,6 +197,9 @@ def hook_publishes_push_from_env(t):
     r = subprocess.run(argv, cwd=os.path.join(repos, "try"), env=push_env(want["data"]["heads"][0]),
                        capture_output=True, timeout=40, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
+    # issue 16 item 11: the pusher sees one line on success, naming the push and the topic
+    said = (r.stdout + r.stderr).decode().splitlines()
+    assert len(said) == 1 and "exchange/hgpushes/v2/try" in said[0] and str(pl["pushid"]) in said[0], said
     assert sub.wait_exit(20) == 0
     got = sub.messages()
     assert len(got) == 1, got
@@ -238,7 +241,7 @@ def hook_nested_repo_and_failures(t):
 
     dead = [a if a != str(t.port) else str(free_port()) for a in argv] + ["--timeout", "2"]
     t0 = time.monotonic()
-    r = subprocess.run(dead, cwd=repo, env=push_env(node), capture_output=True, timeout=30)
+    r = r_deadline = subprocess.run(dead, cwd=repo, env=push_env(node), capture_output=True, timeout=30)
     assert r.returncode == 3, (r.returncode, r.stderr[-1000:])
     assert time.monotonic() - t0 < 15, "the hook outlived its --timeout"
     # issue 16 item 9: --connect-timeout gives up on connecting alone, whatever --timeout says
@@ -248,6 +251,11 @@ def hook_nested_repo_and_failures(t):
     r = subprocess.run(dead, cwd=repo, env=push_env(node), capture_output=True, timeout=60)
     assert r.returncode == 3 and b"--connect-timeout" in r.stderr, (r.returncode, r.stderr[-1000:])
     assert time.monotonic() - t0 < 15, "the hook outlived its --connect-timeout"
+    # issue 16 item 11: a failure tells the pusher everything (each attempt, then what it means)
+    assert b"event=connect-failed" in r.stderr and b"the push is not on the bus (exit 3" in r.stderr, r.stderr
+    # ... and so does the --timeout deadline (a forced exit)
+    assert b"event=connect-failed" in r_deadline.stderr and b"event=deadline-passed" in r_deadline.stderr, \
+        r_deadline.stderr
     assert len(history(t)) == 1
 
 
@@ -390,6 +398,8 @@ def hook_installed_in_real_mercurial(t):
     tip = hgrun("log", "-r", "tip", "-T", "{node}", cwd=work).stdout.decode()
     r = hgrun("push", "../repos/projects/demo", cwd=work)
     assert r.returncode == 0 and b"hook exited" not in r.stdout + r.stderr, r
+    said = [l for l in (r.stdout + r.stderr).decode().splitlines() if "hydrant" in l]
+    assert len(said) == 1 and "published on exchange/hgpushes/v2/projects%2Fdemo" in said[0], r
     stored = history(t)
     assert [m["topic"] for m in stored] == ["exchange/hgpushes/v2/projects%2Fdemo"], stored
     data = stored[0]["payload"]["data"]
