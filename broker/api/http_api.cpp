@@ -7,6 +7,7 @@
 
 #include "base/json_writer.hpp"
 #include "api/responses.hpp"
+#include "metrics/process_stats.hpp"
 #include "util/wall_clock.hpp"
 
 namespace hydrant::api {
@@ -122,7 +123,8 @@ HttpResponse prometheus(const ApiSources& s) {
   metric("clients_connected", "gauge", "Client connections open now.", m.clients_connected);
   metric("sessions", "gauge", "Sessions known, connected or not.", m.clients_total);
   metric("connections_total", "counter", "Client connections accepted.", m.connections_total);
-  metric("messages_received_total", "counter", "PUBLISH packets received from clients.",
+  metric("messages_received_total", "counter",
+         "PUBLISH packets received from clients, accepted or refused (see publishes_accepted_total).",
          m.messages_received);
   metric("messages_sent_total", "counter", "PUBLISH packets sent to clients.", m.messages_sent);
   metric("messages_dropped_total", "counter",
@@ -135,10 +137,26 @@ HttpResponse prometheus(const ApiSources& s) {
   metric("auth_failures_total", "counter", "CONNECTs refused for wrong credentials.",
          m.auth_failures);
   metric("publishes_refused_total", "counter",
-         "PUBLISH packets refused by the access rules or the exchange payload checks.",
+         "PUBLISH packets refused: access rules, exchange payload checks, content ($SYS, UTF-8).",
          m.publishes_refused);
   metric("payloads_over_soft_limit_total", "counter",
          "Exchange payloads above payload-soft-limit (accepted).", m.payloads_over_soft_limit);
+  metric("publishes_accepted_total", "counter",
+         "PUBLISH packets accepted (received and not refused).",
+         m.messages_received >= m.publishes_refused ? m.messages_received - m.publishes_refused : 0);
+  out += fmt::format("# HELP hydrant_build_info The broker's version.\n# TYPE hydrant_build_info gauge\n"
+                     "hydrant_build_info{{version=\"{}\"}} 1\n", label(s.info.version));
+  const metrics::ProcessStats proc = metrics::read_process_stats();
+  auto process = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    out += fmt::format("# HELP process_{0} {1}\n# TYPE process_{0} {2}\nprocess_{0} {3}\n", name, help, type, value);
+  };
+  process("cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", proc.cpu_seconds);
+  process("resident_memory_bytes", "gauge", "Resident memory size in bytes.", proc.resident_bytes);
+  process("virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", proc.virtual_bytes);
+  process("open_fds", "gauge", "Open file descriptors.", proc.open_fds);
+  process("max_fds", "gauge", "The limit of open file descriptors.", proc.max_fds);
+  process("start_time_seconds", "gauge", "Start time of the process since the unix epoch, in seconds.",
+          fmt::format("{:.2f}", proc.start_time_seconds));
   const auto activity = s.activity();
   out += "# HELP hydrant_topic_messages_total Messages published per exchange or topic prefix.\n"
          "# TYPE hydrant_topic_messages_total counter\n";

@@ -151,6 +151,7 @@ bool ClientLink::accept_content(const codec::Publish& p, std::string_view topic)
     refusal = {ReasonCode::NotAuthorized, "$SYS topics are published by the broker only"};
   }
   if (refusal.code == ReasonCode::Success) return true;
+  services_.counters().publishes_refused.add();  // received, not accepted
   if (p.qos == 0) {
     // Nothing to answer a QoS 0 message with: dropped, or closed for a malformed payload.
     if (refusal.code == ReasonCode::PayloadFormatInvalid) close_for(refusal.code, refusal.context);

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import tempfile
+import time
 
 from harness import (V311, V5, case, CONNACK, SUBACK, PUBLISH, PUBACK, HOST, P_SESSION_EXPIRY,
                      enc_connect, enc_subscribe, enc_publish, wait_until)
@@ -227,6 +228,31 @@ def viewer_files_are_served_at_root(t):
         assert status == 200, (path, status)
         assert ctype in headers.get("content-type", ""), headers
         assert needle in body, body[:200]
+
+
+@case(versions=None, **WS)
+def metrics_an_operator_can_alert_on(t):
+    """/metrics carries hydrant_build_info, the process_* figures (CPU, resident memory, open
+    descriptors and their limit, start time) and publishes accepted apart from refused
+    (issue 16 item 13)."""
+    t.mosquitto_pub("exchange/it-owner/builds/push.try", '{"rev":"abc"}', qos=1)
+    bad = t.raw(v=V5)
+    bad.publish("$SYS/forged", b"{}", qos=1, pid=1)  # refused: the broker's own topics
+    assert bad.expect(PUBACK).f["rc"] == 0x87
+    status, _, body = http_get(t.broker.http_port, "/metrics")
+    assert status == 200, status
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    assert any(k.startswith("hydrant_build_info{version=") and v == 1 for k, v in values.items()), values
+    assert values["process_open_fds"] >= 3 and values["process_max_fds"] >= values["process_open_fds"]
+    assert values["process_resident_memory_bytes"] > 1e6 and values["process_cpu_seconds_total"] > 0
+    assert abs(values["process_start_time_seconds"] - time.time()) < 600, values["process_start_time_seconds"]
+    assert values["hydrant_publishes_refused_total"] == 1, values
+    assert values["hydrant_publishes_accepted_total"] == 1, values
+    assert values["hydrant_messages_received_total"] == 2, values
 
 
 @case(versions=None, **WS)
