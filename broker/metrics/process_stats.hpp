@@ -13,14 +13,14 @@ struct ProcessStats {
   uint64_t virtual_bytes = 0;
   uint64_t open_fds = 0;
   uint64_t max_fds = 0;          // the soft limit
-  double start_time_seconds = 0; // unix time
+  double start_time_seconds = 0; // unix time, as the process initialized
 };
 
 ProcessStats read_process_stats();
 
 // Parses /proc/<pid>/stat's text (the fields after the command name, which may hold spaces
-// and parentheses) into `out`'s CPU, memory and start time; `ticks` per second, `page` bytes,
-// `boot_time` unix seconds. False when the text is not such a line.
-bool parse_proc_stat(std::string_view text, long ticks, long page, double boot_time, ProcessStats& out);
+// and parentheses) into `out`'s CPU time and memory; `ticks` per second, `page` bytes. False
+// when the text is not such a line.
+bool parse_proc_stat(std::string_view text, long ticks, long page, ProcessStats& out);
 
 }  // namespace hydrant::metrics
