@@ -202,8 +202,12 @@ TEST_CASE("/metrics is Prometheus text: HELP and TYPE before each family, escape
     if (family.ends_with("_total")) CHECK(line.find("_total") != std::string::npos);
     ++samples;
   }
-  CHECK(samples == 14 + 3 + 3);  // 14 broker-wide samples, 3 prefixes x (messages, bytes)
+  // 15 broker-wide samples, build info, 6 process_*, 3 prefixes x (messages, bytes)
+  CHECK(samples == 15 + 1 + 6 + 3 + 3);
   CHECK(r.body.find("hydrant_clients_connected 3\n") != std::string::npos);
+  CHECK(r.body.find("hydrant_publishes_accepted_total 10\n") != std::string::npos);  // none refused
+  CHECK(r.body.find("hydrant_build_info{version=\"9.9.9\"} 1\n") != std::string::npos);
+  CHECK(r.body.find("\nprocess_open_fds ") != std::string::npos);
   CHECK(r.body.find(R"(hydrant_topic_messages_total{prefix="exchange/hgpushes/v1",kind="exchange"} 7)") !=
         std::string::npos);
   CHECK(r.body.find(R"(prefix="weird\"label\\\n")") != std::string::npos);
