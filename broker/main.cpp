@@ -30,6 +30,7 @@
 #include "cluster/cluster_store.hpp"
 #include "cluster/engine.hpp"
 #include "config/config.hpp"
+#include "config/resolve.hpp"
 #include "core/broker.hpp"
 #include "net/listener.hpp"
 #include "net/worker.hpp"
@@ -109,6 +110,14 @@ bridge::BridgeOptions bridge_options_from(const config::Config& c) {
   return o;
 }
 
+// The configuration with the listeners' host names resolved (at start, and again on a reload:
+// the same names compare equal). Throws ConfigError.
+config::Config load_config(const config::CommandLine& cli) {
+  config::Config c = config::load(cli);
+  config::resolve_listener_hosts(c);
+  return c;
+}
+
 // Keys a running broker cannot change: a reload keeps their running values and returns the
 // names of those whose new values differ (they apply after a restart).
 std::vector<std::string_view> keep_restart_only_keys(config::Config& next, const config::Config& current) {
@@ -152,7 +161,7 @@ void reload(const config::CommandLine& cli, config::Config& current, core::Broke
             tls::ContextHolder* tls_contexts, bridge::WebSocketBridge* bridge) {
   config::Config next;
   try {
-    next = config::load(cli);
+    next = load_config(cli);
   } catch (const config::ConfigError& e) {
     log::error("event=reload-refused error=\"{}\" (keeping the running configuration)", e.what());
     return;
@@ -474,7 +483,7 @@ int run(int argc, char** argv) {
     std::printf("hydrant %s\n", kVersion);
     return 0;
   }
-  auto cfg = config::load(cli);
+  auto cfg = load_config(cli);
   log::set_level(cfg.log_level);
   const int lock_fd = lock_data_dir(cfg.data_dir);
   const sigset_t signals = block_signals();

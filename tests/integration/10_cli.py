@@ -12,8 +12,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import (V311, V5, case, Skip, DISCONNECT, P_MAXIMUM_PACKET_SIZE, hydrant_bin, wait_until,
-                     mosquitto_pub, HOST)
+from harness import (V311, V5, case, Skip, DISCONNECT, P_MAXIMUM_PACKET_SIZE, free_port, hydrant_bin,
+                     wait_until, mosquitto_pub, HOST)
 
 SYS_TOPICS = [
     "$SYS/broker/version", "$SYS/broker/uptime", "$SYS/broker/clients/connected",
@@ -304,3 +304,40 @@ def sighup_names_the_keys_kept_until_a_restart(t):
     ack = t.raw(v=V5, connect=False).connect(t.uid())
     assert ack.prop(P_MAXIMUM_PACKET_SIZE) == 2048, ack
     shutil.rmtree(d, ignore_errors=True)
+
+
+@case(versions=(V5,), start_broker=False, hydrant_only="hydrant's listeners")
+def listeners_given_by_host_name_are_resolved_and_bound(t):
+    """`--mqtt localhost:P --http localhost:Q`: the name is resolved at start and every address
+    it names is bound and logged (MQTT and HTTP alike: lws used to log "listening" and serve
+    nothing); a name that resolves to nothing stops the start with exit 2 naming the key
+    (issue 16 item 1)."""
+    import urllib.request
+    mqtt_port, http_port = free_port(), free_port()
+    data = tempfile.mkdtemp(prefix="hydrant-it-cli-")
+    proc = subprocess.Popen([hydrant_bin(), "--data", data, "--open", "--mqtt", f"localhost:{mqtt_port}",
+                             "--http", f"localhost:{http_port}"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        import socket
+        def accepting():
+            try:
+                socket.create_connection(("127.0.0.1", mqtt_port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_until(accepting, 15, interval=0.05, what="the MQTT listener")
+        r = t.raw(port=mqtt_port, connect=False)
+        r.connect(t.uid())  # reached through 127.0.0.1, one of localhost's addresses
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=15)[1]
+        shutil.rmtree(data, ignore_errors=True)
+    assert proc.returncode == 0, err[-800:]
+    listening = [l for l in err.splitlines() if "event=listening" in l]
+    assert any("proto=mqtt address=127.0.0.1" in l for l in listening), listening
+    assert any("proto=http address=127.0.0.1" in l for l in listening), listening
+    res = run_hydrant(["--data", "/nonexistent", "--mqtt", "no-such-host.invalid:1883"])
+    assert res.returncode == 2 and "change --mqtt" in res.stderr, (res.returncode, res.stderr[-300:])
