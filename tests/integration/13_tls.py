@@ -29,6 +29,17 @@ def tls_broker(t, certs, **extra):
     return t.start_broker(args)
 
 
+def live_pair(certs):
+    """A copy of the server's certificate and key in a directory of its own, to replace before a
+    SIGHUP; returns their paths."""
+    live = tempfile.mkdtemp(prefix="hydrant-live-")
+    cert, key = os.path.join(live, "cert.pem"), os.path.join(live, "key.pem")
+    for src, dst in ((certs["server_cert"], cert), (certs["server_key"], key)):
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+    return cert, key
+
+
 def peer_cn(port, ca):
     ctx = ssl.create_default_context(cafile=ca)
     with socket.create_connection((HOST, port), timeout=5) as raw:
@@ -118,11 +129,7 @@ def a_bad_certificate_stops_the_broker_with_a_clear_message(t):
 @case(versions=None, start_broker=False, hydrant_only=TLS_ONLY)
 def sighup_reloads_the_certificate_for_new_connections(t):
     certs = pki()
-    live = tempfile.mkdtemp(prefix="hydrant-live-")
-    cert, key = os.path.join(live, "cert.pem"), os.path.join(live, "key.pem")
-    for src, dst in ((certs["server_cert"], cert), (certs["server_key"], key)):
-        with open(src, "rb") as f, open(dst, "wb") as g:
-            g.write(f.read())
+    cert, key = live_pair(certs)
     b = t.start_broker({"mqtts": "free", "https": "free", "http": "off", "tls-cert": cert,
                         "tls-key": key})
     t.broker = b
@@ -144,11 +151,7 @@ def sighup_with_a_key_that_does_not_match_is_refused_once_per_listener(t):
     for mqtts and https alike, one line each, none says reloaded, and both listeners keep the
     running certificate (issue 16 item 4)."""
     certs = pki()
-    live = tempfile.mkdtemp(prefix="hydrant-live-")
-    cert, key = os.path.join(live, "cert.pem"), os.path.join(live, "key.pem")
-    for src, dst in ((certs["server_cert"], cert), (certs["server_key"], key)):
-        with open(src, "rb") as f, open(dst, "wb") as g:
-            g.write(f.read())
+    cert, key = live_pair(certs)
     b = t.start_broker({"mqtts": "free", "https": "free", "http": "off", "tls-cert": cert,
                         "tls-key": key})
     t.broker = b

@@ -35,21 +35,17 @@ def build_dir():
 
 
 def help_settings():
-    """{key: default} from the Settings section of `hydrant --help`."""
+    """{key: default} from the Settings section of `hydrant --help`, read as make_conf.py reads
+    it (the sample and this check cannot disagree on what a key's entry says)."""
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location(
+        "make_conf", os.path.join(root, "broker", "deploy", "make_conf.py"))
+    make_conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_conf)
     res = subprocess.run([hydrant_bin(), "--help"], capture_output=True, text=True, timeout=20)
     assert res.returncode == 0, res.stderr
-    section = res.stdout.split("Settings (", 1)[1].split("\nConfig file:", 1)[0]
-    entries = []
-    for line in section.splitlines()[1:]:
-        if line.startswith("  --"):
-            entries.append(line.strip())
-        elif line.strip() and entries:
-            entries[-1] += " " + line.strip()
-    out = {}
-    for e in entries:
-        m = re.fullmatch(r"--([a-z0-9-]+)\S*\s.*\(default: (.*)\)", e)
-        assert m, f"cannot read --help entry: {e}"
-        out[m.group(1)] = m.group(2)
+    out = {name: default for name, _, _, default in make_conf.keys(res.stdout)}
     assert len(out) > 30, out
     return out
 
