@@ -17,6 +17,10 @@ from harness import HOST, Skip, free_port, wait_until
 NATS_SERVER = shutil.which("nats-server") or "/usr/bin/nats-server"
 
 
+class ServerExited(AssertionError):
+    """A server process ended while it was awaited (a port taken, a bad configuration)."""
+
+
 class JetStream:
     """The servers of one engine: `urls` for --cluster, `procs` by server."""
 
@@ -27,14 +31,25 @@ class JetStream:
         self.tmp = tempfile.mkdtemp(prefix="hydrant-js-")
         atexit.register(shutil.rmtree, self.tmp, True)  # each case runs in its own process
         self.names = [f"n{i + 1}" for i in range(servers)]
-        self.ports = [free_port() for _ in range(servers)]
-        self.monitor_ports = [free_port() for _ in range(servers)]
-        self.route_ports = [free_port() for _ in range(servers)] if servers > 1 else []
         self.jetstream = jetstream
         self.procs = [None] * servers
-        for i in range(servers):
-            self.start(i)
-        self.wait_ready()
+        # A free port can be taken by another case's process before the server binds it (the
+        # cases run in parallel): then the server exits at once, and gets fresh ports.
+        for attempt in range(3):
+            self.ports = [free_port() for _ in range(servers)]
+            self.monitor_ports = [free_port() for _ in range(servers)]
+            self.route_ports = [free_port() for _ in range(servers)] if servers > 1 else []
+            for i in range(servers):
+                self.start(i)
+            try:
+                self.wait_ready()
+                return
+            except ServerExited:
+                for proc in self.procs:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait(timeout=10)
+        raise AssertionError(f"nats-server did not start three times; its log: {self.log()[-800:]}")
 
     @property
     def urls(self):
@@ -72,6 +87,8 @@ class JetStream:
         """Every server accepts clients and, with JetStream, knows its meta leader."""
         def ready():
             for i, port in enumerate(self.ports):
+                if self.procs[i].poll() is not None:
+                    raise ServerExited(f"nats-server {self.names[i]} exited: {self.log(i)[-400:]}")
                 try:
                     socket.create_connection((HOST, port), timeout=0.5).close()
                     if self.jetstream and len(self.ports) > 1:
