@@ -298,6 +298,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   const store::ExchangeLog* history = broker.store();
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
   sources.shutting_down = [] { return stop_requested.load(); };
+  sources.queues = [&broker] { return broker.queues(); };
   if (auto* cluster_log = dynamic_cast<const cluster::ClusterStore*>(history)) {
     sources.info.node = cluster_log->node_name();
     sources.cluster = [cluster_log] { return cluster_log->describe_json(); };

@@ -157,6 +157,22 @@ HttpResponse prometheus(const ApiSources& s) {
   process("max_fds", "gauge", "The limit of open file descriptors.", proc.max_fds);
   process("start_time_seconds", "gauge", "Start time of the process since the unix epoch, in seconds.",
           fmt::format("{:.2f}", proc.start_time_seconds));
+  if (s.queues) {
+    // One series per durable queue: their number is bounded by the users' queue limits.
+    const auto queues = s.queues();
+    out += "# HELP hydrant_queue_messages Messages waiting in a durable queue (queued and in flight).\n"
+           "# TYPE hydrant_queue_messages gauge\n";
+    for (const auto& q : queues) {
+      out += fmt::format("hydrant_queue_messages{{queue=\"{}\",owner=\"{}\"}} {}\n", label(q.client_id),
+                         label(q.owner), q.queued + q.inflight);
+    }
+    out += "# HELP hydrant_queue_limit A durable queue's length limit (0: unbounded).\n"
+           "# TYPE hydrant_queue_limit gauge\n";
+    for (const auto& q : queues) {
+      out += fmt::format("hydrant_queue_limit{{queue=\"{}\",owner=\"{}\"}} {}\n", label(q.client_id),
+                         label(q.owner), q.unbounded ? 0 : q.limit);
+    }
+  }
   const auto activity = s.activity();
   out += "# HELP hydrant_topic_messages_total Messages published per exchange or topic prefix.\n"
          "# TYPE hydrant_topic_messages_total counter\n";

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/queue_summary.hpp"
 #include "metrics/sys_topics.hpp"
 #include "metrics/topic_activity.hpp"
 
@@ -50,6 +51,8 @@ struct ApiSources {
   // Why the message store cannot take durable writes ("" when it can): /readyz answers 503
   // with it, so that a load balancer stops sending publishers to a broker that would lose them.
   std::function<std::string()> store_problem;
+  // The durable queues as of the hosts' last sweep, for their depths in /metrics; unset: none.
+  std::function<std::vector<metrics::QueueSummary>()> queues;
   // True once the broker was asked to stop: /readyz answers 503 meanwhile. Unset: never.
   std::function<bool()> shutting_down;
   // A cluster node's view of the cluster, as a JSON object (GET /api/v1/cluster); unset on a

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import time
+import urllib.request
 
 from harness import (HOST, V5, Broker, case, PUBLISH, PUBACK, P_SESSION_EXPIRY, P_USER_PROPERTY,
                      enc_ack, enc_connect, enc_publish,
@@ -185,6 +186,11 @@ def queue_watch_warns_recovers_and_deletes(t):
     queues = wait_until(lambda: (lambda q: q if q[doomed]["size"] == 9 else None)(listing()), 3,
                         interval=0.1, what="the queue at 9 in the listing")
     assert queues[doomed]["warning"], queues
+    # The same depth in /metrics, per queue (issue 16 item 13).
+    with urllib.request.urlopen(f"http://{HOST}:{b.http_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert f'hydrant_queue_messages{{queue="{doomed}",owner="treeherder"}} 9\n' in text, \
+        [l for l in text.splitlines() if l.startswith("hydrant_queue")]
     # The sweep that saw the 9 deliveries also measured them: smoothed, but above zero.
     assert queues[doomed]["limit"] == 10 and queues[doomed]["rate_per_s"] > 0, queues
     assert queues[doomed]["bindings"] == ["exchange/ci/#"] and not queues[doomed]["connected"]

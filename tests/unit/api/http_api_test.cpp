@@ -111,6 +111,31 @@ TEST_CASE("/readyz: ready while publishes can be stored, else 503 with the reaso
   CHECK(std::string_view(parse(parser, down->body)["reason"]) == "the broker is shutting down");
 }
 
+TEST_CASE("/metrics: each durable queue's depth and limit, labels escaped") {
+  api::ApiSources s = sources();
+  s.queues = [] {
+    metrics::QueueSummary a;
+    a.client_id = "queue/treeherder/jobs";
+    a.owner = "treeherder";
+    a.queued = 7;
+    a.inflight = 2;
+    a.limit = 10;
+    metrics::QueueSummary b = a;
+    b.client_id = "queue/odd/\"q\"";
+    b.owner = "odd";
+    b.unbounded = true;
+    return std::vector<metrics::QueueSummary>{a, b};
+  };
+  auto r = api::handle_api({"GET", "/metrics", ""}, s, kNow);
+  REQUIRE(r.has_value());
+  CHECK(r->body.find("hydrant_queue_messages{queue=\"queue/treeherder/jobs\",owner=\"treeherder\"} 9\n") !=
+        std::string::npos);
+  CHECK(r->body.find("hydrant_queue_limit{queue=\"queue/treeherder/jobs\",owner=\"treeherder\"} 10\n") !=
+        std::string::npos);
+  CHECK(r->body.find("hydrant_queue_limit{queue=\"queue/odd/\\\"q\\\"\",owner=\"odd\"} 0\n") !=
+        std::string::npos);
+}
+
 TEST_CASE("/api/v1/info names a cluster node") {
   simdjson::dom::parser parser;
   api::ApiSources s = sources();
