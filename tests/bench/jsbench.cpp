@@ -22,6 +22,7 @@
 
 #include <fmt/core.h>
 
+#include "args.hpp"
 #include "latency.hpp"
 
 namespace {
@@ -52,13 +53,7 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string k = argv[i];
-    if (k == "--help" || k == "-h" || i + 1 >= argc) {
-      fmt::print(k == "--help" || k == "-h" ? stdout : stderr, "{}", kHelp);
-      std::exit(k == "--help" || k == "-h" ? 0 : 64);
-    }
-    const std::string v = argv[i + 1];
+  bench::each_option(argc, argv, kHelp, [&o](const std::string& k, const std::string& v) {
     auto num = [&] { return std::stod(v); };
     if (k == "--servers") o.servers = v;
     else if (k == "--stream") o.stream = v;
@@ -78,7 +73,7 @@ Options parse(int argc, char** argv) {
       fmt::print(stderr, "jsbench: unknown option {}\n{}", k, kHelp);
       std::exit(64);
     }
-  }
+  });
   if (o.replicas < 1 || o.window < 1 || o.readers < 0 || o.subject.empty() || o.subject[0] == '.' ||
       o.duration <= 0) {
     fmt::print(stderr, "jsbench: bad option value\n{}", kHelp);

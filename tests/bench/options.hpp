@@ -8,6 +8,8 @@
 
 #include <fmt/core.h>
 
+#include "args.hpp"
+
 namespace loadgen {
 
 struct Options {
@@ -73,13 +75,7 @@ inline constexpr const char* kHelp = R"(usage: hydrant-loadgen [--OPTION VALUE].
 
 inline Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string k = argv[i];
-    if (k == "--help" || k == "-h" || i + 1 >= argc) {
-      fmt::print(k == "--help" || k == "-h" ? stdout : stderr, "{}", kHelp);
-      std::exit(k == "--help" || k == "-h" ? 0 : 64);
-    }
-    const std::string v = argv[i + 1];
+  bench::each_option(argc, argv, kHelp, [&o](const std::string& k, const std::string& v) {
     auto num = [&] { return std::stod(v); };
     if (k == "--scenario") o.scenario = v;
     else if (k == "--label") o.label = v;
@@ -130,7 +126,7 @@ inline Options parse_options(int argc, char** argv) {
       fmt::print(stderr, "loadgen: unknown option {}\n{}", k, kHelp);
       std::exit(64);
     }
-  }
+  });
   const bool known = o.scenario == "fanout" || o.scenario == "fanin" || o.scenario == "latency" ||
                      o.scenario == "connections" || o.scenario == "history";
   auto transport_ok = [](const std::string& t) { return t == "tcp" || t == "ws"; };
