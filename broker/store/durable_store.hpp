@@ -62,6 +62,15 @@ struct PublishOrigin {
   bool resent = false;
 };
 
+// One exchange's messages in history: how many, their payload bytes, the oldest and newest time.
+struct KeptExchange {
+  std::string exchange;  // exchange/<owner>/<name>
+  uint64_t messages = 0;
+  uint64_t payload_bytes = 0;
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
+};
+
 class ExchangeLog {
  public:
   // Runs once the message is durable (ok) or could not be made so; on the store's own thread.
@@ -96,6 +105,10 @@ class ExchangeLog {
   virtual HistoryPage read(const HistoryQuery& q) const = 0;
   // Every message kept with sequence > after, in order (durable ones only); for recovery.
   virtual void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const = 0;
+  // What history keeps per exchange (its first level, exchange/<owner>/<name>), so that the
+  // exchanges and their traffic are known again after a restart. Empty from a log without a
+  // per-exchange index (a cluster's).
+  virtual std::vector<KeptExchange> kept_exchanges() const { return {}; }
 };
 
 // A persistent session asked of the other nodes of a cluster (SessionStateLog::take_session).

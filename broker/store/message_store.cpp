@@ -172,7 +172,7 @@ void MessageStore::index_message(const fanout::MessageRef& m, uint64_t sequence,
   const std::string_view key = exchange_key(m->topic());
   auto it = exchanges_.find(key);
   if (it == exchanges_.end()) it = exchanges_.emplace(std::string(key), ExchangeIndex{}).first;
-  it->second.entries.push_back({sequence, time_ms, bytes});
+  it->second.entries.push_back({sequence, time_ms, bytes, static_cast<uint32_t>(m->payload().size())});
   it->second.bytes += bytes;
   newest_.push_back({sequence, time_ms, m});
   newest_bytes_ += bytes;
@@ -204,6 +204,18 @@ fanout::MessageRef MessageStore::append_message(const MessageFactory& make, int6
   appended_bytes_ += (probe->retain() ? 2 : 1) * data.size();
   index_message(probe, sequence, now_ms);
   return probe;
+}
+
+std::vector<KeptExchange> MessageStore::kept_exchanges() const {
+  std::vector<KeptExchange> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, index] : exchanges_) {
+    if (index.entries.empty() || !key.starts_with("exchange/")) continue;
+    KeptExchange k{key, index.entries.size(), 0, index.entries.front().time_ms, index.entries.back().time_ms};
+    for (const auto& e : index.entries) k.payload_bytes += e.payload_bytes;
+    out.push_back(std::move(k));
+  }
+  return out;
 }
 
 uint64_t MessageStore::append_state(Kind kind, std::string data) {

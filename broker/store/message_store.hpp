@@ -71,12 +71,15 @@ class MessageStore final : public DurableStore {
   uint64_t last_sequence() const override;
   HistoryPage read(const HistoryQuery& q) const override;
   void scan(uint64_t after, const std::function<void(const StoredMessage&)>& visit) const override;
+  std::vector<KeptExchange> kept_exchanges() const override;
 
   // History retention per exchange, old segments, a snapshot of the state when the log moved on
   // enough since the last one (snapshot_due()), and a check that the data directory is there.
   void maintain(int64_t now_ms) override;
   void flush() override { log_->flush(); }
   uint64_t bytes() const { return log_->bytes(); }
+  // The log itself, for its metrics (SegmentLog's own accessors are thread-safe).
+  const SegmentLog& segment_log() const { return *log_; }
   // Snapshots written since open (the one recovery may write included); for tests and metrics.
   uint64_t snapshots() const {
     std::lock_guard lock(mutex_);
@@ -87,7 +90,8 @@ class MessageStore final : public DurableStore {
   struct IndexEntry {
     uint64_t sequence;
     int64_t time_ms;
-    uint32_t bytes;
+    uint32_t bytes;          // topic and payload: what retention by size counts
+    uint32_t payload_bytes;  // what traffic counts (TopicActivity)
   };
   struct ExchangeIndex {
     std::deque<IndexEntry> entries;
