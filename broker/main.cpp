@@ -504,6 +504,7 @@ int run(int argc, char** argv) {
   try {
     const size_t declared = admin::load_declared_exchanges(cfg.data_dir, broker.exchanges());
     if (declared) log::info("event=exchanges-loaded declared={}", declared);
+    if (const size_t kept = broker.recover_exchanges()) log::info("event=exchanges-recovered from_history={}", kept);
   } catch (const std::runtime_error& e) {
     throw config::ConfigError(e.what());
   }

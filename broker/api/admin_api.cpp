@@ -256,7 +256,8 @@ class Handler {
     return json(200, w.take());
   }
 
-  // Registered exchanges with their traffic (the activity of exchange/<owner>/<first level>).
+  // Registered exchanges with their traffic, each counted as registered (a declared
+  // `v1/change-merged` apart from `v1`; TopicActivity).
   HttpResponse exchanges() {
     if (r_.method == "POST") return declare();
     if (r_.method != "GET") return not_allowed("GET, POST");
@@ -267,8 +268,6 @@ class Handler {
     for (const auto& e : s_.exchanges()) {
       if (user && e.owner != *user) continue;
       const std::string exchange = fmt::format("exchange/{}/{}", e.owner, e.name);
-      const std::string traffic_prefix =
-          fmt::format("exchange/{}/{}", e.owner, std::string_view(e.name).substr(0, e.name.find('/')));
       w.begin_object()
           .member("exchange", exchange)
           .member("owner", e.owner)
@@ -276,7 +275,7 @@ class Handler {
           .member("declared", e.declared)
           .member("created", e.created);
       auto it = std::find_if(activity.begin(), activity.end(),
-                             [&](const auto& p) { return p.prefix == traffic_prefix; });
+                             [&](const auto& p) { return p.prefix == exchange; });
       if (it != activity.end()) {
         w.member("messages", it->messages)
             .member("bytes", it->bytes)

@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 
 #include "metrics/sys_topics.hpp"
+#include "core/exchange_recovery.hpp"
 #include "core/fd_budget.hpp"
 #include "util/log.hpp"
 
@@ -176,6 +177,11 @@ metrics::Snapshot Broker::snapshot() const {
   s.subscriptions = router_.subscription_count();
   s.retained = router_.retained_count();
   return s;
+}
+
+size_t Broker::recover_exchanges() {
+  if (!options_.store || hosts_.empty()) return 0;
+  return core::recover_exchanges(*options_.store, exchanges_, hosts_.front()->activity());
 }
 
 std::vector<metrics::PrefixStats> Broker::activity() const {

@@ -111,6 +111,9 @@ class Broker {
   // Before start(): brings back the persistent sessions, their subscriptions and the messages
   // they had not received, and the retained messages, as the store recovered them.
   void restore_from_store();
+  // Before start(), once the declared exchanges are loaded: the exchanges history holds are
+  // registered again, with their traffic (exchange_recovery.hpp). Returns how many.
+  size_t recover_exchanges();
   // Once a second, from the main thread: the store's retention and snapshots, and a checkpoint
   // that moves the routed watermark on.
   void on_second();

@@ -249,7 +249,9 @@ void SessionHost::handle_arrive(ArriveTask& t) {
 // ---- routing ----
 
 bool SessionHost::publish(const fanout::MessageRef& msg, std::span<const std::string> cc_topics) {
-  activity_.record(msg->topic(), msg->payload().size(), now_, std::chrono::system_clock::now());
+  // Traffic counts per exchange as registered: a declared `v1/change-merged` apart from `v1`.
+  const size_t levels = broker_.exchanges().has_multi_level() ? exchange_levels(msg->topic()) : 1;
+  activity_.record(msg->topic(), msg->payload().size(), now_, std::chrono::system_clock::now(), levels);
   if (msg->retain()) {
     broker_.router().retain(msg);
     // A logged message's retained record went into the log with it; others are recorded here

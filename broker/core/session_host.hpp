@@ -46,6 +46,7 @@ class SessionHost : public session::Services {
   uint32_t index() const { return index_; }
   const metrics::Counters& counters_view() const { return counters_; }
   const metrics::TopicActivity& activity() const { return activity_; }
+  metrics::TopicActivity& activity() { return activity_; }
 
   // What the admin API lists, as of this host's last once-a-second sweep. Thread-safe.
   struct Directory {

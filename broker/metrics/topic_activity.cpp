@@ -12,16 +12,19 @@ int64_t second_of(TopicActivity::Steady t) {
 
 }  // namespace
 
-std::string_view TopicActivity::prefix_of(std::string_view topic, bool& exchange) {
+std::string_view TopicActivity::prefix_of(std::string_view topic, bool& exchange, size_t exchange_levels) {
   exchange = false;
   if (topic.empty() || topic.front() == '$') return {};
   const size_t first = topic.find('/');
   if (topic.substr(0, first) == "exchange" && first != std::string_view::npos) {
     const size_t second = topic.find('/', first + 1);
     if (second != std::string_view::npos) {
-      const size_t third = topic.find('/', second + 1);
-      exchange = third != second + 1 && second != first + 1;
-      if (exchange) return topic.substr(0, third);
+      size_t end = topic.find('/', second + 1);
+      exchange = end != second + 1 && second != first + 1;
+      for (size_t level = 1; exchange && level < exchange_levels && end != std::string_view::npos; ++level) {
+        end = topic.find('/', end + 1);
+      }
+      if (exchange) return topic.substr(0, end);
     }
   }
   return topic.substr(0, first);
@@ -40,9 +43,18 @@ TopicActivity::Entry* TopicActivity::find_or_add(std::string_view prefix, bool e
   return &it->second;
 }
 
-void TopicActivity::record(std::string_view topic, size_t payload_bytes, Steady now, Wall wall) {
+void TopicActivity::seed(std::string_view exchange, uint64_t messages, uint64_t bytes, Wall last_publish) {
+  std::lock_guard lock(mutex_);
+  Entry* e = find_or_add(exchange, true);
+  e->messages += messages;
+  e->bytes += bytes;
+  e->last_publish = std::max(e->last_publish, last_publish);
+}
+
+void TopicActivity::record(std::string_view topic, size_t payload_bytes, Steady now, Wall wall,
+                           size_t exchange_levels) {
   bool exchange = false;
-  const std::string_view prefix = prefix_of(topic, exchange);
+  const std::string_view prefix = prefix_of(topic, exchange, exchange_levels);
   if (prefix.empty() && (topic.empty() || topic.front() == '$')) return;
   const int64_t sec = second_of(now);
   std::lock_guard lock(mutex_);

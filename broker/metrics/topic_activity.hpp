@@ -1,7 +1,8 @@
 // TopicActivity: messages and bytes per topic prefix, for the HTTP API's list of active
 // exchanges with their rates and last publish time. The prefix of `exchange/<owner>/<name>/...`
-// is `exchange/<owner>/<name>` (an exchange); of any other topic, its first level; `$` topics
-// are not counted. Each session host records its own publishes (one uncontended lock per
+// is `exchange/<owner>/<name>` (an exchange), where <name> has as many levels as the exchange
+// registered for the topic (`v1/change-merged` when declared so, else one); of any other topic,
+// its first level; `$` topics are not counted. Each session host records its own publishes (one uncontended lock per
 // publish, no allocation for a known prefix); the API merges the hosts' snapshots.
 #pragma once
 
@@ -34,11 +35,14 @@ class TopicActivity {
 
   explicit TopicActivity(size_t max_prefixes = 10000) : max_prefixes_(max_prefixes) {}
 
-  void record(std::string_view topic, size_t payload_bytes, Steady now, Wall wall);
+  // `exchange_levels`: the levels of the exchange's name (pulse::ExchangeRegistry::name_levels).
+  void record(std::string_view topic, size_t payload_bytes, Steady now, Wall wall, size_t exchange_levels = 1);
+  // Counts what history kept of an exchange before this start (no rate: that was then).
+  void seed(std::string_view exchange, uint64_t messages, uint64_t bytes, Wall last_publish);
   std::vector<PrefixStats> snapshot(Steady now) const;
 
   // The prefix a topic counts under; empty for topics not counted ($...).
-  static std::string_view prefix_of(std::string_view topic, bool& exchange);
+  static std::string_view prefix_of(std::string_view topic, bool& exchange, size_t exchange_levels = 1);
   // Sums snapshots of several hosts by prefix.
   static std::vector<PrefixStats> merge(const std::vector<std::vector<PrefixStats>>& parts);
 

@@ -80,6 +80,7 @@ bool ExchangeRegistry::declare(std::string_view owner, std::string_view name, in
   }
   if (list.size() >= max_per_owner_) return false;
   list.push_back(Exchange{std::string(owner), std::string(name), now, true});
+  if (levels(name) > 1) multi_level_.fetch_add(1, std::memory_order_relaxed);
   std::stable_sort(list.begin(), list.end(), [](const Exchange& a, const Exchange& b) {
     return levels(a.name) > levels(b.name);
   });
@@ -91,6 +92,7 @@ bool ExchangeRegistry::remove(std::string_view owner, std::string_view name) {
   auto it = by_owner_.find(owner);
   if (it == by_owner_.end()) return false;
   const auto n = std::erase_if(it->second, [&](const Exchange& e) { return e.name == name; });
+  if (n && levels(name) > 1) multi_level_.fetch_sub(1, std::memory_order_relaxed);
   if (it->second.empty()) by_owner_.erase(it);
   return n > 0;
 }

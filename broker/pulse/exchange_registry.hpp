@@ -6,6 +6,7 @@
 // under a new exchange and for CC'd routing keys.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <shared_mutex>
@@ -32,6 +33,9 @@ class ExchangeRegistry {
   bool note_publish(std::string_view topic, int64_t now);
   // The levels of the registered exchange covering `topic` (1 when none does yet).
   size_t name_levels(std::string_view topic) const;
+  // Whether any registered name has more than one level: until one is declared, every name
+  // has one, and the hot path need not ask name_levels() (no lock per publish).
+  bool has_multi_level() const { return multi_level_.load(std::memory_order_relaxed) > 0; }
 
   // Registers (declares) an exchange; false when it exists or the owner has too many.
   bool declare(std::string_view owner, std::string_view name, int64_t now);
@@ -44,6 +48,7 @@ class ExchangeRegistry {
   const Exchange* covering(std::string_view owner, std::string_view rest) const;
 
   size_t max_per_owner_;
+  std::atomic<size_t> multi_level_{0};  // registered names of more than one level
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::vector<Exchange>, std::less<>> by_owner_;  // names sorted longest first
 };

@@ -252,6 +252,50 @@ def admin_api_lists_exchanges(t):
 
 
 @case(versions=(V5,), broker_args=RULES, hydrant_only=WHY)
+def exchanges_counted_as_declared_and_kept_across_restart(t):
+    """Issue 16 item 15: a declared `v1/change-merged` counts its own messages, not its
+    parent's (those from before it was declared included); after a restart, the exchanges that
+    history holds are listed (admin API, `hydrant exchange list`, the public list) before any
+    publisher publishes again, counted from history as declared."""
+    b = t.broker
+    token = b.add_user("gerrit")
+    p = t.raw(connect=False)
+    p.connect(t.uid(), username="gerrit", password=token)
+    pid = iter(range(1, 100))
+    def publish(topic):
+        p.publish(topic, b'{"type": "x"}', qos=1, pid=next(pid))
+        p.expect(PUBACK)
+    publish("exchange/gerrit/v1/change-merged/project-a")
+    publish("exchange/gerrit/v1/patchset-created/project-a")
+    publish("exchange/gerrit/v1/patchset-created/project-b")
+    assert call(b, "POST", "/api/v1/admin/exchanges", {"owner": "gerrit", "name": "v1/change-merged"})[0] == 201
+    def counts():
+        listed = call(b, "GET", "/api/v1/admin/exchanges?user=gerrit")[2]["exchanges"]
+        return {e["name"]: e["messages"] for e in listed}
+    assert counts() == {"v1": 3, "v1/change-merged": 0}, counts()
+    publish("exchange/gerrit/v1/change-merged/project-a")
+    publish("exchange/gerrit/v1/change-merged/project-b")
+    wait_until(lambda: counts() == {"v1": 3, "v1/change-merged": 2}, 5, what=f"counts as declared {counts()}")
+    p.disconnect()
+    b.stop()
+    b.start()
+    # History keeps five messages: three under the declared name (one from before it was
+    # declared: history is counted as the exchanges are declared now), two under v1.
+    assert counts() == {"v1": 2, "v1/change-merged": 3}, counts()
+    listed = {e["name"]: e for e in call(b, "GET", "/api/v1/admin/exchanges?user=gerrit")[2]["exchanges"]}
+    assert listed["v1"]["declared"] is False and listed["v1/change-merged"]["declared"] is True, listed
+    assert all(e["last_publish_unix_ms"] > 0 for e in listed.values()), listed
+    table = b.admin("exchange", "list").stdout
+    assert "exchange/gerrit/v1 " in table and "exchange/gerrit/v1/change-merged " in table, table
+    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
+    conn.request("GET", "/api/v1/exchanges?kind=exchange")
+    public = {e["prefix"]: e["messages"] for e in json.loads(conn.getresponse().read())["exchanges"]}
+    conn.close()
+    assert public == {"exchange/gerrit/v1": 2, "exchange/gerrit/v1/change-merged": 3}, public
+    assert "event=exchanges-recovered from_history=1" in b.stderr_text()
+
+
+@case(versions=(V5,), broker_args=RULES, hydrant_only=WHY)
 def cc_routing_keys(t):
     """CC'd routing keys (MQTT 5 user property `cc`, repeatable) route a message also to those
     keys of the same exchange; a subscriber matching several gets it once. With the exchange

@@ -34,6 +34,33 @@ TEST_CASE("prefix_of: exchanges by their first three levels, others by the first
   CHECK(TopicActivity::prefix_of("$SYS/broker/uptime", ex).empty());
 }
 
+TEST_CASE("prefix_of: an exchange of several levels, as registered") {
+  bool ex = false;
+  CHECK(TopicActivity::prefix_of("exchange/gerrit/v1/change-merged/project", ex, 2) ==
+        "exchange/gerrit/v1/change-merged");
+  CHECK(ex);
+  CHECK(TopicActivity::prefix_of("exchange/gerrit/v1/change-merged", ex, 2) == "exchange/gerrit/v1/change-merged");
+  CHECK(TopicActivity::prefix_of("exchange/gerrit/v1/change-merged", ex, 3) == "exchange/gerrit/v1/change-merged");
+}
+
+TEST_CASE("a declared exchange counts apart from its parent; seeded counts carry no rate") {
+  TopicActivity a;
+  a.record("exchange/gerrit/v1/patchset-created/p", 10, kT0, kWall);
+  a.record("exchange/gerrit/v1/change-merged/p", 20, kT0, kWall, 2);
+  a.seed("exchange/gerrit/v1", 5, 500, kWall - 10s);
+  const auto all = a.snapshot(kT0);
+  const auto* parent = find(all, "exchange/gerrit/v1");
+  const auto* child = find(all, "exchange/gerrit/v1/change-merged");
+  REQUIRE(parent);
+  REQUIRE(child);
+  CHECK(parent->messages == 6);
+  CHECK(parent->bytes == 510);
+  CHECK(parent->messages_per_s == doctest::Approx(1.0 / 60));
+  CHECK(parent->last_publish == kWall);  // the newer of seeded and recorded
+  CHECK(child->messages == 1);
+  CHECK(child->exchange);
+}
+
 TEST_CASE("counts, rates over the last 60 s, last publish") {
   TopicActivity a;
   for (int s = 0; s < 30; ++s) {
