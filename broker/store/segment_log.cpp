@@ -318,6 +318,7 @@ uint64_t SegmentLog::append(uint8_t kind, int64_t time_ms, std::string_view data
     pending_.records.emplace_back(sequence, time_ms);
     if (done) pending_.completions.emplace_back(sequence, std::move(done));
   }
+  appends_.fetch_add(1, std::memory_order_relaxed);
   if (was_empty) wake_.notify_one();
   return sequence;
 }
@@ -350,10 +351,12 @@ void SegmentLog::run_flusher() {
                          now - last_sync >= std::chrono::milliseconds(100));
       if (ok && sync) {
         ok = ::fdatasync(segments_.back().fd) == 0;
+        note_fsync(std::chrono::steady_clock::now() - now);
         last_sync = now;
       }
       if (ok) durable_.store(batch.records.back().first);
     }
+    if (!ok) write_failures_.fetch_add(1, std::memory_order_relaxed);
     for (auto& [sequence, done] : batch.completions) done(sequence, ok);
     {
       std::lock_guard lock(mutex_);
@@ -469,6 +472,35 @@ bool SegmentLog::check_directory() {
   std::lock_guard lock(segments_mutex_);
   if (lost_now()) lost_.store(true);
   return lost_.load(std::memory_order_relaxed);
+}
+
+void SegmentLog::note_fsync(std::chrono::steady_clock::duration took) {
+  const double seconds = std::chrono::duration<double>(took).count();
+  size_t bucket = 0;
+  while (bucket < kFsyncBuckets.size() && seconds > kFsyncBuckets[bucket]) ++bucket;
+  fsync_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  fsync_nanos_.fetch_add(static_cast<uint64_t>(std::chrono::nanoseconds(took).count()),
+                         std::memory_order_relaxed);
+}
+
+LogMetrics SegmentLog::metrics() const {
+  LogMetrics m;
+  {
+    std::lock_guard lock(segments_mutex_);
+    m.segments = segments_.size();
+    for (const auto& s : segments_) {
+      m.bytes += s.size;
+      if (m.first_sequence == 0 && !s.index.empty()) m.first_sequence = s.index.front().sequence;
+    }
+  }
+  m.appends = appends_.load(std::memory_order_relaxed);
+  m.write_failures = write_failures_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < fsync_buckets_.size(); ++i) {
+    m.fsync_buckets[i] = fsync_buckets_[i].load(std::memory_order_relaxed);
+    m.fsyncs += m.fsync_buckets[i];
+  }
+  m.fsync_seconds = static_cast<double>(fsync_nanos_.load(std::memory_order_relaxed)) / 1e9;
+  return m;
 }
 
 uint64_t SegmentLog::bytes() const {

@@ -13,6 +13,7 @@
 // MessageStore (message_store.hpp) gives the records their meaning.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -61,6 +62,23 @@ struct Recovery {
   std::string cut_saved_to;  // the cut bytes, kept aside under <dir>/damaged/
   uint64_t first_sequence = 0;   // 0 when empty
   uint64_t next_sequence = 1;
+};
+
+// The fsync latency histogram's upper bounds, in seconds; one more bucket (+Inf) follows.
+inline constexpr std::array<double, 9> kFsyncBuckets{0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                     0.05,   0.1,    0.5,   1};
+
+// The log's figures for /metrics, read at once (SegmentLog::metrics()).
+struct LogMetrics {
+  uint64_t bytes = 0;     // on disk, headers included
+  uint64_t segments = 0;
+  uint64_t first_sequence = 0;  // the oldest record kept; 0 when empty
+  uint64_t appends = 0;         // records appended since open, of any kind
+  uint64_t write_failures = 0;  // batches whose write or sync failed (their records refused)
+  // Syncs per latency bucket (not cumulative), the last one above kFsyncBuckets.back().
+  std::array<uint64_t, kFsyncBuckets.size() + 1> fsync_buckets{};
+  uint64_t fsyncs = 0;
+  double fsync_seconds = 0;  // their total time
 };
 
 struct Record {
@@ -115,6 +133,7 @@ class SegmentLog {
   // Checks now (a stat of the path against the open directory); returns directory_lost().
   bool check_directory();
   uint64_t bytes() const;           // on disk, headers included
+  LogMetrics metrics() const;       // thread-safe
 
   // Retention: deletes whole segments, oldest first, while their newest record is older than
   // `min_time_ms` or the log is larger than `max_bytes`; never the segment being written.
@@ -162,6 +181,7 @@ class SegmentLog {
   void run_flusher();
   bool write_batch(Pending& batch);
   bool lost_now() const;  // the checks behind check_directory(), without side effects
+  void note_fsync(std::chrono::steady_clock::duration took);
   void set_aside(const Segment& s, const std::string& data, size_t from, Recovery& r);
 
   const std::string dir_;
@@ -185,6 +205,13 @@ class SegmentLog {
   std::thread flusher_;
   int dir_fd_ = -1;  // the directory as opened: compared with what the path names now
   std::atomic<bool> lost_{false};
+
+  // Metrics: relaxed atomics, so that append() and the flusher pay one uncontended add; the
+  // fsync figures are written by the flusher only.
+  std::atomic<uint64_t> appends_{0};
+  std::atomic<uint64_t> write_failures_{0};
+  std::array<std::atomic<uint64_t>, kFsyncBuckets.size() + 1> fsync_buckets_{};
+  std::atomic<uint64_t> fsync_nanos_{0};
 };
 
 }  // namespace hydrant::store

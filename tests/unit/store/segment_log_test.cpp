@@ -231,6 +231,46 @@ TEST_CASE("a failed write (full disk) fails its records and loses nothing acknow
   CHECK(all(*reopened) == std::vector<std::string>{"kept-1", "kept-2"});
 }
 
+TEST_CASE("metrics: bytes, segments, appends, oldest kept record, fsync latency, write failures") {
+  TempDir dir;
+  std::atomic<int> fail_next{0};
+  LogOptions opts;
+  opts.segment_bytes = 64;  // a few records a segment
+  opts.inject_write_error = [&] { return fail_next.exchange(0); };
+  Recovery r;
+  auto log = SegmentLog::open(dir.log(), opts, r);
+  const LogMetrics empty = log->metrics();
+  CHECK(empty.appends == 0);
+  CHECK(empty.first_sequence == 0);
+  CHECK(empty.segments == 1);
+  for (int i = 0; i < 5; ++i) {
+    log->append(1, i, "a record of some length");
+    log->flush();  // one batch, one sync each
+  }
+  LogMetrics m = log->metrics();
+  CHECK(m.appends == 5);
+  CHECK(m.segments > 1);
+  CHECK(m.bytes == log->bytes());
+  CHECK(m.first_sequence == 1);
+  CHECK(m.fsyncs == 5);
+  uint64_t bucketed = 0;
+  for (uint64_t n : m.fsync_buckets) bucketed += n;
+  CHECK(bucketed == m.fsyncs);
+  CHECK(m.fsync_seconds > 0);
+  CHECK(m.write_failures == 0);
+
+  fail_next = ENOSPC;
+  log->append(1, 9, "refused");
+  log->flush();
+  m = log->metrics();
+  CHECK(m.write_failures == 1);
+  CHECK(m.appends == 6);  // appended, then refused by the disk
+  CHECK(m.fsyncs == 5);   // a failed write is not synced
+
+  CHECK(log->retain(/*min_time_ms=*/3, /*max_bytes=*/UINT64_MAX) > 0);
+  CHECK(log->metrics().first_sequence > 1);
+}
+
 TEST_CASE("an empty segment left by a crash after rotation moves the numbering to its name") {
   TempDir dir;
   {
