@@ -371,9 +371,11 @@ WebSocketBridge::Connection* WebSocketBridge::open_connection(lws* wsi) {
   const uint64_t id = next_conn_id_++;
   auto conn = std::make_unique<Connection>(wsi, *this, id, client_address(wsi), now_);
   Connection* raw = conn.get();
+  raw->link.set_transport(lws_is_ssl(wsi) ? metrics::Transport::Wss : metrics::Transport::Ws);
   conns_.emplace(id, std::move(conn));
   counters_.connections_total.add();
   counters_.clients_connected.add(1);
+  counters_.of(raw->link.transport()).connected.add(1);
   return raw;
 }
 
@@ -479,6 +481,7 @@ void WebSocketBridge::flush_dirty() {
 void WebSocketBridge::on_closed(Connection& c) {
   c.link.on_transport_closed();  // a no-op when the protocol already closed it
   const uint64_t id = c.link.conn_id();
+  counters_.of(c.link.transport()).connected.add(-1);
   conns_.erase(id);
   counters_.clients_connected.add(-1);
   broker_.release_connection();

@@ -3,8 +3,11 @@
 // and load/store by the single writer avoids locked read-modify-write on the hot path.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace hydrant::metrics {
 
@@ -27,6 +30,18 @@ class Gauge {
   std::atomic<int64_t> v_{0};
 };
 
+// How a client connection arrived: MQTT over TCP or TLS (net/), or over WebSocket on an http or
+// https listener (bridge/). A link carries its transport, so counting by it is an array index.
+enum class Transport : uint8_t { Tcp, Tls, Ws, Wss };
+inline constexpr size_t kTransports = 4;
+inline constexpr std::array<std::string_view, kTransports> kTransportNames{"tcp", "tls", "ws", "wss"};
+constexpr std::string_view transport_name(Transport t) { return kTransportNames[static_cast<size_t>(t)]; }
+
+struct TransportCounters {
+  Gauge connected;     // open now
+  Counter deliveries;  // PUBLISH packets sent to subscribers
+};
+
 struct Counters {
   Counter messages_received;  // PUBLISH packets from clients
   Counter messages_sent;      // PUBLISH packets to clients
@@ -40,6 +55,10 @@ struct Counters {
   Counter publishes_refused;  // PUBLISHes refused by the access rules or payload checks
   Counter payloads_over_soft_limit;  // exchange payloads above payload-soft-limit (accepted)
   Gauge clients_connected;
+  std::array<TransportCounters, kTransports> by_transport;  // indexed by Transport
+
+  TransportCounters& of(Transport t) { return by_transport[static_cast<size_t>(t)]; }
+  const TransportCounters& of(Transport t) const { return by_transport[static_cast<size_t>(t)]; }
 };
 
 }  // namespace hydrant::metrics

@@ -21,4 +21,11 @@ std::vector<std::pair<std::string, std::string>> sys_topics(const Snapshot& s) {
   };
 }
 
+void add_by_transport(Snapshot& s, const Counters& c) {
+  for (size_t i = 0; i < kTransports; ++i) {
+    s.by_transport[i].connected += c.by_transport[i].connected.get();
+    s.by_transport[i].deliveries += c.by_transport[i].deliveries.get();
+  }
+}
+
 }  // namespace hydrant::metrics

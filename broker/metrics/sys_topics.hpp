@@ -3,12 +3,21 @@
 // Topic names follow mosquitto's so that existing dashboards work.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "metrics/counters.hpp"
+
 namespace hydrant::metrics {
+
+// A transport's share of the figures (Transport, counters.hpp).
+struct TransportFigures {
+  int64_t connected = 0;
+  uint64_t deliveries = 0;
+};
 
 struct Snapshot {
   std::string version;
@@ -27,7 +36,11 @@ struct Snapshot {
   uint64_t auth_failures = 0;
   uint64_t publishes_refused = 0;
   uint64_t payloads_over_soft_limit = 0;
+  std::array<TransportFigures, kTransports> by_transport{};  // indexed by Transport
 };
+
+// Adds one host's per-transport counters to the snapshot (Broker::snapshot, for each host).
+void add_by_transport(Snapshot& s, const Counters& c);
 
 std::vector<std::pair<std::string, std::string>> sys_topics(const Snapshot& s);
 

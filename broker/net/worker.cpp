@@ -219,12 +219,14 @@ void Worker::adopt(int fd, const sockaddr_storage& peer, bool tls) {
   auto [it, added] =
       conns_.try_emplace(id, fd, *this, id, util::PeerAddress::from_sockaddr(peer), now_);
   if (tls) it->second.tls = std::make_unique<tls::Stream>(tls_contexts_->current(), fd);
+  it->second.link.set_transport(tls ? metrics::Transport::Tls : metrics::Transport::Tcp);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = id;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   counters_.connections_total.add();
   counters_.clients_connected.add(1);
+  counters_.of(it->second.link.transport()).connected.add(1);
 }
 
 Worker::Connection* Worker::find(uint64_t conn_id) {
@@ -422,6 +424,7 @@ void Worker::close_connection(uint64_t id, bool linger) {
   }
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
+  counters_.of(c.link.transport()).connected.add(-1);
   conns_.erase(it);
   counters_.clients_connected.add(-1);
   broker_.release_connection();

@@ -295,6 +295,7 @@ bool ClientLink::send_publish(const PublishRef& d, uint16_t packet_id, bool dup,
   }
   if (was_empty) note_output();
   services_.counters().messages_sent.add();
+  services_.counters().of(transport_).deliveries.add();
   return true;
 }
 

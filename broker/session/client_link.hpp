@@ -42,6 +42,10 @@ class ClientLink {
   void on_transport_closed();
   // Periodic check: CONNECT deadline, keep alive [MQTT-3.1.2-22], stuck writer.
   void on_tick(Clock::time_point now);
+  // How the connection arrived (tcp by default); set by the transport right after construction,
+  // so that deliveries and connections are counted per transport (metrics/counters.hpp).
+  void set_transport(metrics::Transport t) { transport_ = t; }
+  metrics::Transport transport() const { return transport_; }
   // The transport wrote some bytes (for the stuck-writer check).
   void on_write_progress(Clock::time_point now) { last_write_progress_ = now; }
 
@@ -166,6 +170,7 @@ class ClientLink {
   bool session_expiry_capped_ = false;
   bool request_problem_information_ = true;
   bool holds_anonymous_slot_ = false;  // counted in AccessControl's per-IP anonymous connections
+  metrics::Transport transport_ = metrics::Transport::Tcp;
   const util::PeerAddress peer_;
 
   // Topic aliases, MQTT 5 (3.3.2.3.4): inbound alias -> topic; outbound topic -> alias.

@@ -41,3 +41,23 @@ TEST_CASE("every statistic the issue names has its $SYS topic, with the snapshot
   CHECK(got["$SYS/broker/retained messages/count"] == "4");
   CHECK(got.size() == 12);
 }
+
+TEST_CASE("add_by_transport sums each host's per-transport counters into the snapshot") {
+  using hydrant::metrics::Counters;
+  using hydrant::metrics::Transport;
+  Counters a, b;
+  a.of(Transport::Tcp).connected.add(2);
+  a.of(Transport::Tcp).deliveries.add(10);
+  b.of(Transport::Ws).connected.add(1);
+  b.of(Transport::Wss).deliveries.add(3);
+  b.of(Transport::Tcp).deliveries.add(5);
+  Snapshot s;
+  hydrant::metrics::add_by_transport(s, a);
+  hydrant::metrics::add_by_transport(s, b);
+  CHECK(s.by_transport[static_cast<size_t>(Transport::Tcp)].connected == 2);
+  CHECK(s.by_transport[static_cast<size_t>(Transport::Tcp)].deliveries == 15);
+  CHECK(s.by_transport[static_cast<size_t>(Transport::Ws)].connected == 1);
+  CHECK(s.by_transport[static_cast<size_t>(Transport::Wss)].deliveries == 3);
+  CHECK(s.by_transport[static_cast<size_t>(Transport::Tls)].deliveries == 0);
+  CHECK(hydrant::metrics::transport_name(Transport::Wss) == "wss");
+}

@@ -696,6 +696,27 @@ TEST_CASE("retain as published keeps RETAIN=1 on live messages") {
   CHECK_FALSE(got[1].retain);
 }
 
+TEST_CASE("deliveries are counted by the link's transport as well as in total") {
+  TestServices svc;
+  TestClient pub(svc, V::V5, 1);
+  pub.connect("pub");
+  TestClient tcp(svc, V::V5, 2);  // the default transport
+  tcp.connect("tcp-sub");
+  tcp.subscribe(subscribe_packet(1, "t/#"));
+  TestClient ws(svc, V::V311, 3);
+  ws.link().set_transport(metrics::Transport::Ws);
+  ws.connect("ws-sub");
+  ws.subscribe(subscribe_packet(1, "t/#"));
+  pub.send(publish_packet("t/1", "one"));
+  pub.send(publish_packet("t/2", "two"));
+  CHECK(publishes(tcp.take()).size() == 2);
+  CHECK(publishes(ws.take()).size() == 2);
+  CHECK(svc.ctr.of(metrics::Transport::Tcp).deliveries.get() == 2);
+  CHECK(svc.ctr.of(metrics::Transport::Ws).deliveries.get() == 2);
+  CHECK(svc.ctr.of(metrics::Transport::Tls).deliveries.get() == 0);
+  CHECK(svc.ctr.messages_sent.get() == 4);
+}
+
 TEST_CASE("UNSUBSCRIBE -> UNSUBACK") {
   for (V v : kBoth) {
     CAPTURE(static_cast<int>(v));
