@@ -111,6 +111,61 @@ std::string label(std::string_view v) {
   return out;
 }
 
+// Connections and deliveries per transport: the four series always, zeros included, so that a
+// rate() over them needs no absent-series handling.
+void transport_metrics(std::string& out, const metrics::Snapshot& m) {
+  out += "# HELP hydrant_connections Client connections open now, by transport (tcp, tls: MQTT "
+         "listeners; ws, wss: WebSocket on http, https listeners).\n"
+         "# TYPE hydrant_connections gauge\n";
+  for (size_t t = 0; t < metrics::kTransports; ++t) {
+    out += fmt::format("hydrant_connections{{transport=\"{}\"}} {}\n", metrics::kTransportNames[t],
+                       m.by_transport[t].connected);
+  }
+  out += "# HELP hydrant_deliveries_total PUBLISH packets sent to subscribers, by transport.\n"
+         "# TYPE hydrant_deliveries_total counter\n";
+  for (size_t t = 0; t < metrics::kTransports; ++t) {
+    out += fmt::format("hydrant_deliveries_total{{transport=\"{}\"}} {}\n",
+                       metrics::kTransportNames[t], m.by_transport[t].deliveries);
+  }
+}
+
+void message_log_metrics(std::string& out, const MessageLogFigures& f) {
+  const store::LogMetrics& l = f.log;
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto value) {
+    out += fmt::format("# HELP hydrant_log_{0} {1}\n# TYPE hydrant_log_{0} {2}\nhydrant_log_{0} {3}\n",
+                       name, help, type, value);
+  };
+  metric("bytes", "gauge", "Bytes of the message log on disk, segment headers included.", l.bytes);
+  metric("segments", "gauge", "Segment files of the message log.", l.segments);
+  metric("appends_total", "counter",
+         "Records appended to the message log (messages and session state) since start.",
+         l.appends);
+  metric("write_failures_total", "counter",
+         "Batch writes or syncs of the message log that failed (a full disk); their records were "
+         "refused.",
+         l.write_failures);
+  out += fmt::format(
+      "# HELP hydrant_log_oldest_sequence The oldest record the message log keeps (0: empty): a "
+      "position \"<epoch>-<sequence>\" is this log's when <epoch> is the epoch label (16 hex "
+      "digits), and kept when <sequence> is at least this.\n"
+      "# TYPE hydrant_log_oldest_sequence gauge\n"
+      "hydrant_log_oldest_sequence{{epoch=\"{:016x}\"}} {}\n",
+      f.epoch, l.first_sequence);
+  out += "# HELP hydrant_log_fsync_seconds Time the message log's flusher spent in each fdatasync "
+         "(one per batch with durability fsync; at most every 100 ms with batch).\n"
+         "# TYPE hydrant_log_fsync_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < l.fsync_buckets.size(); ++i) {
+    cumulative += l.fsync_buckets[i];
+    const std::string le =
+        i < store::kFsyncBuckets.size() ? fmt::format("{}", store::kFsyncBuckets[i]) : "+Inf";
+    out += fmt::format("hydrant_log_fsync_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+  }
+  out += fmt::format("hydrant_log_fsync_seconds_sum {}\nhydrant_log_fsync_seconds_count {}\n",
+                     l.fsync_seconds, cumulative);
+}
+
 HttpResponse prometheus(const ApiSources& s) {
   const metrics::Snapshot m = s.stats();
   std::string out;
@@ -144,6 +199,8 @@ HttpResponse prometheus(const ApiSources& s) {
   metric("publishes_accepted_total", "counter",
          "PUBLISH packets accepted (received and not refused).",
          m.messages_received >= m.publishes_refused ? m.messages_received - m.publishes_refused : 0);
+  transport_metrics(out, m);
+  if (s.message_log) message_log_metrics(out, s.message_log());
   out += fmt::format("# HELP hydrant_build_info The broker's version.\n# TYPE hydrant_build_info gauge\n"
                      "hydrant_build_info{{version=\"{}\"}} 1\n", label(s.info.version));
   const metrics::ProcessStats proc = metrics::read_process_stats();

@@ -15,6 +15,7 @@
 #include "metrics/queue_summary.hpp"
 #include "metrics/sys_topics.hpp"
 #include "metrics/topic_activity.hpp"
+#include "store/segment_log.hpp"  // store::LogMetrics, plain figures
 
 namespace hydrant::api {
 
@@ -44,6 +45,12 @@ struct BrokerInfo {
   std::string node;  // a cluster node's name; empty on a single node
 };
 
+// The single-node message log's figures, for /metrics.
+struct MessageLogFigures {
+  store::LogMetrics log;
+  uint64_t epoch = 0;  // positions are "<epoch as 16 hex digits>-<sequence>"
+};
+
 struct ApiSources {
   BrokerInfo info;
   std::function<metrics::Snapshot()> stats;
@@ -60,6 +67,9 @@ struct ApiSources {
   std::function<std::string()> cluster;
   // A cluster node's metrics, as Prometheus text appended to /metrics; unset on a single node.
   std::function<std::string()> cluster_metrics;
+  // The single-node store's log figures (store::MessageStore); unset in a cluster, whose
+  // messages live in JetStream: no hydrant_log_* metrics then.
+  std::function<MessageLogFigures()> message_log;
 };
 
 // The answer for an API path, or nullopt for a path the API does not own (a file of the viewer).

@@ -27,6 +27,8 @@ api::ApiSources sources() {
     m.clients_connected = 3;
     m.messages_received = 10;
     m.subscriptions = 5;
+    m.by_transport[static_cast<size_t>(metrics::Transport::Tcp)] = {2, 40};
+    m.by_transport[static_cast<size_t>(metrics::Transport::Wss)] = {1, 6};
     return m;
   };
   s.activity = [] {
@@ -136,6 +138,53 @@ TEST_CASE("/metrics: each durable queue's depth and limit, labels escaped") {
         std::string::npos);
 }
 
+TEST_CASE("/metrics: connections and deliveries by transport, every transport listed") {
+  const std::string body = get("/metrics").body;
+  CHECK(body.find("hydrant_connections{transport=\"tcp\"} 2\n") != std::string::npos);
+  CHECK(body.find("hydrant_connections{transport=\"tls\"} 0\n") != std::string::npos);
+  CHECK(body.find("hydrant_connections{transport=\"ws\"} 0\n") != std::string::npos);
+  CHECK(body.find("hydrant_connections{transport=\"wss\"} 1\n") != std::string::npos);
+  CHECK(body.find("hydrant_deliveries_total{transport=\"tcp\"} 40\n") != std::string::npos);
+  CHECK(body.find("hydrant_deliveries_total{transport=\"wss\"} 6\n") != std::string::npos);
+  CHECK(body.find("# TYPE hydrant_deliveries_total counter\n") != std::string::npos);
+}
+
+TEST_CASE("/metrics: the message log's figures, the fsync histogram cumulative; absent unset") {
+  CHECK(get("/metrics").body.find("hydrant_log_") == std::string::npos);  // a cluster node
+  api::ApiSources s = sources();
+  s.message_log = [] {
+    api::MessageLogFigures f;
+    f.epoch = 0xabc;
+    f.log.bytes = 4096;
+    f.log.segments = 2;
+    f.log.first_sequence = 17;
+    f.log.appends = 120;
+    f.log.write_failures = 1;
+    f.log.fsync_buckets[0] = 3;   // <= 0.1 ms
+    f.log.fsync_buckets[2] = 2;   // <= 1 ms
+    f.log.fsync_buckets.back() = 1;  // above 1 s
+    f.log.fsyncs = 6;
+    f.log.fsync_seconds = 1.5;
+    return f;
+  };
+  auto r = api::handle_api({"GET", "/metrics", ""}, s, kNow);
+  REQUIRE(r.has_value());
+  const std::string& body = r->body;
+  for (const char* line : {
+           "hydrant_log_bytes 4096\n", "hydrant_log_segments 2\n", "hydrant_log_appends_total 120\n",
+           "hydrant_log_write_failures_total 1\n",
+           "hydrant_log_oldest_sequence{epoch=\"0000000000000abc\"} 17\n",
+           "# TYPE hydrant_log_fsync_seconds histogram\n",
+           "hydrant_log_fsync_seconds_bucket{le=\"0.0001\"} 3\n",
+           "hydrant_log_fsync_seconds_bucket{le=\"0.0005\"} 3\n",
+           "hydrant_log_fsync_seconds_bucket{le=\"0.001\"} 5\n",
+           "hydrant_log_fsync_seconds_bucket{le=\"1\"} 5\n",
+           "hydrant_log_fsync_seconds_bucket{le=\"+Inf\"} 6\n",
+           "hydrant_log_fsync_seconds_sum 1.5\n", "hydrant_log_fsync_seconds_count 6\n"}) {
+    CHECK_MESSAGE(body.find(line) != std::string::npos, line);
+  }
+}
+
 TEST_CASE("/api/v1/info names a cluster node") {
   simdjson::dom::parser parser;
   api::ApiSources s = sources();
@@ -227,8 +276,9 @@ TEST_CASE("/metrics is Prometheus text: HELP and TYPE before each family, escape
     if (family.ends_with("_total")) CHECK(line.find("_total") != std::string::npos);
     ++samples;
   }
-  // 15 broker-wide samples, build info, 6 process_*, 3 prefixes x (messages, bytes)
-  CHECK(samples == 15 + 1 + 6 + 3 + 3);
+  // 15 broker-wide samples, 4 transports x (connections, deliveries), build info, 6 process_*,
+  // 3 prefixes x (messages, bytes)
+  CHECK(samples == 15 + 4 + 4 + 1 + 6 + 3 + 3);
   CHECK(r.body.find("hydrant_clients_connected 3\n") != std::string::npos);
   CHECK(r.body.find("hydrant_publishes_accepted_total 10\n") != std::string::npos);  // none refused
   CHECK(r.body.find("hydrant_build_info{version=\"9.9.9\"} 1\n") != std::string::npos);
