@@ -299,6 +299,11 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };
   sources.shutting_down = [] { return stop_requested.load(); };
   sources.queues = [&broker] { return broker.queues(); };
+  if (auto* local = dynamic_cast<const store::MessageStore*>(history)) {  // a single node
+    sources.message_log = [local] {
+      return api::MessageLogFigures{local->segment_log().metrics(), local->epoch()};
+    };
+  }
   if (auto* cluster_log = dynamic_cast<const cluster::ClusterStore*>(history)) {
     sources.info.node = cluster_log->node_name();
     sources.cluster = [cluster_log] { return cluster_log->describe_json(); };

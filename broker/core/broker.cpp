@@ -172,6 +172,7 @@ metrics::Snapshot Broker::snapshot() const {
     s.auth_failures += c.auth_failures.get();
     s.publishes_refused += c.publishes_refused.get();
     s.payloads_over_soft_limit += c.payloads_over_soft_limit.get();
+    metrics::add_by_transport(s, c);
   }
   s.clients_total = registry_.size();
   s.subscriptions = router_.subscription_count();
