@@ -231,17 +231,18 @@ HttpResponse prometheus(const ApiSources& s) {
     }
   }
   const auto activity = s.activity();
+  // Since this start: what history held before it (the API's figures) is left out.
   out += "# HELP hydrant_topic_messages_total Messages published per exchange or topic prefix.\n"
          "# TYPE hydrant_topic_messages_total counter\n";
   for (const auto& p : activity) {
     out += fmt::format("hydrant_topic_messages_total{{prefix=\"{}\",kind=\"{}\"}} {}\n",
-                       label(p.prefix), p.exchange ? "exchange" : "prefix", p.messages);
+                       label(p.prefix), p.exchange ? "exchange" : "prefix", p.messages - p.seeded_messages);
   }
   out += "# HELP hydrant_topic_bytes_total Payload bytes published per exchange or topic prefix.\n"
          "# TYPE hydrant_topic_bytes_total counter\n";
   for (const auto& p : activity) {
     out += fmt::format("hydrant_topic_bytes_total{{prefix=\"{}\",kind=\"{}\"}} {}\n",
-                       label(p.prefix), p.exchange ? "exchange" : "prefix", p.bytes);
+                       label(p.prefix), p.exchange ? "exchange" : "prefix", p.bytes - p.seeded_bytes);
   }
   if (s.cluster_metrics) out += s.cluster_metrics();
   HttpResponse r;

@@ -48,6 +48,8 @@ void TopicActivity::seed(std::string_view exchange, uint64_t messages, uint64_t 
   Entry* e = find_or_add(exchange, true);
   e->messages += messages;
   e->bytes += bytes;
+  e->seeded_messages += messages;
+  e->seeded_bytes += bytes;
   e->last_publish = std::max(e->last_publish, last_publish);
 }
 
@@ -83,6 +85,8 @@ std::vector<PrefixStats> TopicActivity::snapshot(Steady now) const {
     s.exchange = e.exchange;
     s.messages = e.messages;
     s.bytes = e.bytes;
+    s.seeded_messages = e.seeded_messages;
+    s.seeded_bytes = e.seeded_bytes;
     s.last_publish = e.last_publish;
     uint64_t m = 0;
     uint64_t b = 0;
@@ -108,6 +112,8 @@ std::vector<PrefixStats> TopicActivity::merge(const std::vector<std::vector<Pref
       PrefixStats& t = it->second;
       t.messages += s.messages;
       t.bytes += s.bytes;
+      t.seeded_messages += s.seeded_messages;
+      t.seeded_bytes += s.seeded_bytes;
       t.messages_per_s += s.messages_per_s;
       t.bytes_per_s += s.bytes_per_s;
       t.last_publish = std::max(t.last_publish, s.last_publish);

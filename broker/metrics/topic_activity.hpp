@@ -25,6 +25,10 @@ struct PrefixStats {
   double messages_per_s = 0;  // over the last 60 s
   double bytes_per_s = 0;
   std::chrono::system_clock::time_point last_publish{};
+  // Of messages and bytes, what history held at start (seed()): /metrics' counters leave it
+  // out, so that a restart does not look like a burst of traffic.
+  uint64_t seeded_messages = 0;
+  uint64_t seeded_bytes = 0;
 };
 
 class TopicActivity {
@@ -52,6 +56,8 @@ class TopicActivity {
     bool exchange = false;
     uint64_t messages = 0;
     uint64_t bytes = 0;
+    uint64_t seeded_messages = 0;
+    uint64_t seeded_bytes = 0;
     Wall last_publish{};
     std::array<int64_t, kWindow> second{};  // which second each bucket holds
     std::array<uint32_t, kWindow> bucket_messages{};

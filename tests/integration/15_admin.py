@@ -292,6 +292,12 @@ def exchanges_counted_as_declared_and_kept_across_restart(t):
     public = {e["prefix"]: e["messages"] for e in json.loads(conn.getresponse().read())["exchanges"]}
     conn.close()
     assert public == {"exchange/gerrit/v1": 2, "exchange/gerrit/v1/change-merged": 3}, public
+    # /metrics' counters start again at 0: history is not traffic of this start.
+    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    assert 'hydrant_topic_messages_total{prefix="exchange/gerrit/v1",kind="exchange"} 0' in text, text
     assert "event=exchanges-recovered from_history=1" in b.stderr_text()
 
 

@@ -55,6 +55,8 @@ TEST_CASE("a declared exchange counts apart from its parent; seeded counts carry
   REQUIRE(child);
   CHECK(parent->messages == 6);
   CHECK(parent->bytes == 510);
+  CHECK(parent->seeded_messages == 5);  // /metrics counts the one since start
+  CHECK(parent->seeded_bytes == 500);
   CHECK(parent->messages_per_s == doctest::Approx(1.0 / 60));
   CHECK(parent->last_publish == kWall);  // the newer of seeded and recorded
   CHECK(child->messages == 1);
