@@ -10,6 +10,29 @@ int64_t second_of(TopicActivity::Steady t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// The 20-s slot of a steady second; as uint32 it wraps only after 2700 years of uptime.
+uint32_t recent_slot_of(int64_t second) {
+  return static_cast<uint32_t>(second / kRecentBucketSeconds);
+}
+
+// Adds `from`'s recent buckets into `into`'s by slot: the newer snapshot's slots win the
+// window, buckets older than it fall out.
+void add_recent(PrefixStats& into, const PrefixStats& from) {
+  if (from.recent_last_slot > into.recent_last_slot) {
+    const int64_t shift = from.recent_last_slot - into.recent_last_slot;
+    std::array<uint32_t, kRecentBuckets> moved{};
+    for (int64_t i = shift; i < kRecentBuckets; ++i) {
+      moved[static_cast<size_t>(i - shift)] = into.recent[static_cast<size_t>(i)];
+    }
+    into.recent = moved;
+    into.recent_last_slot = from.recent_last_slot;
+  }
+  const int64_t behind = into.recent_last_slot - from.recent_last_slot;
+  for (int64_t i = behind; i < kRecentBuckets; ++i) {
+    into.recent[static_cast<size_t>(i - behind)] += from.recent[static_cast<size_t>(i)];
+  }
+}
+
 }  // namespace
 
 std::string_view TopicActivity::prefix_of(std::string_view topic, bool& exchange, size_t exchange_levels) {
@@ -72,6 +95,13 @@ void TopicActivity::record(std::string_view topic, size_t payload_bytes, Steady 
   }
   e->bucket_messages[slot] += 1;
   e->bucket_bytes[slot] += payload_bytes;
+  const uint32_t recent_slot = recent_slot_of(sec);
+  const size_t recent_index = recent_slot % kRecentBuckets;
+  if (e->recent_slot[recent_index] != recent_slot) {
+    e->recent_slot[recent_index] = recent_slot;
+    e->recent_count[recent_index] = 0;
+  }
+  e->recent_count[recent_index] += 1;
 }
 
 std::vector<PrefixStats> TopicActivity::snapshot(Steady now) const {
@@ -98,6 +128,14 @@ std::vector<PrefixStats> TopicActivity::snapshot(Steady now) const {
     }
     s.messages_per_s = static_cast<double>(m) / kWindow;
     s.bytes_per_s = static_cast<double>(b) / kWindow;
+    const uint32_t last_slot = recent_slot_of(sec);
+    s.recent_last_slot = last_slot;
+    for (int i = 0; i < kRecentBuckets; ++i) {
+      const int64_t slot = int64_t{last_slot} - (kRecentBuckets - 1) + i;
+      if (slot < 0) continue;  // before the clock's start
+      const size_t index = static_cast<size_t>(slot) % kRecentBuckets;
+      if (e.recent_slot[index] == slot) s.recent[static_cast<size_t>(i)] = e.recent_count[index];
+    }
     out.push_back(std::move(s));
   }
   return out;
@@ -110,6 +148,7 @@ std::vector<PrefixStats> TopicActivity::merge(const std::vector<std::vector<Pref
       auto [it, added] = by_prefix.try_emplace(s.prefix, s);
       if (added) continue;
       PrefixStats& t = it->second;
+      add_recent(t, s);
       t.messages += s.messages;
       t.bytes += s.bytes;
       t.seeded_messages += s.seeded_messages;

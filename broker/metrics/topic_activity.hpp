@@ -17,6 +17,10 @@
 
 namespace hydrant::metrics {
 
+// Messages of the last 10 minutes in 20-s buckets, for a sparkline.
+inline constexpr int kRecentBucketSeconds = 20;
+inline constexpr int kRecentBuckets = 30;
+
 struct PrefixStats {
   std::string prefix;  // "exchange/hgpushes/v1" or "bench"
   bool exchange = false;
@@ -29,6 +33,10 @@ struct PrefixStats {
   // out, so that a restart does not look like a burst of traffic.
   uint64_t seeded_messages = 0;
   uint64_t seeded_bytes = 0;
+  // Messages per 20-s bucket, oldest first; the last bucket is the one of `recent_last_slot`
+  // (steady seconds / kRecentBucketSeconds at the snapshot), so merge() can line hosts up.
+  std::array<uint32_t, kRecentBuckets> recent{};
+  int64_t recent_last_slot = 0;
 };
 
 class TopicActivity {
@@ -47,7 +55,8 @@ class TopicActivity {
 
   // The prefix a topic counts under; empty for topics not counted ($...).
   static std::string_view prefix_of(std::string_view topic, bool& exchange, size_t exchange_levels = 1);
-  // Sums snapshots of several hosts by prefix.
+  // Sums snapshots of several hosts by prefix (the recent buckets by slot, so snapshots taken
+  // in different 20-s slots still line up).
   static std::vector<PrefixStats> merge(const std::vector<std::vector<PrefixStats>>& parts);
 
  private:
@@ -62,6 +71,12 @@ class TopicActivity {
     std::array<int64_t, kWindow> second{};  // which second each bucket holds
     std::array<uint32_t, kWindow> bucket_messages{};
     std::array<uint64_t, kWindow> bucket_bytes{};
+    // The sparkline's ring: 10 minutes in 20-s buckets. Apart from the per-second ring because
+    // stretching that to 600 slots would cost 12 KB per prefix (10000 prefixes: 120 MB) and a
+    // 600-slot walk per snapshot; 30 slots of (slot id, count) cost 240 bytes and, like the
+    // per-second ring, one compare and one add per publish, no allocation.
+    std::array<uint32_t, kRecentBuckets> recent_slot{};  // which 20-s slot each bucket holds
+    std::array<uint32_t, kRecentBuckets> recent_count{};
   };
   struct Hash {
     using is_transparent = void;

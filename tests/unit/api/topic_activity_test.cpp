@@ -111,3 +111,57 @@ TEST_CASE("merge sums hosts and keeps the latest publish, newest first") {
   CHECK(merged[0].last_publish == kWall + 5s);
   CHECK(merged[1].prefix == "other");
 }
+
+TEST_CASE("recent: 20-s buckets of the last 10 minutes, oldest first") {
+  TopicActivity a;
+  // kT0 = 1000 s: slot 50 holds 1000..1019 s.
+  a.record("exchange/o/n/k", 1, kT0, kWall);
+  a.record("exchange/o/n/k", 1, kT0 + 19s, kWall);
+  a.record("exchange/o/n/k", 1, kT0 + 20s, kWall);  // the next bucket
+  auto snap = a.snapshot(kT0 + 25s);
+  REQUIRE(snap.size() == 1);
+  CHECK(snap[0].recent_last_slot == 51);
+  CHECK(snap[0].recent[hydrant::metrics::kRecentBuckets - 1] == 1);
+  CHECK(snap[0].recent[hydrant::metrics::kRecentBuckets - 2] == 2);
+  uint64_t total = 0;
+  for (uint32_t n : snap[0].recent) total += n;
+  CHECK(total == 3);
+
+  // Nine and a half minutes on, the first bucket is the oldest shown; a minute later both are gone.
+  snap = a.snapshot(kT0 + 29 * 20s);
+  CHECK(snap[0].recent[0] == 2);
+  CHECK(snap[0].recent[1] == 1);
+  snap = a.snapshot(kT0 + 31 * 20s);
+  for (uint32_t n : snap[0].recent) CHECK(n == 0);
+}
+
+TEST_CASE("recent: a bucket reused after 10 minutes starts again from zero") {
+  TopicActivity a;
+  a.record("p/x", 1, kT0, kWall);
+  a.record("p/x", 1, kT0, kWall);
+  a.record("p/x", 1, kT0 + 600s, kWall);  // the same ring index, 30 slots later
+  const auto snap = a.snapshot(kT0 + 600s);
+  CHECK(snap[0].recent[hydrant::metrics::kRecentBuckets - 1] == 1);
+  uint64_t total = 0;
+  for (uint32_t n : snap[0].recent) total += n;
+  CHECK(total == 1);
+}
+
+TEST_CASE("merge sums recent buckets by slot, also across snapshots of different slots") {
+  TopicActivity h1;
+  TopicActivity h2;
+  h1.record("exchange/o/n/a", 1, kT0, kWall);
+  h2.record("exchange/o/n/b", 1, kT0, kWall);
+  h2.record("exchange/o/n/b", 1, kT0 + 20s, kWall);
+  // h1 is read a bucket earlier than h2: its buckets shift one place older.
+  auto merged = TopicActivity::merge({h1.snapshot(kT0), h2.snapshot(kT0 + 20s)});
+  REQUIRE(merged.size() == 1);
+  constexpr size_t last = hydrant::metrics::kRecentBuckets - 1;
+  CHECK(merged[0].recent_last_slot == 51);
+  CHECK(merged[0].recent[last] == 1);
+  CHECK(merged[0].recent[last - 1] == 2);
+  // The same the other way round.
+  merged = TopicActivity::merge({h2.snapshot(kT0 + 20s), h1.snapshot(kT0)});
+  CHECK(merged[0].recent[last] == 1);
+  CHECK(merged[0].recent[last - 1] == 2);
+}
