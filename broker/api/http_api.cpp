@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/chrono.h>
 
@@ -49,8 +52,17 @@ HttpResponse stats(const ApiSources& s) {
       .member("retained", m.retained)
       .member("auth_failures", m.auth_failures)
       .member("publishes_refused", m.publishes_refused)
-      .member("payloads_over_soft_limit", m.payloads_over_soft_limit)
-      .end_object();
+      .member("payloads_over_soft_limit", m.payloads_over_soft_limit);
+  // Every transport always, zeros included, as /metrics does.
+  w.key("connections_by_transport").begin_object();
+  for (size_t t = 0; t < metrics::kTransports; ++t) {
+    w.member(metrics::kTransportNames[t], m.by_transport[t].connected);
+  }
+  w.end_object().key("deliveries_by_transport").begin_object();
+  for (size_t t = 0; t < metrics::kTransports; ++t) {
+    w.member(metrics::kTransportNames[t], m.by_transport[t].deliveries);
+  }
+  w.end_object().end_object();
   return json(200, w.take());
 }
 
@@ -76,8 +88,29 @@ HttpResponse exchanges(const ApiSources& s, std::string_view query) {
     limit = n;
   }
   auto all = s.activity();
+  std::unordered_map<std::string, bool> declared;  // registered exchange prefix: declared?
+  if (s.registered_exchanges) {
+    for (const auto& e : s.registered_exchanges()) {
+      declared.emplace(fmt::format("exchange/{}/{}", e.owner, e.name), e.declared);
+    }
+    // Registered but quiet (declared, nothing published yet): listed with zeros.
+    std::unordered_set<std::string_view> active;
+    for (const auto& p : all) active.insert(p.prefix);
+    std::vector<metrics::PrefixStats> quiet;
+    for (const auto& [prefix, is_declared] : declared) {
+      if (active.contains(prefix)) continue;
+      metrics::PrefixStats p;
+      p.prefix = prefix;
+      p.exchange = true;
+      quiet.push_back(std::move(p));
+    }
+    std::move(quiet.begin(), quiet.end(), std::back_inserter(all));
+  }
+  // Newest publish first; never published (time zero) last; the prefix breaks ties so the
+  // order is stable between calls.
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a.last_publish > b.last_publish;
+    if (a.last_publish != b.last_publish) return a.last_publish > b.last_publish;
+    return a.prefix < b.prefix;
   });
   JsonWriter w;
   w.begin_object().key("exchanges").begin_array();
@@ -85,15 +118,38 @@ HttpResponse exchanges(const ApiSources& s, std::string_view query) {
   for (const auto& p : all) {
     if (only_exchanges && p.exchange != *only_exchanges) continue;
     if (n++ == limit) break;
+    const bool published = p.last_publish != std::chrono::system_clock::time_point{};
     w.begin_object()
         .member("prefix", p.prefix)
-        .member("kind", p.exchange ? "exchange" : "prefix")
-        .member("messages", p.messages)
+        .member("kind", p.exchange ? "exchange" : "prefix");
+    if (p.exchange) {
+      // "exchange/<owner>/<name...>": the name keeps its levels (v1/change-merged).
+      constexpr std::string_view kExchangeRoot = "exchange/";
+      const std::string_view rest = std::string_view(p.prefix).substr(kExchangeRoot.size());
+      const size_t slash = rest.find('/');
+      const auto it = declared.find(p.prefix);
+      w.member("owner", rest.substr(0, slash))
+          .member("name", slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1))
+          .member("declared", it != declared.end() && it->second);
+    }
+    w.member("messages", p.messages)
         .member("bytes", p.bytes)
         .member("messages_per_s", p.messages_per_s)
-        .member("bytes_per_s", p.bytes_per_s)
-        .member("last_publish", util::iso8601(p.last_publish))
-        .end_object();
+        .member("bytes_per_s", p.bytes_per_s);
+    w.key("last_publish");
+    if (published) w.value(util::iso8601(p.last_publish)); else w.null();
+    w.key("last_publish_ms");
+    if (published) {
+      w.value(static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       p.last_publish.time_since_epoch()).count()));
+    } else {
+      w.null();
+    }
+    w.key("recent").begin_object().member("bucket_s", metrics::kRecentBucketSeconds);
+    w.key("messages").begin_array();
+    for (uint32_t count : p.recent) w.value(count);
+    w.end_array().end_object();
+    w.end_object();
   }
   w.end_array().end_object();
   return json(200, w.take());

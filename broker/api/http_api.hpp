@@ -15,6 +15,7 @@
 #include "metrics/queue_summary.hpp"
 #include "metrics/sys_topics.hpp"
 #include "metrics/topic_activity.hpp"
+#include "pulse/exchange_registry.hpp"
 #include "store/segment_log.hpp"  // store::LogMetrics, plain figures
 
 namespace hydrant::api {
@@ -55,6 +56,9 @@ struct ApiSources {
   BrokerInfo info;
   std::function<metrics::Snapshot()> stats;
   std::function<std::vector<metrics::PrefixStats>()> activity;
+  // The registered exchanges (pulse::ExchangeRegistry::list): /api/v1/exchanges lists those
+  // without traffic too, and says which were declared. Unset: only what activity() has.
+  std::function<std::vector<pulse::ExchangeRegistry::Exchange>()> registered_exchanges;
   // Why the message store cannot take durable writes ("" when it can): /readyz answers 503
   // with it, so that a load balancer stops sending publishers to a broker that would lose them.
   std::function<std::string()> store_problem;

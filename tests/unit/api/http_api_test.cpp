@@ -226,6 +226,98 @@ TEST_CASE("/api/v1/exchanges: newest first, kind and limit filters, bad values a
   }
 }
 
+TEST_CASE("/api/v1/stats: connections and deliveries by transport, every transport listed") {
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, get("/api/v1/stats").body);
+  auto connections = doc["connections_by_transport"];
+  CHECK(int64_t(connections["tcp"]) == 2);
+  CHECK(int64_t(connections["tls"]) == 0);
+  CHECK(int64_t(connections["ws"]) == 0);
+  CHECK(int64_t(connections["wss"]) == 1);
+  auto deliveries = doc["deliveries_by_transport"];
+  CHECK(uint64_t(deliveries["tcp"]) == 40);
+  CHECK(uint64_t(deliveries["tls"]) == 0);
+  CHECK(uint64_t(deliveries["ws"]) == 0);
+  CHECK(uint64_t(deliveries["wss"]) == 6);
+}
+
+TEST_CASE("/api/v1/exchanges: owner, name, last publish in ms, the recent buckets") {
+  api::ApiSources s = sources();
+  s.activity = [] {
+    metrics::PrefixStats a{"exchange/gerrit/v1/change-merged", true, 7, 700, 0.5, 50, kNow - 5s};
+    a.recent[metrics::kRecentBuckets - 1] = 3;
+    a.recent[0] = 4;
+    metrics::PrefixStats b{"bench", false, 2, 20, 0, 0, kNow - 1s};
+    return std::vector<metrics::PrefixStats>{a, b};
+  };
+  simdjson::dom::parser parser;
+  auto all = simdjson::dom::array(
+      parse(parser, api::handle_api({"GET", "/api/v1/exchanges", ""}, s, kNow)->body)["exchanges"]);
+  REQUIRE(all.size() == 2);
+  auto prefix = all.at(0);
+  CHECK(std::string_view(prefix["prefix"]) == "bench");
+  CHECK(prefix["owner"].error() == simdjson::NO_SUCH_FIELD);  // only exchanges have owners
+  CHECK(int64_t(prefix["last_publish_ms"]) == 1'800'000'000'000 - 1000);
+  auto exchange = all.at(1);
+  CHECK(std::string_view(exchange["owner"]) == "gerrit");
+  CHECK(std::string_view(exchange["name"]) == "v1/change-merged");
+  CHECK_FALSE(bool(exchange["declared"]));  // no registry: nothing is known declared
+  CHECK(int64_t(exchange["last_publish_ms"]) == 1'800'000'000'000 - 5000);
+  CHECK(std::string_view(exchange["last_publish"]).starts_with("2027-01-15T"));
+  CHECK(uint64_t(exchange["messages"]) == 7);
+  CHECK(uint64_t(exchange["recent"]["bucket_s"]) == 20);
+  auto recent = simdjson::dom::array(exchange["recent"]["messages"]);
+  REQUIRE(recent.size() == 30);
+  CHECK(uint64_t(recent.at(0)) == 4);  // oldest first
+  CHECK(uint64_t(recent.at(1)) == 0);
+  CHECK(uint64_t(recent.at(29)) == 3);
+}
+
+TEST_CASE("/api/v1/exchanges: registered exchanges without traffic listed last; declared marked") {
+  api::ApiSources s = sources();
+  s.registered_exchanges = [] {
+    using Exchange = pulse::ExchangeRegistry::Exchange;
+    return std::vector<Exchange>{{"hgpushes", "v1", 100, false},
+                                 {"gerrit", "v1/change-merged", 200, true},
+                                 {"gerrit", "v1/abandoned", 300, true}};
+  };
+  simdjson::dom::parser parser;
+  auto body = api::handle_api({"GET", "/api/v1/exchanges", ""}, s, kNow)->body;
+  auto all = simdjson::dom::array(parse(parser, body)["exchanges"]);
+  REQUIRE(all.size() == 5);
+  CHECK(std::string_view(all.at(0)["prefix"]) == "bench");
+  CHECK(std::string_view(all.at(1)["prefix"]) == "exchange/hgpushes/v1");
+  CHECK_FALSE(bool(all.at(1)["declared"]));  // registered by its first publish
+  CHECK(uint64_t(all.at(1)["messages"]) == 7);
+  // Never published: last, by prefix, with zeros and null times.
+  auto quiet = all.at(3);
+  CHECK(std::string_view(quiet["prefix"]) == "exchange/gerrit/v1/abandoned");
+  CHECK(std::string_view(all.at(4)["prefix"]) == "exchange/gerrit/v1/change-merged");
+  CHECK(std::string_view(quiet["kind"]) == "exchange");
+  CHECK(std::string_view(quiet["owner"]) == "gerrit");
+  CHECK(std::string_view(quiet["name"]) == "v1/abandoned");
+  CHECK(bool(quiet["declared"]));
+  CHECK(uint64_t(quiet["messages"]) == 0);
+  CHECK(uint64_t(quiet["bytes"]) == 0);
+  CHECK(double(quiet["messages_per_s"]) == 0);
+  CHECK(quiet["last_publish"].is_null());
+  CHECK(quiet["last_publish_ms"].is_null());
+  auto recent = simdjson::dom::array(quiet["recent"]["messages"]);
+  CHECK(recent.size() == 30);
+  for (auto n : recent) CHECK(uint64_t(n) == 0);
+
+  // kind and limit still apply.
+  auto exchanges = simdjson::dom::array(
+      parse(parser, api::handle_api({"GET", "/api/v1/exchanges", "kind=exchange"}, s, kNow)->body)["exchanges"]);
+  CHECK(exchanges.size() == 3);
+  auto prefixes = simdjson::dom::array(
+      parse(parser, api::handle_api({"GET", "/api/v1/exchanges", "kind=prefix"}, s, kNow)->body)["exchanges"]);
+  CHECK(prefixes.size() == 2);
+  auto two = simdjson::dom::array(
+      parse(parser, api::handle_api({"GET", "/api/v1/exchanges", "limit=2"}, s, kNow)->body)["exchanges"]);
+  CHECK(two.size() == 2);
+}
+
 TEST_CASE("/api/v1/cluster: 404 on a single node, the node's view on a cluster node") {
   CHECK(get("/api/v1/cluster").status == 404);
   CHECK(get("/api/v1/cluster").body.find("single node") != std::string::npos);
