@@ -128,7 +128,7 @@ class ClientLink {
   void log_retained_refusal();
   Status check_subscribe_access(std::string_view filter, size_t held, bool exists) const;
   ReasonCode filter_refusal(std::string_view filter, size_t held, bool exists,
-                            size_t& refusals_logged);
+                            size_t& refusals_logged, std::string& why);
   // Anonymous clients live under tighter limits, unless the broker is open.
   bool restricted_anonymous() const { return !principal_ && !services_.access().open(); }
   uint32_t inbound_packet_limit() const;

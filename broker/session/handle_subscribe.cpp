@@ -100,14 +100,20 @@ class LogReplay {
 
 // The SUBACK code refusing one filter, or Success: its syntax, deny-subscribe, then the access
 // model and the subscription caps (`held`, `exists`: see check_subscribe_access). One log line
-// per packet at most: a packet of 65,535 refused filters is one event.
+// per packet at most: a packet of 65,535 refused filters is one event. `why` gets the first
+// refusal's reason, for the SUBACK's reason string (a viewer shows it to its user).
 ReasonCode ClientLink::filter_refusal(std::string_view filter, size_t held, bool exists,
-                                      size_t& refusals_logged) {
-  const auto refused = [this](ReasonCode v5) {
+                                      size_t& refusals_logged, std::string& why) {
+  const auto refused = [this, &why](ReasonCode v5, std::string_view reason) {
+    if (why.empty()) why = reason;  // not the filter: cut, it might end mid-character
     return version_ == ProtocolVersion::V5 ? v5 : ReasonCode::UnspecifiedError;
   };
-  if (auto ok = topics::validate_topic_filter(filter); !ok) return refused(ReasonCode::TopicFilterInvalid);
-  if (denied(filter)) return refused(ReasonCode::NotAuthorized);
+  if (auto ok = topics::validate_topic_filter(filter); !ok) {
+    return refused(ReasonCode::TopicFilterInvalid, "not a valid topic filter");
+  }
+  if (denied(filter)) {
+    return refused(ReasonCode::NotAuthorized, "subscriptions to this filter are refused here (deny-subscribe)");
+  }
   if (auto checked = check_subscribe_access(filter, held, exists); !checked.ok()) {
     const Error& e = checked.error();
     if (refusals_logged++ == 0) {
@@ -115,7 +121,7 @@ ReasonCode ClientLink::filter_refusal(std::string_view filter, size_t held, bool
                 "reason=0x{:02x} why=\"{}\"", conn_id_, peer_.to_string(), client_id_, filter,
                 static_cast<unsigned>(e.code), e.context);
     }
-    return refused(e.code);
+    return refused(e.code, e.context);
   }
   return ReasonCode::Success;
 }
@@ -134,12 +140,13 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   std::vector<std::pair<std::string, SubscriptionRecord>> added;
   std::unordered_set<std::string_view> added_new;  // filters of this packet not held before
   size_t refusals_logged = 0;
+  std::string refusal_why;  // outlives `ack`, whose reason string points into it
 
   for (const auto& sub : s.subscriptions) {
     const auto& o = sub.options;
     const bool exists = session_->is_subscribed(sub.filter) || added_new.contains(sub.filter);
     const size_t held = session_->subscriptions().size() + added_new.size();
-    if (const ReasonCode refused = filter_refusal(sub.filter, held, exists, refusals_logged);
+    if (const ReasonCode refused = filter_refusal(sub.filter, held, exists, refusals_logged, refusal_why);
         refused != ReasonCode::Success) {
       ack.reason_codes.push_back(refused);
       continue;
@@ -163,6 +170,9 @@ void ClientLink::handle_subscribe(const codec::Subscribe& s) {
   session_->subscribe_many(std::move(added));
   std::string count_text;
   replay.describe(ack, count_text);
+  if (!refusal_why.empty() && version_ == ProtocolVersion::V5 && problem_info_allowed()) {
+    ack.properties.reason_string = refusal_why;
+  }
   send(ack);
 
   const auto now = services_.now();

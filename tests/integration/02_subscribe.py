@@ -5,7 +5,7 @@ Not here: retained delivery on subscribe (04), MQTT 5 subscription options (09),
 SUBSCRIBE bytes (08).
 """
 
-from harness import (V311, V5, case, PUBLISH, SUBACK, UNSUBACK, enc_subscribe, enc_unsubscribe,
+from harness import (V311, V5, case, P_REASON_STRING, PUBLISH, SUBACK, UNSUBACK, enc_subscribe, enc_unsubscribe,
                      wait_until)
 
 
@@ -264,6 +264,8 @@ def denied_filter_refused(t):
     p = sub.subscribe([("private/x", 1), ("private/#", 0), ("$share/g/private/y", 0), ("open/x", 1)])
     denied = 0x87 if t.v == V5 else 0x80
     assert p.f["codes"] == [denied, denied, denied, 1], p
+    if t.v == V5:  # issue 17: the reason, for a client (the viewer) to show its user
+        assert "deny-subscribe" in p.prop(P_REASON_STRING, ""), p
     t.client().publish("private/x", b"secret", qos=1)
     t.client().publish("open/x", b"fine", qos=1)
     m = sub.expect(PUBLISH)
