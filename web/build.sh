@@ -14,4 +14,9 @@ if [[ ! -d $deps/node_modules || $src/package-lock.json -nt $deps/.installed ]];
 fi
 NODE_PATH="$deps/node_modules" "$deps/node_modules/.bin/esbuild" "$src/src/app.js" --bundle \
   --minify --sourcemap --target=es2020 --outfile="$out/app.js" --log-level=warning
-cp "$src/src/index.html" "$src/src/app.css" "$out/"
+cp "$src/src/index.html" "$out/"
+# One stylesheet: the page's frame and theme variables first, then each module's (table.css, …).
+shopt -s nullglob
+modules=()
+for f in "$src"/src/*.css; do [[ $f == */app.css ]] || modules+=("$f"); done
+cat "$src/src/app.css" "${modules[@]}" > "$out/app.css"

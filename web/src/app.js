@@ -1,39 +1,101 @@
-// The live viewer: bindings in the URL, one MQTT-over-WebSocket connection to the page's own
-// origin (/mqtt), each binding's recent history from /api/v1/history before its live messages
-// (and what was missed after a reconnect), a table capped at MAX_ROWS and redrawn at most once
-// per animation frame, a payload panel, a text filter, pause and download. See web/README.md.
-import mqtt from "mqtt";
-import { filterForBinding, describeTopic, isExchange, topicMatches } from "./mapping.js";
+// The live viewer, the bus's front page: a directory of exchanges (directory.js) under an
+// overview strip (overview.js), and the events view: bindings in the URL, one MQTT connection
+// (connection.js), each binding's history then its live messages (feeds.js), a virtualised
+// table (table.js) and a payload view (payload.js). This file wires them and keeps the URL,
+// the counts, pause and the keyboard. See web/README.md.
+import { Connection, brokerUrl } from "./connection.js";
+import { Feeds, MAX_HISTORY } from "./feeds.js";
+import { filterForBinding, describeTopic, isExchange } from "./mapping.js";
+import { EventTable } from "./table.js";
+import { renderPayload } from "./payload.js";
+import { Directory } from "./directory.js";
+import { Overview } from "./overview.js";
 
-const MAX_ROWS = 2000;      // kept and shown; older ones are dropped from view (counted)
-const MAX_BACKOFF_MS = 30000;
-const DEFAULT_HISTORY = 50; // messages of a binding's history shown when it opens
-const MAX_HISTORY = 1000;   // the history API's largest page, and the largest N asked for
-// Positions remembered to show each logged message once: far more than the table keeps, so a
-// duplicate could only come from a binding whose history reaches back further than that.
-const MAX_SEEN = 10 * MAX_ROWS;
+const MAX_EVENTS = 100000;   // kept and scrollable; older ones are dropped (counted)
+const DROP_CHUNK = 1000;     // dropped at once, so that a full table costs one splice per 1,000
+const DEFAULT_HISTORY = 50;  // messages of a binding's history shown when it opens
+// Positions remembered to show each logged message once: more than the table keeps.
+const MAX_SEEN = 2 * MAX_EVENTS;
 
 const $ = (id) => document.getElementById(id);
 const state = {
+  view: "directory",
   bindings: [],        // {kind: "exchange", exchange, pattern} | {kind: "filter", filter}
-  feeds: new Map(),    // filter -> feed (see openFeed), one per binding
-  historyLast: DEFAULT_HISTORY,
-  messages: [],        // newest last: {time, topic, exchange, routingKey, size, payload, position, source}
+  events: [],          // newest last
   held: [],            // arrived while paused
-  seen: new Set(),     // positions shown, oldest first (at most MAX_SEEN)
+  seen: new Set(),
   received: 0,
   fromHistory: 0,
   dropped: 0,
   paused: false,
   running: false,
+  wanted: null,        // the position of the event the link selects, until it is shown
   selected: null,
-  client: null,
-  backoff: 1000,
-  retryTimer: null,
+  exchanges: new Map(),  // prefix -> the API's entry (last publish, for an empty binding)
+  known: [],             // exchange names of several levels, to split topics as declared
+  mqtt: { host: location.hostname.replace(/^\[|\]$/g, ""), port: 1883, tls: false },
   dirty: false,
 };
 
-// ---- bindings and the URL ----
+// ---- the URL: view, bindings, run, last, filter text, selected event ----
+
+function readUrl() {
+  const params = new URLSearchParams(location.search);
+  const bindings = [];
+  for (const value of params.getAll("b")) {
+    const sep = value.indexOf(":");
+    const kind = value.slice(0, sep);
+    const rest = value.slice(sep + 1);
+    if (kind === "x") {
+      const space = rest.indexOf(" ");
+      bindings.push(space < 0 ? { kind: "exchange", exchange: rest, pattern: "#" }
+        : { kind: "exchange", exchange: rest.slice(0, space), pattern: rest.slice(space + 1) });
+    } else if (kind === "t") {
+      bindings.push({ kind: "filter", filter: rest });
+    }
+  }
+  const last = Number(params.get("last"));
+  return {
+    bindings,
+    run: params.get("run") === "1",
+    historyLast: params.has("last") && Number.isInteger(last) && last >= 0 && last <= MAX_HISTORY ? last : DEFAULT_HISTORY,
+    view: params.get("view") || (bindings.length ? "events" : "directory"),
+    text: params.get("q") || "",
+    selected: params.get("sel"),
+  };
+}
+
+function writeUrl() {
+  const params = new URLSearchParams();
+  if (state.view !== (state.bindings.length ? "events" : "directory")) params.set("view", state.view);
+  for (const b of state.bindings) {
+    params.append("b", b.kind === "exchange" ? `x:${b.exchange} ${b.pattern}` : `t:${b.filter}`);
+  }
+  if (state.running) params.set("run", "1");
+  if (feeds.historyLast !== DEFAULT_HISTORY) params.set("last", String(feeds.historyLast));
+  const text = $("text-filter").value.trim();
+  if (text) params.set("q", text);
+  const selected = state.selected?.position || state.wanted;
+  if (selected) params.set("sel", selected);
+  const query = params.toString();
+  history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
+}
+
+// ---- views ----
+
+function setView(view) {
+  state.view = view === "events" ? "events" : "directory";
+  $("directory-view").hidden = state.view !== "directory";
+  $("events-view").hidden = state.view !== "events";
+  $("tab-directory").toggleAttribute("aria-current", state.view === "directory");
+  $("tab-events").toggleAttribute("aria-current", state.view === "events");
+  if (state.view === "directory") $("tab-directory").setAttribute("aria-current", "page");
+  else $("tab-events").setAttribute("aria-current", "page");
+  if (state.view === "events") scheduleRender();
+  writeUrl();
+}
+
+// ---- bindings ----
 
 function bindingFilter(b) {
   return b.kind === "exchange" ? filterForBinding(b.exchange, b.pattern) : b.filter;
@@ -43,50 +105,67 @@ function bindingLabel(b) {
   return b.kind === "exchange" ? `${b.exchange} ${b.pattern}` : b.filter;
 }
 
-function readUrl() {
-  const params = new URLSearchParams(location.search);
-  const out = [];
-  for (const value of params.getAll("b")) {
-    const sep = value.indexOf(":");
-    const kind = value.slice(0, sep);
-    const rest = value.slice(sep + 1);
-    if (kind === "x") {
-      const space = rest.indexOf(" ");
-      out.push({ kind: "exchange", exchange: rest.slice(0, space), pattern: rest.slice(space + 1) });
-    } else if (kind === "t") {
-      out.push({ kind: "filter", filter: rest });
-    }
-  }
-  const last = Number(params.get("last"));
-  const historyLast = params.has("last") && Number.isInteger(last) && last >= 0 && last <= MAX_HISTORY
-    ? last : DEFAULT_HISTORY;
-  return { bindings: out, start: params.get("run") === "1", historyLast };
+function relative(ms) {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
 }
 
-function writeUrl() {
-  const params = new URLSearchParams();
-  for (const b of state.bindings) {
-    params.append("b", b.kind === "exchange" ? `x:${b.exchange} ${b.pattern}` : `t:${b.filter}`);
+// What the user reads next to a binding.
+function feedText(feed) {
+  if (!state.running) return "not started";
+  switch (feed.state) {
+    case "subscribing": return "subscribing…";
+    case "history": return "loading history…";
+    case "live": return `live · ${feed.count}`;
+    case "refused": return `refused by the broker: ${feed.detail}`;
+    case "incomplete": return `history incomplete: ${feed.detail}`;
+    case "empty": {
+      if (feed.binding.kind !== "exchange") return "no messages yet";
+      const e = state.exchanges.get(feed.binding.exchange);
+      const last = e?.last_publish_ms ?? (e?.last_publish ? Date.parse(e.last_publish) : null);
+      return last ? `no messages yet; last message on this exchange ${relative(last)}`
+        : "no messages yet; nothing published on this exchange yet";
+    }
+    default: return "waiting for the connection";
   }
-  if (state.running) params.set("run", "1");
-  if (state.historyLast !== DEFAULT_HISTORY) params.set("last", String(state.historyLast));
-  history.replaceState(null, "", `${location.pathname}?${params}`);
 }
 
 function renderBindings() {
   const list = $("binding-list");
   list.replaceChildren();
   state.bindings.forEach((b, i) => {
+    const feed = feeds.feeds.get(bindingFilter(b));
     const li = document.createElement("li");
-    const text = document.createElement("span");
-    text.textContent = bindingLabel(b);
+    const name = document.createElement("span");
+    name.className = "binding-name";
+    name.textContent = bindingLabel(b);
+    name.title = bindingLabel(b);
+    const status = document.createElement("span");
+    status.className = "binding-state";
+    status.dataset.state = feed ? feed.state : "idle";
+    status.textContent = feed ? feedText(feed) : "";
     const remove = document.createElement("button");
     remove.type = "button";
     remove.textContent = "Remove";
     remove.setAttribute("aria-label", `Remove binding ${bindingLabel(b)}`);
     remove.addEventListener("click", () => removeBinding(i));
-    li.append(text, remove);
+    li.append(name, status, remove);
     list.append(li);
+  });
+}
+
+// The states only, in place: a focused Remove button keeps its focus.
+function updateBindingStates() {
+  const items = $("binding-list").children;
+  state.bindings.forEach((b, i) => {
+    const feed = feeds.feeds.get(bindingFilter(b));
+    const status = items[i]?.querySelector(".binding-state");
+    if (!feed || !status) return;
+    status.dataset.state = state.running ? feed.state : "idle";
+    status.textContent = feedText(feed);
   });
 }
 
@@ -94,79 +173,30 @@ function addBinding(b) {
   const filter = bindingFilter(b);  // throws for a bad exchange
   if (state.bindings.some((x) => bindingFilter(x) === filter)) return;
   state.bindings.push(b);
-  const feed = { filter, last: null, loading: false, pending: [], generation: 0 };
-  state.feeds.set(filter, feed);
-  if (state.client && state.client.connected) openFeed(state.client, feed);
+  // Its topics split at the exchange as bound, before the directory's list has arrived.
+  if (b.kind === "exchange" && b.exchange.split("/").length > 3 && !state.known.includes(b.exchange)) {
+    state.known.push(b.exchange);
+  }
+  const feed = feeds.add(filter, b);
+  if (connection.connected) feeds.open(connection.client, feed);
   renderBindings();
   writeUrl();
 }
 
 function removeBinding(i) {
   const [b] = state.bindings.splice(i, 1);
-  state.feeds.delete(bindingFilter(b));
-  if (state.client && state.client.connected) state.client.unsubscribe(bindingFilter(b));
+  feeds.remove(bindingFilter(b), connection.client);
   renderBindings();
   writeUrl();
 }
 
 // ---- connection ----
 
-function setStatus(kind, text) {
+function setStatus({ kind, text }) {
   const el = $("status");
   el.dataset.state = kind;
   el.textContent = text;
-}
-
-// In a cluster, which node this page (and its MQTT connection) is served by.
-async function showNode() {
-  try {
-    const response = await fetch("/api/v1/info", { cache: "no-store" });
-    const info = await response.json();
-    if (!info.node) return;
-    $("node").textContent = `node ${info.node}`;
-    $("node").hidden = false;
-  } catch {
-    // no API (a static copy of the page): nothing to show
-  }
-}
-
-function brokerUrl() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/mqtt`;
-}
-
-function connect() {
-  clearTimeout(state.retryTimer);
-  setStatus("connecting", "Connecting…");
-  const client = mqtt.connect(brokerUrl(), {
-    protocolVersion: 5,
-    clean: true,
-    reconnectPeriod: 0,  // our own backoff below
-    connectTimeout: 10000,
-    keepalive: 30,
-  });
-  state.client = client;
-  client.on("connect", () => {
-    state.backoff = 1000;
-    setStatus("connected", `Connected to ${brokerUrl()}`);
-    for (const feed of state.feeds.values()) openFeed(client, feed);
-  });
-  client.on("message", onMessage);
-  client.on("close", () => {
-    if (state.client !== client) return;
-    if (!state.running) {
-      setStatus("disconnected", "Disconnected");
-      return;
-    }
-    const wait = state.backoff;
-    state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF_MS);
-    setStatus("reconnecting", `Connection lost; reconnecting in ${Math.round(wait / 1000)} s`);
-    state.retryTimer = setTimeout(() => {
-      client.end(true);
-      if (state.running) connect();
-    }, wait);
-  });
-  client.on("error", () => {});  // "close" follows and schedules the retry
+  updateBindingStates();
 }
 
 function start() {
@@ -175,85 +205,15 @@ function start() {
   $("start").disabled = true;
   $("stop").disabled = false;
   writeUrl();
-  connect();
+  connection.start();
 }
 
 function stop() {
   state.running = false;
-  clearTimeout(state.retryTimer);
   $("start").disabled = false;
   $("stop").disabled = true;
-  if (state.client) state.client.end(true);
-  state.client = null;
-  setStatus("disconnected", "Stopped");
+  connection.stop();
   writeUrl();
-}
-
-// ---- feeds: each binding's history, then its live messages ----
-//
-// A feed opens whenever the connection comes up (at start, after each reconnect) and when a
-// binding is added while connected. It subscribes first and asks for history only once the
-// broker has acknowledged the subscription, so no message can fall between the two; live
-// messages that arrive meanwhile wait in `pending` and follow the history. Both can hold the
-// same message, so a logged message is shown once per position (see show).
-// The first time, the history is the newest `historyLast` messages; after that, everything
-// after `last`, so a reconnect (or Stop then Start) shows what was missed. `last` is the position
-// of the feed's newest message shown or, when the history had none, the log position the
-// broker named in `next` (it names one even then), so a quiet binding misses nothing either.
-
-async function openFeed(client, feed) {
-  const generation = ++feed.generation;
-  feed.loading = true;
-  feed.pending = [];
-  try {
-    await client.subscribeAsync(feed.filter, { qos: 0 });
-  } catch {
-    return;  // the connection closed: the reconnect opens the feed again
-  }
-  let answer;
-  try {
-    answer = await readHistory(feed);
-  } catch (e) {
-    answer = { messages: [], error: e.message };
-  }
-  // A reconnect, or the binding's removal, while the history was read makes this answer stale.
-  if (generation !== feed.generation || state.feeds.get(feed.filter) !== feed) return;
-  if (answer.error) notice(`History of ${feed.filter} is unavailable: ${answer.error}`);
-  if (answer.gap) notice(`Messages on ${feed.filter} were missed: ${answer.gap}`);
-  if (answer.next) feed.last = answer.next;
-  for (const m of [...answer.messages, ...feed.pending]) {
-    feed.last = m.position;
-    show(m);
-  }
-  feed.pending = [];
-  feed.loading = false;
-}
-
-// Reads the feed's history from the API, following `next` while the broker says there is
-// `more`. Returns {messages, next, gap}: next is the last page's; gap is the broker's reason
-// when the answer is incomplete (the position is older than what is kept, or from a log that
-// was lost). Throws on an error answer or a network failure.
-async function readHistory(feed) {
-  if (!feed.last && state.historyLast === 0) return { messages: [] };
-  let query = feed.last ? { since: feed.last } : { last: String(state.historyLast) };
-  const messages = [];
-  let gap = null;
-  for (;;) {
-    const params = new URLSearchParams({ filter: feed.filter, ...query, limit: String(MAX_HISTORY) });
-    const response = await fetch(`/api/v1/history?${params}`, { cache: "no-store" });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok || !Array.isArray(body.messages)) throw new Error(body.message || `HTTP ${response.status}`);
-    if (body.complete === false && !gap) gap = body.gap || "no reason given";
-    messages.push(...body.messages.map(fromHistory));
-    if (!body.more || !body.next) return { messages, next: body.next, gap };
-    query = { since: body.next };
-  }
-}
-
-function notice(text) {
-  const li = document.createElement("li");
-  li.textContent = text;
-  $("notices").append(li);
 }
 
 // ---- messages ----
@@ -262,7 +222,7 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 function describe(topic, payload, size, more) {
-  const where = describeTopic(topic);
+  const where = describeTopic(topic, state.known);
   return { topic, exchange: where.exchange, routingKey: where.routingKey, size, payload, ...more };
 }
 
@@ -270,8 +230,10 @@ function describe(topic, payload, size, more) {
 // property `position`.
 function fromLive(topic, payload, packet) {
   const position = packet.properties?.userProperties?.position;
+  const now = Date.now();
   return describe(topic, decoder.decode(payload), payload.length, {
-    time: new Date().toISOString(),
+    time: new Date(now).toISOString(),
+    timeMs: now,
     position: (Array.isArray(position) ? position[0] : position) || null,
     source: "live",
   });
@@ -281,27 +243,16 @@ function fromLive(topic, payload, packet) {
 // string: JSON is written back compactly, so its size can differ from the bytes published.
 function fromHistory(h) {
   const text = typeof h.payload === "string" ? h.payload : JSON.stringify(h.payload);
+  const ms = h.time_ms ?? Date.parse(h.time);
   return describe(h.topic, text, encoder.encode(text).length, {
-    time: new Date(h.time_ms ?? h.time).toISOString(),
+    time: new Date(ms).toISOString(),
+    timeMs: ms,
     position: h.position,
     source: "history",
   });
 }
 
-function onMessage(topic, payload, packet) {
-  const m = fromLive(topic, payload, packet);
-  // Unlogged messages (outside exchange/) have no history to wait for or to overlap with.
-  const feeds = m.position ? [...state.feeds.values()].filter((f) => topicMatches(f.filter, topic)) : [];
-  for (const feed of feeds) {
-    if (feed.loading) feed.pending.push(m);
-    else feed.last = m.position;
-  }
-  // Held back only while every binding it belongs to is still showing its history first.
-  if (feeds.length === 0 || feeds.some((f) => !f.loading)) show(m);
-}
-
-// Shows a message (or holds it while paused), once per position: the history and the live
-// messages overlap at the seam, and overlapping bindings carry the same messages.
+// Shows a message (or holds it while paused), once per position.
 function show(m) {
   if (m.position) {
     if (state.seen.has(m.position)) return;
@@ -310,23 +261,22 @@ function show(m) {
   }
   state.received += 1;
   if (m.source === "history") state.fromHistory += 1;
-  if (state.paused) {
-    state.held.push(m);
-    if (state.held.length > MAX_ROWS) {
-      state.held.shift();
-      state.dropped += 1;
-    }
-  } else {
-    keep(m);
+  if (state.paused) state.held.push(m);
+  else keep(m);
+  if (state.wanted && m.position === state.wanted) {
+    state.wanted = null;
+    requestAnimationFrame(() => openEvent(m, true));
   }
   scheduleRender();
 }
 
 function keep(m) {
-  state.messages.push(m);
-  if (state.messages.length > MAX_ROWS) {
-    state.messages.shift();
-    state.dropped += 1;
+  state.events.push(m);
+  if (state.events.length > MAX_EVENTS + DROP_CHUNK) {
+    const excess = state.events.length - MAX_EVENTS;
+    state.events.splice(0, excess);
+    state.dropped += excess;
+    table.setEvents(state.events);  // indices moved: the table recomputes its view
   }
 }
 
@@ -336,57 +286,22 @@ function scheduleRender() {
   requestAnimationFrame(render);
 }
 
-function matches(m, text) {
-  if (!text) return true;
-  return m.exchange.includes(text) || m.routingKey.includes(text) || m.payload.includes(text);
-}
-
 function render() {
   state.dirty = false;
-  const text = $("text-filter").value.trim();
-  const tbody = document.querySelector("#messages tbody");
-  const rows = [];
-  let shown = 0;
-  for (let i = state.messages.length - 1; i >= 0; --i) {
-    const m = state.messages[i];
-    if (!matches(m, text)) continue;
-    shown += 1;
-    const tr = document.createElement("tr");
-    tr.tabIndex = 0;
-    tr.dataset.index = String(i);
-    tr.dataset.source = m.source;
-    tr.setAttribute("aria-selected", String(m === state.selected));
-    for (const value of [m.time.slice(11, 23), m.exchange, m.routingKey, String(m.size)]) {
-      const td = document.createElement("td");
-      td.textContent = value;
-      tr.append(td);
-    }
-    rows.push(tr);
-  }
-  tbody.replaceChildren(...rows);
-  $("shown").textContent = String(shown);
+  if (state.view === "events") table.refresh();
+  $("shown").textContent = String(table.rowCount);
   $("received").textContent = String(state.received);
   $("from-history").textContent = String(state.fromHistory);
   $("dropped").textContent = String(state.dropped);
-  $("held").textContent = state.paused ? `, ${state.held.length} held while paused` : "";
+  $("held").textContent = state.paused ? ` · ${state.held.length} arrived while paused` : "";
 }
 
-function select(index) {
-  const m = state.messages[index];
-  if (!m) return;
+function openEvent(m, select) {
   state.selected = m;
-  let pretty = m.payload;
-  try {
-    pretty = JSON.stringify(JSON.parse(m.payload), null, 2);
-  } catch {
-    // not JSON: shown as received
-  }
-  const origin = m.position ? ` · ${m.source === "history" ? "from history, " : ""}position ${m.position}` : "";
-  $("detail-meta").textContent = `${m.topic} · ${m.size} bytes · ${m.time}${origin}`;
-  $("detail").textContent = pretty;
-  for (const tr of document.querySelectorAll("#messages tbody tr")) {
-    tr.setAttribute("aria-selected", String(tr.dataset.index === String(index)));
-  }
+  if (select) table.selectEvent?.(m);
+  $("events-view").querySelector(".split").classList.remove("no-selection");
+  renderPayload($("detail"), m, { filter: feeds.filterFor(m.topic), ...state.mqtt });
+  writeUrl();
 }
 
 function togglePause() {
@@ -402,7 +317,7 @@ function togglePause() {
 }
 
 function download() {
-  const blob = new Blob([JSON.stringify(state.messages.map(({ time, topic, exchange, routingKey, size, payload, position }) => {
+  const rows = state.events.map(({ time, topic, exchange, routingKey, size, payload, position }) => {
     let body = payload;
     try {
       body = JSON.parse(payload);
@@ -410,7 +325,8 @@ function download() {
       // kept as text
     }
     return { time, topic, exchange, routingKey, size, payload: body, position };
-  }), null, 2)], { type: "application/json" });
+  });
+  const blob = new Blob([JSON.stringify(rows, null, 2)], { type: "application/json" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = `hydrant-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
@@ -420,9 +336,104 @@ function download() {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
+function notice(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  $("notices").append(li);
+}
+
+// A stable colour per exchange (decorative: the name is always written beside it).
+function colourFor(exchange) {
+  let h = 0;
+  for (let i = 0; i < exchange.length; ++i) h = (h * 31 + exchange.charCodeAt(i)) >>> 0;
+  return `hsl(${h % 360} 65% 50%)`;
+}
+
+// ---- what the broker says about itself: the MQTT port for copied commands, node, exchanges ----
+
+async function loadInfo() {
+  try {
+    const info = await (await fetch("/api/v1/info", { cache: "no-store" })).json();
+    if (info.node) {
+      $("node").textContent = `node ${info.node}`;
+      $("node").hidden = false;
+    }
+    const tls = location.protocol === "https:";
+    const listener = (info.listeners || []).find((l) => l.kind === (tls ? "mqtts" : "mqtt"))
+      || (info.listeners || []).find((l) => l.kind === "mqtt");
+    if (listener) {
+      state.mqtt.port = Number(listener.address.slice(listener.address.lastIndexOf(":") + 1)) || state.mqtt.port;
+      state.mqtt.tls = listener.kind === "mqtts";
+    }
+  } catch {
+    // no API (a static copy of the page): the defaults stand
+  }
+}
+
+async function loadExchanges() {
+  try {
+    const body = await (await fetch("/api/v1/exchanges?kind=exchange", { cache: "no-store" })).json();
+    state.exchanges = new Map((body.exchanges || []).map((e) => [e.prefix, e]));
+    const bound = state.bindings.filter((b) => b.kind === "exchange").map((b) => b.exchange);
+    state.known = [...new Set([...state.exchanges.keys(), ...bound])].filter((p) => p.split("/").length > 3);
+    $("known-exchanges").replaceChildren(...[...state.exchanges.keys()].map((p) => {
+      const o = document.createElement("option");
+      o.value = p;
+      return o;
+    }));
+    renderBindings();
+  } catch {
+    // shown again on the next tick
+  }
+}
+
 // ---- wiring ----
 
-function init() {
+const feeds = new Feeds({
+  show,
+  notice,
+  fromHistory,
+  onFeedState: () => updateBindingStates(),
+});
+const connection = new Connection({
+  url: brokerUrl(location),
+  onState: setStatus,
+  onConnect: (client) => feeds.openAll(client),
+  onMessage: (topic, payload, packet) => feeds.live(fromLive(topic, payload, packet)),
+});
+const table = new EventTable($("events"), {
+  colourFor,
+  onSelect: (m) => {
+    state.selected = m;
+    writeUrl();
+  },
+  onOpen: (m) => openEvent(m, false),
+});
+table.setEvents(state.events);
+
+function isTyping(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+}
+
+// `/` filters, `j`/`k` move through the events, Enter opens the selected one.
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+  if (e.key === "/") {
+    e.preventDefault();
+    if (state.view !== "events") setView("events");
+    $("text-filter").focus();
+  } else if (state.view === "events" && (e.key === "j" || e.key === "k")) {
+    e.preventDefault();
+    table.moveSelection(e.key === "j" ? 1 : -1);
+  } else if (state.view === "events" && e.key === "Enter" && !(e.target instanceof HTMLButtonElement || e.target instanceof HTMLAnchorElement)) {
+    if (table.selected) {
+      e.preventDefault();
+      table.openSelected();
+    }
+  }
+}
+
+function initForm() {
   const form = $("add-binding");
   form.addEventListener("change", () => {
     const exchange = form.elements.kind.value === "exchange";
@@ -435,7 +446,9 @@ function init() {
     try {
       if (form.elements.kind.value === "exchange") {
         const exchange = $("exchange").value.trim();
-        if (!isExchange(exchange)) throw new Error("An exchange looks like exchange/<owner>/<name>.");
+        if (!isExchange(exchange)) {
+          throw new Error("An exchange looks like exchange/<owner>/<name>, and its name may have several levels (exchange/gerrit/v1/change-merged).");
+        }
         addBinding({ kind: "exchange", exchange, pattern: $("pattern").value.trim() || "#" });
       } else {
         const filter = $("filter").value.trim();
@@ -446,43 +459,50 @@ function init() {
       $("binding-error").textContent = e.message;
     }
   });
+}
+
+function init() {
+  initForm();
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
   $("pause").addEventListener("click", togglePause);
   $("clear").addEventListener("click", () => {
-    state.messages = [];
+    state.events.length = 0;
     state.held = [];
     state.selected = null;
+    table.setEvents(state.events);
     $("notices").replaceChildren();
     scheduleRender();
   });
   $("history-last").addEventListener("change", (e) => {
     const n = Number(e.target.value);
     if (!Number.isInteger(n) || n < 0 || n > MAX_HISTORY) {
-      e.target.value = String(state.historyLast);
+      e.target.value = String(feeds.historyLast);
       return;
     }
-    state.historyLast = n;  // for bindings opened from now on
+    feeds.historyLast = n;  // for bindings opened from now on
     writeUrl();
   });
   $("download").addEventListener("click", download);
-  $("text-filter").addEventListener("input", scheduleRender);
-  const tbody = document.querySelector("#messages tbody");
-  tbody.addEventListener("click", (e) => {
-    const tr = e.target.closest("tr");
-    if (tr) select(Number(tr.dataset.index));
+  $("text-filter").addEventListener("input", () => {
+    table.setFilter($("text-filter").value.trim());
+    writeUrl();
+    scheduleRender();
   });
-  tbody.addEventListener("keydown", (e) => {
-    const tr = e.target.closest("tr");
-    if (tr && (e.key === "Enter" || e.key === " ")) {
+  for (const [id, view] of [["tab-directory", "directory"], ["tab-events", "events"]]) {
+    $(id).addEventListener("click", (e) => {
       e.preventDefault();
-      select(Number(tr.dataset.index));
-    }
-  });
+      setView(view);
+    });
+  }
+  document.addEventListener("keydown", onKey);
 
   const fromUrl = readUrl();
-  state.historyLast = fromUrl.historyLast;
-  $("history-last").value = String(state.historyLast);
+  feeds.historyLast = fromUrl.historyLast;
+  $("history-last").value = String(feeds.historyLast);
+  $("text-filter").value = fromUrl.text;
+  if (fromUrl.text) table.setFilter(fromUrl.text);
+  state.wanted = fromUrl.selected;
   for (const b of fromUrl.bindings) {
     try {
       addBinding(b);
@@ -490,7 +510,22 @@ function init() {
       // a hand-edited link with a bad binding: ignored
     }
   }
-  showNode();
+  setView(fromUrl.view);
+  new Overview($("overview")).start();
+  new Directory($("directory"), {
+    onBind: (exchange, pattern) => {
+      addBinding({ kind: "exchange", exchange, pattern: pattern || "#" });
+      setView("events");
+      start();
+    },
+  }).start();
+  loadInfo();
+  loadExchanges();
+  setInterval(loadExchanges, 30000);
+  setInterval(() => {
+    if (state.view === "events") table.refresh();  // relative times
+    updateBindingStates();
+  }, 5000);
   // A link with bindings starts watching at once.
   if (state.bindings.length > 0) start();
   render();

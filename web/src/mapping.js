@@ -13,7 +13,9 @@ export function decodeWord(level) {
   return level.replace(/%(25|2F|2B|23)/gi, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-const EXCHANGE = /^exchange\/[^/+#]+\/[^/+#]+$/;
+// exchange/<owner>/<name>, where <name> may have several levels (a declared
+// `v1/change-merged`, Taskcluster's `v1/task-completed`); no wildcards, no empty level.
+const EXCHANGE = /^exchange\/[^/+#]+(\/[^/+#]+)+$/;
 
 export function isExchange(name) {
   return EXCHANGE.test(name);
@@ -37,13 +39,20 @@ export function filterForBinding(exchange, pattern) {
   return [exchange, ...levels].join("/");
 }
 
-// What the viewer shows for a topic: the exchange and the routing key, or the raw topic.
-export function describeTopic(topic) {
+// What the viewer shows for a topic: the exchange and the routing key, or the raw topic. The
+// exchange is the longest of `known` (exchange names of several levels, from the directory)
+// that the topic lies under, else its first three levels.
+export function describeTopic(topic, known = []) {
   const levels = topic.split("/");
   if (levels.length >= 3 && levels[0] === "exchange" && levels[1] && levels[2]) {
+    let depth = 3;
+    for (const name of known) {
+      const n = name.split("/").length;
+      if (n > depth && n <= levels.length && levels.slice(0, n).join("/") === name) depth = n;
+    }
     return {
-      exchange: levels.slice(0, 3).join("/"),
-      routingKey: levels.slice(3).map(decodeWord).join("."),
+      exchange: levels.slice(0, depth).join("/"),
+      routingKey: levels.slice(depth).map(decodeWord).join("."),
     };
   }
   return { exchange: "", routingKey: topic };

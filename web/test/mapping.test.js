@@ -46,7 +46,22 @@ test("other topics are shown raw", () => {
   assert.deepEqual(describeTopic("bench/fan"), { exchange: "", routingKey: "bench/fan" });
   assert.ok(isExchange("exchange/o/n"));
   assert.ok(!isExchange("exchange/o"));
-  assert.ok(!isExchange("exchange/o/n/x"));
+  assert.ok(!isExchange("exchange/o/n/#"));
+  assert.ok(!isExchange("exchange/o//n"));
+});
+
+test("issue 17: exchanges of several levels are exchanges, and split topics as declared", () => {
+  assert.ok(isExchange("exchange/gerrit/v1/change-merged"));
+  assert.ok(isExchange("exchange/taskcluster-queue/v1/task-completed"));
+  assert.equal(filterForBinding("exchange/gerrit/v1/change-merged", "openstack%2Fnova.#"),
+    "exchange/gerrit/v1/change-merged/openstack%252Fnova/#");
+  const known = ["exchange/taskcluster-queue/v1/task-completed", "exchange/gerrit/v1"];
+  assert.deepEqual(describeTopic("exchange/taskcluster-queue/v1/task-completed/primary/abc", known), {
+    exchange: "exchange/taskcluster-queue/v1/task-completed", routingKey: "primary.abc",
+  });
+  assert.deepEqual(describeTopic("exchange/taskcluster-queue/v1/task-pending/x", known), {
+    exchange: "exchange/taskcluster-queue/v1", routingKey: "task-pending.x",
+  });
 });
 
 test("issue 6: topics match filters as MQTT does (the viewer routes live messages to bindings)", () => {
