@@ -49,7 +49,7 @@ class Broker {
   async start() {
     this.proc = spawn(HYDRANT, ["--mqtt", `${HOST}:${this.mqttPort}`, "--http", `${HOST}:${this.httpPort}`,
       "--open", "--data", this.data, "--web-root", WEB_ROOT, "--sys-interval", "0",
-      "--log-level", "warning", ...this.extra], { stdio: ["ignore", "inherit", "inherit"] });
+      "--log-level", "warning", "--outbound-budget", "64M", ...this.extra], { stdio: ["ignore", "inherit", "inherit"] });
     await waitForPort(this.mqttPort, 10000);
     await waitForPort(this.httpPort, 10000);
   }
@@ -86,6 +86,26 @@ async function testCase(name, fn) {
   }
 }
 
+// With SCREENSHOTS=<dir>, the cases that show each view save it there (web/docs/ holds the
+// committed ones); without, nothing is written.
+async function screenshot(page, name) {
+  if (!process.env.SCREENSHOTS) return;
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.screenshot({ path: path.join(process.env.SCREENSHOTS, `${name}.png`) });
+}
+
+// axe-core's WCAG 2 A/AA rules (labels, names, contrast ≥ 4.5:1, ARIA) on the page as it is:
+// every violation, with its nodes, fails the check.
+const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+async function checkAccessible(page, what) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+  }));
+  const found = result.violations.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+  check(found.length === 0, `${what}: axe violations: ${found.join("; ")}`);
+}
+
 function check(cond, what) {
   if (!cond) throw new Error(`check failed: ${what}`);
 }
@@ -99,16 +119,22 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-const context = await browser.newContext({ acceptDownloads: true });
+// 1280x800: the window a new user would open it in (issue 17).
+const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
 const base = `http://${HOST}:${broker.httpPort}/`;
 
-// The rows as shown, newest first: "<routing key> <live|history>".
-const rowsOf = (page) => page.evaluate(() => [...document.querySelectorAll("#messages tbody tr")]
-  .map((tr) => `${tr.children[2].textContent} ${tr.dataset.source}`));
+// The rows in view (the table is virtualised: the first screenful), newest first:
+// "<routing key> <live|history>".
+const rowsOf = (page) => page.evaluate(() => [...document.querySelectorAll("#events .event-row")]
+  .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+  .map((r) => `${r.querySelector(".event-key").textContent} ${r.dataset.source}`));
+
+// Rows the table holds (filtered), as the page counts them.
+const shownOf = (page) => page.evaluate(() => Number(document.querySelector("#shown").textContent));
 
 // At least n rows: the checks after it say what is wrong when there are more.
 const waitRows = (page, n, timeout = 10000) => page.waitForFunction(
-  (n) => document.querySelectorAll("#messages tbody tr").length >= n, n, { timeout });
+  (n) => Number(document.querySelector("#shown").textContent) >= n, n, { timeout });
 
 // What Download JSON saves: every message kept, oldest first.
 async function downloaded(page) {
@@ -162,9 +188,9 @@ async function proxySocket(page) {
 }
 
 async function openWithBinding(page, exchange, pattern) {
-  await page.goto(base);
-  await page.getByLabel("Exchange", { exact: true }).fill(exchange);
-  await page.getByLabel("Routing-key pattern").fill(pattern);
+  await page.goto(`${base}?view=events`);
+  await page.locator("#exchange").fill(exchange);
+  await page.locator("#pattern").fill(pattern);
   await page.getByRole("button", { name: "Add binding" }).click();
   await page.getByRole("button", { name: "Start" }).click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
@@ -176,18 +202,18 @@ try {
     await openWithBinding(page, "exchange/gerrit/v1", "change-merged.#");
     await sleep(300);  // the SUBSCRIBE travels after CONNACK
     broker.publish("exchange/gerrit/v1/change-merged/openstack%2Fnova", sample);
-    const row = page.locator("#messages tbody tr").first();
+    const row = page.locator("#events .event-row").first();
     await row.waitFor({ timeout: 5000 });
-    check((await row.locator("td").nth(1).textContent()) === "exchange/gerrit/v1", "exchange column");
-    check((await row.locator("td").nth(2).textContent()) === "change-merged.openstack/nova", "routing key, decoded");
+    check((await row.locator(".event-exchange").textContent()) === "exchange/gerrit/v1", "exchange column");
+    check((await row.locator(".event-key").textContent()) === "change-merged.openstack/nova", "routing key, decoded");
     await row.click();
-    const detail = await page.locator("#detail").textContent();
-    check(detail.includes('\n  "type": "change-merged"'), `pretty-printed payload: ${detail.slice(0, 80)}`);
+    const detail = await page.locator("#detail .json-view").textContent();
+    check(detail.includes('"type"') && detail.includes('"change-merged"'), `the payload as JSON: ${detail.slice(0, 80)}`);
     const url = page.url();
     check(url.includes("b=x%3Aexchange%2Fgerrit%2Fv1"), `binding in the URL: ${url}`);
     await page.reload();
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
-    const bindings = await page.locator("#binding-list li span").allTextContents();
+    const bindings = await page.locator("#binding-list .binding-name").allTextContents();
     check(bindings.length === 1 && bindings[0] === "exchange/gerrit/v1 change-merged.#", `bindings after reload: ${bindings}`);
     // The message seen before the reload is back, from history (issue 6).
     await waitRows(page, 1);
@@ -206,7 +232,7 @@ try {
 
   await testCase("raw MQTT filter, text filter, pause and resume", async () => {
     const page = await context.newPage();
-    await page.goto(base);
+    await page.goto(`${base}?view=events`);
     await page.getByLabel("MQTT filter", { exact: false }).first().check();
     await page.locator("#filter").fill("exchange/bmo/#");
     await page.getByRole("button", { name: "Add binding" }).click();
@@ -215,16 +241,16 @@ try {
     await sleep(300);
     broker.publish("exchange/bmo/v1/bug.changed", '{"bug":1,"product":"Firefox"}');
     broker.publish("exchange/bmo/v1/bug.created", '{"bug":2,"product":"Thunderbird"}');
-    await page.waitForFunction(() => document.querySelectorAll("#messages tbody tr").length === 2);
+    await page.waitForFunction(() => document.querySelectorAll("#events .event-row").length === 2);
     await page.locator("#text-filter").fill("Thunderbird");
-    await page.waitForFunction(() => document.querySelectorAll("#messages tbody tr").length === 1);
+    await page.waitForFunction(() => document.querySelectorAll("#events .event-row").length === 1);
     await page.locator("#text-filter").fill("");
     await page.getByRole("button", { name: "Pause" }).click();
     broker.publish("exchange/bmo/v1/bug.changed", '{"bug":3}');
-    await page.waitForFunction(() => document.querySelector("#held").textContent.includes("1 held"));
-    check((await page.locator("#messages tbody tr").count()) === 2, "no new row while paused");
+    await page.waitForFunction(() => document.querySelector("#held").textContent.includes("1 arrived while paused"));
+    check((await page.locator("#events .event-row").count()) === 2, "no new row while paused");
     await page.getByRole("button", { name: "Resume" }).click();
-    await page.waitForFunction(() => document.querySelectorAll("#messages tbody tr").length === 3);
+    await page.waitForFunction(() => document.querySelectorAll("#events .event-row").length === 3);
     await page.close();
   });
 
@@ -234,7 +260,7 @@ try {
     await sleep(300);
     broker.publish("exchange/dl/v1/a.b", '{"n":1}');
     broker.publish("exchange/dl/v1/a.c", '{"n":2}');
-    await page.waitForFunction(() => document.querySelectorAll("#messages tbody tr").length === 2);
+    await waitRows(page, 2);
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       page.getByRole("button", { name: "Download JSON" }).click(),
@@ -279,10 +305,10 @@ try {
 
     // The control, for bindings opened after it changes; the link keeps it.
     const two = await context.newPage();
-    await two.goto(base);
+    await two.goto(`${base}?view=events`);
     await two.locator("#history-last").fill("2");
     await two.locator("#history-last").press("Tab");
-    await two.getByLabel("Exchange", { exact: true }).fill("exchange/hist/v1");
+    await two.locator("#exchange").fill("exchange/hist/v1");
     await two.getByRole("button", { name: "Add binding" }).click();
     await two.getByRole("button", { name: "Start" }).click();
     await waitRows(two, 2);
@@ -376,21 +402,215 @@ try {
     await page.close();
   });
 
-  await testCase("a burst past the row cap: the page stays responsive, drops are counted", async () => {
+  await testCase("issue 17: the directory lists every exchange, a multi-level one included, and binds it in one click", async () => {
+    const admin = (...args) => execFileSync(HYDRANT, [...args, "--data", broker.data], { stdio: ["ignore", "pipe", "ignore"] });
+    admin("user", "add", "taskcluster-queue", "--owner", "tc@example.org");
+    admin("exchange", "declare", "taskcluster-queue", "v1/task-completed");
+    broker.publish("exchange/taskcluster-queue/v1/task-completed/primary/abc", '{"status":"completed"}');
+    broker.publish("exchange/taskcluster-queue/v1/task-pending/primary/def", '{"status":"pending"}');
+    const page = await context.newPage();
+    await page.goto(base);
+    const multi = "exchange/taskcluster-queue/v1/task-completed";
+    await page.locator("#directory").getByText(multi, { exact: true }).waitFor({ timeout: 10000 });
+    const names = await page.locator("#directory tbody th").allTextContents();
+    check(names.some((n) => n.startsWith("exchange/taskcluster-queue/v1") && !n.includes("task-completed")), `the parent apart: ${names}`);
+    await screenshot(page, "directory-1280");
+    await page.getByLabel("Search exchanges").fill("task-completed");
+    await page.waitForFunction(() => document.querySelectorAll("#directory tbody tr").length === 1);
+    await page.getByLabel(`Routing-key pattern for ${multi}`).fill("primary.#");
+    await page.getByRole("button", { name: `Bind ${multi}` }).click();
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await waitRows(page, 1);
+    const row = page.locator("#events .event-row").first();
+    check((await row.locator(".event-exchange").textContent()) === multi, "the exchange as declared");
+    check((await row.locator(".event-key").textContent()) === "primary.abc", "its routing key");
+    const bindings = await page.locator("#binding-list .binding-name").allTextContents();
+    check(bindings.join() === `${multi} primary.#`, `the binding: ${bindings}`);
+    check(page.url().includes(encodeURIComponent(`x:${multi} primary.#`).replace(/%20/g, "+")) || page.url().includes("task-completed"), `in the URL: ${page.url()}`);
+    await page.close();
+  });
+
+  await testCase("issue 17: the overview strip shows rates, connections by transport, subscriptions, uptime and version", async () => {
+    const page = await context.newPage();
+    await page.goto(link("x:exchange/ov/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    const overview = page.locator("#overview");
+    await page.waitForFunction(() => /ws 1/.test(document.querySelector("#overview").textContent), null, { timeout: 8000 });
+    const text = await overview.textContent();
+    check(/0\.1\.0/.test(text) && /Subscriptions/.test(text) && /Uptime/.test(text), `overview: ${text}`);
+    broker.publishLines("exchange/ov/v1/x", Array.from({ length: 50 }, (_, i) => `{"i":${i}}`));
+    await page.waitForFunction(() => /Messages in[^\d—]*[1-9]/.test(document.querySelector("#overview").textContent), null, { timeout: 8000 });
+    await page.close();
+  });
+
+  await testCase("issue 17: payload view: highlighted, collapsible, links only for http(s), copy topic and a mosquitto_sub line", async () => {
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base.slice(0, -1) });
+    const page = await context.newPage();
+    await page.goto(link("x:exchange/pv/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await sleep(300);
+    broker.publish("exchange/pv/v1/change.merged", JSON.stringify({
+      url: "https://review.example.org/c/1", evil: "javascript:alert(1)", html: "<img src=x onerror=alert(1)>",
+      nested: { list: [1, true, null, { deep: "x" }] },
+    }));
+    await waitRows(page, 1);
+    await page.locator("#events .event-row").first().click();
+    const view = page.locator("#detail.payload-view");
+    await view.waitFor();
+    const hrefs = await view.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    check(hrefs.join() === "https://review.example.org/c/1", `links: ${hrefs}`);
+    check((await view.locator("img").count()) === 0, "no markup from the payload");
+    check((await view.locator(".json-key").count()) >= 5 && (await view.locator(".json-bool").count()) === 1, "highlighted");
+    const toggle = view.locator(".json-toggle").nth(1);
+    check((await toggle.getAttribute("aria-expanded")) === "true", "expanded at first");
+    await toggle.click();
+    check((await toggle.getAttribute("aria-expanded")) === "false", "collapsed");
+    await view.locator(".copy-topic").click();
+    await page.getByText("Copied").waitFor({ timeout: 3000 });
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    check(copied === "exchange/pv/v1/change.merged", `topic copied: ${copied}`);
+    await view.locator(".copy-command").click();
+    const command = await page.evaluate(() => navigator.clipboard.readText());
+    check(command.startsWith("mosquitto_sub ") && command.includes(`-p ${broker.mqttPort}`) && command.includes("'exchange/pv/v1/#'"),
+      `command: ${command}`);
+    await screenshot(page, "events-1280");
+    await page.close();
+  });
+
+  await testCase("issue 17: keyboard (/ j k Enter) and the selected event in the URL", async () => {
+    const page = await context.newPage();
+    await page.goto(link("x:exchange/kb/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await sleep(300);
+    for (const n of [1, 2, 3]) broker.publish(`exchange/kb/v1/n${n}`, `{"n":${n}}`);
+    await waitRows(page, 3);
+    await page.locator("body").click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press("j");
+    await page.keyboard.press("j");
+    await page.keyboard.press("k");
+    await page.keyboard.press("j");
+    await page.keyboard.press("Enter");
+    await page.locator("#detail.payload-view").waitFor();
+    const meta = await page.locator("#detail .payload-meta").textContent();
+    check(meta.includes("exchange/kb/v1/n2"), `the second newest opened: ${meta}`);
+    const url = new URL(page.url());
+    const sel = url.searchParams.get("sel");
+    check(/^[0-9a-f]{16}-\d+$/.test(sel || ""), `selection in the URL: ${page.url()}`);
+    await page.keyboard.press("/");
+    check((await page.evaluate(() => document.activeElement.id)) === "text-filter", "/ focuses the filter");
+    await page.keyboard.type("n3");
+    await page.waitForFunction(() => document.querySelector("#shown").textContent === "1");
+    check((await page.locator("#events mark").first().textContent()) === "n3", "the match highlighted");
+    check(new URL(page.url()).searchParams.get("q") === "n3", "the filter in the URL");
+    // The link opens the same event again, from history.
+    const again = await context.newPage();
+    url.searchParams.delete("q");
+    await again.goto(url.toString());
+    await again.locator("#detail.payload-view").waitFor({ timeout: 10000 });
+    check((await again.locator("#detail .payload-meta").textContent()).includes("exchange/kb/v1/n2"), "the link reopens the event");
+    await again.close();
+    await page.close();
+  });
+
+  await testCase("issue 17: states: reconnecting with its attempt, refused with the broker's reason, an empty binding, incomplete history", async () => {
+    const denying = new Broker(await freePort(), await freePort(), ["--deny-subscribe", "exchange/secret/#"]);
+    await denying.start();
+    try {
+      denying.publish("exchange/quiet/v1/x", '{"old":true}');
+      const page = await context.newPage();
+      const at = `http://${HOST}:${denying.httpPort}/`;
+      await page.goto(`${at}?b=${encodeURIComponent("x:exchange/secret/v1 #")}&b=${encodeURIComponent("x:exchange/quiet/v1 #")}&run=1&last=0`);
+      await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+      const states = page.locator("#binding-list .binding-state");
+      await page.waitForFunction(() => document.querySelector("#binding-list .binding-state[data-state=refused]"), null, { timeout: 5000 });
+      const refused = await states.nth(0).textContent();
+      check(/refused by the broker: .*deny-subscribe/.test(refused), `refused: ${refused}`);
+      await page.waitForFunction(() => /no messages yet; last message on this exchange \d+ s ago/.test(
+        document.querySelectorAll("#binding-list .binding-state")[1].textContent), null, { timeout: 8000 });
+      await checkAccessible(page, "events view with a refused and an empty binding");
+      await denying.stop();
+      // The first retry (after 1 s) fails too: the next one says it is the second.
+      await page.waitForFunction(() => /attempt 2/.test(document.querySelector("#status").textContent), null, { timeout: 10000 });
+      const status = await page.locator("#status").textContent();
+      check(/reconnecting in \d+ s \(attempt 2\)/.test(status), `status: ${status}`);
+      await page.close();
+    } finally {
+      await denying.stop();
+    }
+  });
+
+  await testCase("issue 17: an IPv6-literal page connects (ws://[::1]:port/mqtt)", async () => {
+    const v6 = new Broker(await freePort(), await freePort());
+    const v6Port = await freePort();
+    v6.extra = ["--http", `[::1]:${v6Port}`];
+    await v6.start();
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://[::1]:${v6Port}/?b=${encodeURIComponent("x:exchange/six/v1 #")}&run=1`);
+      await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+      check((await page.locator("#status").textContent()).includes("ws://[::1]:"), "the URL with brackets");
+      await sleep(300);
+      v6.publish("exchange/six/v1/hello", '{"over":"ipv6"}');
+      await waitRows(page, 1);
+      await page.close();
+    } finally {
+      await v6.stop();
+    }
+  });
+
+  await testCase("issue 17: light and dark themes follow the system; no axe violations in either", async () => {
+    broker.publish("exchange/theme/v1/change-merged.openstack%2Fnova", sample);
+    const page = await context.newPage();
+    await page.goto(link("x:exchange/theme/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await waitRows(page, 1);
+    await page.locator("#events .event-row").first().click();
+    await page.locator("#detail.payload-view").waitFor();
+    for (const scheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      check(bg === (scheme === "dark" ? "rgb(13, 17, 23)" : "rgb(255, 255, 255)"), `${scheme}: background ${bg}`);
+      await checkAccessible(page, `events view, ${scheme}`);
+      await page.getByRole("link", { name: "Exchanges" }).click();
+      await page.locator("#directory tbody tr").first().waitFor({ timeout: 10000 });
+      await checkAccessible(page, `directory, ${scheme}`);
+      await page.getByRole("link", { name: "Events" }).click();
+    }
+    await page.close();
+  });
+
+  await testCase("issue 17: 100,000 events: all kept, a few rows in the DOM, scrolled end to end", async () => {
     const page = await context.newPage();
     await openWithBinding(page, "exchange/burst/v1", "#");
     await sleep(300);
-    const lines = Array.from({ length: 2500 }, (_, i) => JSON.stringify({ i, pad: "x".repeat(200) }));
+    const lines = Array.from({ length: 100000 }, (_, i) => JSON.stringify({ i }));
     const t0 = Date.now();
     broker.publishLines("exchange/burst/v1/tick", lines);
-    await page.waitForFunction(() => document.querySelector("#received").textContent === "2500", null, { timeout: 20000 });
-    const rows = await page.locator("#messages tbody tr").count();
-    const dropped = await page.locator("#dropped").textContent();
-    check(rows === 2000 && dropped === "500", `rows ${rows}, dropped ${dropped}`);
+    await page.waitForFunction(() => document.querySelector("#received").textContent === "100000", null, { timeout: 90000 });
+    const received = Date.now() - t0;
+    await waitRows(page, 100000);
+    check((await page.locator("#dropped").textContent()) === "0", "none dropped");
+    const scroller = page.locator("#events .event-table-scroll");
+    const jumps = [];
+    for (const to of [0.25, 0.5, 0.75, 1, 0]) {
+      const t = Date.now();
+      await scroller.evaluate((el, f) => { el.scrollTop = f * (el.scrollHeight - el.clientHeight); }, to);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      jumps.push(Date.now() - t);
+      const rendered = await page.locator("#events .event-row").count();
+      check(rendered > 0 && rendered < 100, `rows in the DOM at ${to}: ${rendered}`);
+    }
+    await scroller.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const last = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll("#events .event-row")];
+      return Math.max(...rows.map((r) => Number(r.dataset.index)));
+    });
+    check(last === 99999, `the oldest event is reachable: index ${last}`);
     const t1 = Date.now();
     await page.evaluate(() => 1 + 1);
     check(Date.now() - t1 < 1000, "the page answers at once");
-    console.log(`    2500 messages shown in ${Date.now() - t0} ms`);
+    console.log(`    100,000 events received in ${received} ms; scroll jumps took ${jumps.join(", ")} ms`);
     await page.close();
   });
 
@@ -466,15 +686,29 @@ try {
     }
   });
 
-  await testCase("phone width: no horizontal scrolling, controls reachable by keyboard", async () => {
+  await testCase("issue 17: phone width: no horizontal scrolling, the table becomes a list, controls reachable by keyboard", async () => {
     const page = await context.newPage();
-    await page.setViewportSize({ width: 360, height: 740 });
+    await page.setViewportSize({ width: 390, height: 844 });
+    broker.publish("exchange/phone/v1/change-merged.openstack%2Fnova", sample);
+    await page.goto(link("x:exchange/phone/v1 #"));
+    await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+    await waitRows(page, 1);
+    for (const view of ["events", "directory"]) {
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(width <= 390, `${view}: page width ${width}`);
+      if (view === "events") {
+        const height = await page.locator("#events .event-row").first().evaluate((r) => r.getBoundingClientRect().height);
+        check(height >= 40, `a row is two lines on a phone: ${height} px`);
+        await screenshot(page, "events-390");
+        await page.getByRole("link", { name: "Exchanges" }).click();
+        await page.locator("#directory-view:not([hidden])").waitFor();
+        await screenshot(page, "directory-390");
+      }
+    }
     await page.goto(base);
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    check(width <= 360, `page width ${width}`);
     await page.keyboard.press("Tab");
-    const focused = await page.evaluate(() => document.activeElement.id || document.activeElement.name);
-    check(focused === "kind", `first focus: ${focused}`);
+    const first = await page.evaluate(() => document.activeElement.textContent);
+    check(first === "Skip to content", `first focus: ${first}`);
     await page.close();
   });
 } finally {
