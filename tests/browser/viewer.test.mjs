@@ -90,6 +90,9 @@ async function testCase(name, fn) {
 // committed ones); without, nothing is written.
 async function screenshot(page, name) {
   if (!process.env.SCREENSHOTS) return;
+  // The overview's rates need two samples (2 s apart): shown as figures, not dashes.
+  await page.waitForFunction(() => !document.querySelector("#overview").textContent.includes("—"), null, { timeout: 6000 })
+    .catch(() => {});
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.screenshot({ path: path.join(process.env.SCREENSHOTS, `${name}.png`) });
 }
@@ -446,15 +449,22 @@ try {
   await testCase("issue 17: payload view: highlighted, collapsible, links only for http(s), copy topic and a mosquitto_sub line", async () => {
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base.slice(0, -1) });
     const page = await context.newPage();
-    await page.goto(link("x:exchange/pv/v1 #"));
+    await page.goto(link("x:exchange/pv/v1 #", `&b=${encodeURIComponent("x:exchange/bmo/v1 #")}`));
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
     await sleep(300);
+    // A few events before it, so that the table (and its screenshot) shows several exchanges.
+    const kinds = ["patchset-created", "comment-added", "ref-updated", "change-abandoned", "reviewer-added"];
+    for (const [i, kind] of kinds.entries()) {
+      broker.publish(`exchange/pv/v1/${kind}/openstack%2Fnova/master/${3033 + i}`, sample);
+      broker.publish(`exchange/bmo/v1/bug/changed/${1800000 + i}`, JSON.stringify({ bug: 1800000 + i, product: "Firefox" }));
+    }
     broker.publish("exchange/pv/v1/change.merged", JSON.stringify({
       url: "https://review.example.org/c/1", evil: "javascript:alert(1)", html: "<img src=x onerror=alert(1)>",
       nested: { list: [1, true, null, { deep: "x" }] },
     }));
-    await waitRows(page, 1);
-    await page.locator("#events .event-row").first().click();
+    const main = page.locator("#events .event-row").filter({ has: page.locator(".event-key", { hasText: /^change\.merged$/ }) });
+    await main.waitFor({ timeout: 10000 });
+    await main.click();
     const view = page.locator("#detail.payload-view");
     await view.waitFor();
     const hrefs = await view.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
@@ -558,6 +568,31 @@ try {
     }
   });
 
+  await testCase("issue 17: under https the page connects over wss", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "hydrant-browser-tls-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
+    const httpsPort = await freePort();
+    const tls = new Broker(await freePort(), await freePort(), ["--https", `${HOST}:${httpsPort}`, "--mqtts", "off",
+      "--tls-cert", path.join(dir, "cert.pem"), "--tls-key", path.join(dir, "key.pem")]);
+    await tls.start();
+    const secure = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const page = await secure.newPage();
+      await page.goto(`https://${HOST}:${httpsPort}/?b=${encodeURIComponent("x:exchange/tls/v1 #")}&run=1`);
+      await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
+      const status = await page.locator("#status").textContent();
+      check(status.includes(`wss://${HOST}:${httpsPort}/mqtt`), `status: ${status}`);
+      await sleep(300);
+      tls.publish("exchange/tls/v1/hello", '{"over":"wss"}');
+      await waitRows(page, 1);
+    } finally {
+      await secure.close();
+      await tls.stop();
+    }
+  });
+
   await testCase("issue 17: light and dark themes follow the system; no axe violations in either", async () => {
     broker.publish("exchange/theme/v1/change-merged.openstack%2Fnova", sample);
     const page = await context.newPage();
@@ -649,6 +684,8 @@ try {
     await notice.first().waitFor({ timeout: 5000 });
     const text = await notice.allTextContents();
     check(text.length === 1 && /^Messages on exchange\/lost\/v1\/# were missed: \S/.test(text[0]), `notice: ${text}`);
+    const chip = await page.locator("#binding-list .binding-state").first().textContent();
+    check(/^history incomplete: \S/.test(chip), `the binding says so too: ${chip}`);
     broker.publish("exchange/lost/v1/new", '{"new":true}');
     await waitRows(page, 2);
     await sleep(300);
@@ -690,6 +727,7 @@ try {
     const page = await context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });
     broker.publish("exchange/phone/v1/change-merged.openstack%2Fnova", sample);
+    broker.publishLines("exchange/phone/v1/ref-updated/openstack%2Fnova", Array.from({ length: 6 }, (_, i) => JSON.stringify({ i })), 1);
     await page.goto(link("x:exchange/phone/v1 #"));
     await page.locator('#status[data-state="connected"]').waitFor({ timeout: 10000 });
     await waitRows(page, 1);
@@ -700,6 +738,13 @@ try {
         const height = await page.locator("#events .event-row").first().evaluate((r) => r.getBoundingClientRect().height);
         check(height >= 40, `a row is two lines on a phone: ${height} px`);
         await screenshot(page, "events-390");
+        await page.locator("#events .event-row").last().click();
+        await page.locator("#detail.payload-view").waitFor();
+        await page.locator("#detail-panel").scrollIntoViewIfNeeded();
+        const panel = await page.evaluate(() => document.querySelector("#detail-panel").getBoundingClientRect().width);
+        check(panel <= 390, `the payload fits the phone: ${panel} px`);
+        await screenshot(page, "payload-390");
+        await page.evaluate(() => window.scrollTo(0, 0));
         await page.getByRole("link", { name: "Exchanges" }).click();
         await page.locator("#directory-view:not([hidden])").waitFor();
         await screenshot(page, "directory-390");
