@@ -483,6 +483,12 @@ try {
     const command = await page.evaluate(() => navigator.clipboard.readText());
     check(command.startsWith("mosquitto_sub ") && command.includes(`-p ${broker.mqttPort}`) && command.includes("'exchange/pv/v1/#'"),
       `command: ${command}`);
+    // One line per event and per button at 1280 px: nothing wraps mid-word (issue 17's report).
+    const heights = await page.evaluate(() => ({
+      rows: [...document.querySelectorAll("#events .event-row")].map((r) => r.getBoundingClientRect().height),
+      remove: document.querySelector("#binding-list button").getBoundingClientRect().height,
+    }));
+    check(heights.rows.every((h) => h <= 30) && heights.remove <= 36, `heights: ${JSON.stringify(heights)}`);
     await screenshot(page, "events-1280");
     await page.close();
   });
@@ -591,6 +597,25 @@ try {
       await secure.close();
       await tls.stop();
     }
+  });
+
+  await testCase("issue 17: focus order on the front page follows the reading order", async () => {
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.locator("#directory tbody tr").first().waitFor({ timeout: 10000 });
+    const order = [];
+    for (let i = 0; i < 6; ++i) {
+      await page.keyboard.press("Tab");
+      order.push(await page.evaluate(() => {
+        const e = document.activeElement;
+        return e.getAttribute("aria-label") || e.labels?.[0]?.textContent.trim() || e.textContent.trim();
+      }));
+    }
+    const first = await page.locator("#directory tbody th").first().textContent();
+    const expected = ["Skip to content", "Exchanges", "Events", "Search exchanges",
+      `Routing-key pattern for ${first.replace(/declared$/, "").trim()}`, `Bind ${first.replace(/declared$/, "").trim()}`];
+    check(order.join("|") === expected.join("|"), `focus order: ${order.join(" | ")}`);
+    await page.close();
   });
 
   await testCase("issue 17: light and dark themes follow the system; no axe violations in either", async () => {
