@@ -486,12 +486,21 @@ void SegmentLog::note_fsync(std::chrono::steady_clock::duration took) {
 LogMetrics SegmentLog::metrics() const {
   LogMetrics m;
   {
-    std::lock_guard lock(segments_mutex_);
-    m.segments = segments_.size();
-    for (const auto& s : segments_) {
-      m.bytes += s.size;
-      if (m.first_sequence == 0 && !s.index.empty()) m.first_sequence = s.index.front().sequence;
+    std::lock_guard figures(segment_figures_mutex_);
+    std::unique_lock lock(segments_mutex_, std::try_to_lock);
+    if (lock.owns_lock()) {
+      segment_figures_ = LogMetrics{};
+      segment_figures_.segments = segments_.size();
+      for (const auto& s : segments_) {
+        segment_figures_.bytes += s.size;
+        if (segment_figures_.first_sequence == 0 && !s.index.empty()) {
+          segment_figures_.first_sequence = s.index.front().sequence;
+        }
+      }
     }
+    m.segments = segment_figures_.segments;
+    m.bytes = segment_figures_.bytes;
+    m.first_sequence = segment_figures_.first_sequence;
   }
   m.appends = appends_.load(std::memory_order_relaxed);
   m.write_failures = write_failures_.load(std::memory_order_relaxed);

@@ -133,7 +133,9 @@ class SegmentLog {
   // Checks now (a stat of the path against the open directory); returns directory_lost().
   bool check_directory();
   uint64_t bytes() const;           // on disk, headers included
-  LogMetrics metrics() const;       // thread-safe
+  // Thread-safe and never waits for the disk: while the flusher holds the segments (writing or
+  // syncing), the segment figures are the last ones read (/metrics is served on a host's loop).
+  LogMetrics metrics() const;
 
   // Retention: deletes whole segments, oldest first, while their newest record is older than
   // `min_time_ms` or the log is larger than `max_bytes`; never the segment being written.
@@ -212,6 +214,8 @@ class SegmentLog {
   std::atomic<uint64_t> write_failures_{0};
   std::array<std::atomic<uint64_t>, kFsyncBuckets.size() + 1> fsync_buckets_{};
   std::atomic<uint64_t> fsync_nanos_{0};
+  mutable std::mutex segment_figures_mutex_;  // the last segment figures metrics() read
+  mutable LogMetrics segment_figures_;
 };
 
 }  // namespace hydrant::store
