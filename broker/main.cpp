@@ -295,6 +295,7 @@ bridge::WebSocketBridge* add_bridge(const config::Config& cfg, const core::Broke
   sources.stats = [&broker] { return broker.snapshot(); };
   sources.activity = [&broker] { return broker.activity(); };
   sources.registered_exchanges = [&broker] { return broker.exchanges().list(); };
+  sources.cache = std::make_shared<api::ResponseCache>();
   const api::AdminSources admin = admin_sources(cfg, broker, admin_token, runtime, declared);
   const store::ExchangeLog* history = broker.store();
   sources.store_problem = [history] { return history ? history->problem() : std::string(); };

@@ -310,6 +310,20 @@ HttpResponse prometheus(const ApiSources& s) {
 
 }  // namespace
 
+std::optional<HttpResponse> ResponseCache::find(const std::string& key,
+                                                std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || now - it->second.at >= kMaxAge) return std::nullopt;
+  return it->second.response;
+}
+
+void ResponseCache::put(std::string key, const HttpResponse& r, std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();  // many distinct queries: start over
+  entries_.insert_or_assign(std::move(key), Entry{now, r});
+}
+
 std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSources& sources,
                                        std::chrono::system_clock::time_point now) {
   const std::string_view path = request.path;
@@ -328,10 +342,16 @@ std::optional<HttpResponse> handle_api(const HttpRequest& request, const ApiSour
   HttpResponse r;
   if (path == "/api/v1/info") {
     r = info(sources, now);
-  } else if (path == "/api/v1/stats") {
-    r = stats(sources);
-  } else if (path == "/api/v1/exchanges") {
-    r = exchanges(sources, request.query);
+  } else if (path == "/api/v1/stats" || path == "/api/v1/exchanges") {
+    const auto at = std::chrono::steady_clock::now();
+    std::string key = fmt::format("{}?{}", path, request.query);
+    std::optional<HttpResponse> cached = sources.cache ? sources.cache->find(key, at) : std::nullopt;
+    if (cached) {
+      r = std::move(*cached);
+    } else {
+      r = path == "/api/v1/stats" ? stats(sources) : exchanges(sources, request.query);
+      if (sources.cache) sources.cache->put(std::move(key), r, at);
+    }
   } else if (path == "/api/v1/cluster") {
     r = sources.cluster ? json(200, sources.cluster())
                         : error(404, "not found", "this broker is a single node (no cluster key)");

@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -52,6 +55,25 @@ struct MessageLogFigures {
   uint64_t epoch = 0;  // positions are "<epoch as 16 hex digits>-<sequence>"
 };
 
+// Recent answers of the public figures (/api/v1/exchanges, /api/v1/stats) by path and query,
+// for kMaxAge: the viewer is a public page, and a thousand open ones polling every few seconds
+// then cost one answer a second, not one each. Thread-safe; bounded (cleared when full).
+class ResponseCache {
+ public:
+  static constexpr std::chrono::milliseconds kMaxAge{1000};
+  static constexpr size_t kMaxEntries = 64;
+  std::optional<HttpResponse> find(const std::string& key, std::chrono::steady_clock::time_point now);
+  void put(std::string key, const HttpResponse& r, std::chrono::steady_clock::time_point now);
+
+ private:
+  struct Entry {
+    std::chrono::steady_clock::time_point at;
+    HttpResponse response;
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
 struct ApiSources {
   BrokerInfo info;
   std::function<metrics::Snapshot()> stats;
@@ -74,6 +96,8 @@ struct ApiSources {
   // The single-node store's log figures (store::MessageStore); unset in a cluster, whose
   // messages live in JetStream: no hydrant_log_* metrics then.
   std::function<MessageLogFigures()> message_log;
+  // Unset: every request is answered afresh (tests).
+  std::shared_ptr<ResponseCache> cache;
 };
 
 // The answer for an API path, or nullopt for a path the API does not own (a file of the viewer).

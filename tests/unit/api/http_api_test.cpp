@@ -388,3 +388,36 @@ TEST_CASE("JsonWriter escapes control characters and replaces invalid UTF-8") {
   simdjson::dom::parser parser;
   CHECK(parser.parse(w.str()).error() == simdjson::SUCCESS);
 }
+
+TEST_CASE("ResponseCache: an answer is reused for a second, per path and query, and the cache stays bounded") {
+  api::ResponseCache cache;
+  const auto t0 = std::chrono::steady_clock::time_point(100s);
+  api::HttpResponse r;
+  r.body = "first";
+  cache.put("/api/v1/stats?", r, t0);
+  REQUIRE(cache.find("/api/v1/stats?", t0 + 999ms));
+  CHECK(cache.find("/api/v1/stats?", t0 + 999ms)->body == "first");
+  CHECK_FALSE(cache.find("/api/v1/stats?", t0 + 1000ms));
+  CHECK_FALSE(cache.find("/api/v1/exchanges?", t0));
+  for (size_t i = 0; i < api::ResponseCache::kMaxEntries + 1; ++i) cache.put(std::to_string(i), r, t0);
+  CHECK_FALSE(cache.find("/api/v1/stats?", t0));  // cleared when full
+}
+
+TEST_CASE("with a cache, /api/v1/stats answers from it within the second; without, afresh") {
+  auto s = sources();
+  auto calls = std::make_shared<int>(0);
+  s.stats = [calls] {
+    metrics::Snapshot m;
+    m.clients_connected = static_cast<uint64_t>(++*calls);
+    return m;
+  };
+  const api::HttpRequest request{"GET", "/api/v1/stats", ""};
+  const auto uncached_a = api::handle_api(request, s, kNow)->body;
+  const auto uncached_b = api::handle_api(request, s, kNow)->body;
+  CHECK(uncached_a != uncached_b);
+  s.cache = std::make_shared<api::ResponseCache>();
+  const auto a = api::handle_api(request, s, kNow)->body;
+  const auto b = api::handle_api(request, s, kNow)->body;
+  CHECK(a == b);
+  CHECK(*calls == 3);
+}
