@@ -92,6 +92,11 @@ function setView(view) {
   if (state.view === "directory") $("tab-directory").setAttribute("aria-current", "page");
   else $("tab-events").setAttribute("aria-current", "page");
   if (state.view === "events") scheduleRender();
+  // The directory polls its list only while it is seen.
+  if (directory) {
+    if (state.view === "directory") directory.start();
+    else directory.stop();
+  }
   writeUrl();
 }
 
@@ -401,6 +406,7 @@ const connection = new Connection({
   onConnect: (client) => feeds.openAll(client),
   onMessage: (topic, payload, packet) => feeds.live(fromLive(topic, payload, packet)),
 });
+let directory = null;  // created in init(), once the view is known
 const table = new EventTable($("events"), {
   colourFor,
   onSelect: (m) => {
@@ -510,15 +516,15 @@ function init() {
       // a hand-edited link with a bad binding: ignored
     }
   }
-  setView(fromUrl.view);
-  new Overview($("overview")).start();
-  new Directory($("directory"), {
+  directory = new Directory($("directory"), {
     onBind: (exchange, pattern) => {
       addBinding({ kind: "exchange", exchange, pattern: pattern || "#" });
       setView("events");
       start();
     },
-  }).start();
+  });
+  setView(fromUrl.view);
+  new Overview($("overview")).start();
   loadInfo();
   loadExchanges();
   setInterval(loadExchanges, 30000);
