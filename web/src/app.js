@@ -10,6 +10,7 @@ import { EventTable } from "./table.js";
 import { renderPayload } from "./payload.js";
 import { Directory } from "./directory.js";
 import { Overview } from "./overview.js";
+import { relativeTime } from "./time.js";
 
 const MAX_EVENTS = 100000;   // kept and scrollable; older ones are dropped (counted)
 const DROP_CHUNK = 1000;     // dropped at once, so that a full table costs one splice per 1,000
@@ -110,14 +111,6 @@ function bindingLabel(b) {
   return b.kind === "exchange" ? `${b.exchange} ${b.pattern}` : b.filter;
 }
 
-function relative(ms) {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
-}
-
 // What the user reads next to a binding.
 function feedText(feed) {
   if (!state.running) return "not started";
@@ -131,7 +124,7 @@ function feedText(feed) {
       if (feed.binding.kind !== "exchange") return "no messages yet";
       const e = state.exchanges.get(feed.binding.exchange);
       const last = e?.last_publish_ms ?? (e?.last_publish ? Date.parse(e.last_publish) : null);
-      return last ? `no messages yet; last message on this exchange ${relative(last)}`
+      return last ? `no messages yet; last message on this exchange ${relativeTime(last, Date.now())}`
         : "no messages yet; nothing published on this exchange yet";
     }
     default: return "waiting for the connection";

@@ -4,11 +4,11 @@
 // (routing-key pattern + button) that hands (exchange, pattern) to the page. Rows are kept per
 // exchange and updated in place, so a pattern being typed keeps its value and focus across
 // refreshes. API data only ever reaches the page as textContent or attribute values.
-import {
-  formatRate, sparklinePoints, sparklineLabel, matchesSearch, splitExchange, relativeTime,
-} from "./overview.js";
+import { el, setText } from "./dom.js";
+import { formatRate, sparklinePoints, sparklineLabel, matchesSearch, splitExchange } from "./overview.js";
+import { relativeTime } from "./time.js";
 
-export { formatRate, sparklinePoints, sparklineLabel, matchesSearch, splitExchange, relativeTime };
+export { formatRate, sparklinePoints, sparklineLabel, matchesSearch, splitExchange };
 
 const REFRESH_MS = 5000;
 const SPARK_W = 90;
@@ -57,16 +57,6 @@ export function entriesFrom(body) {
 
 let uid = 0;
 
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
 
 function setAttr(node, name, value) {
   if (value === null || value === undefined) {

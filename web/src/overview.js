@@ -3,6 +3,8 @@
 // uptime and version. Also the pure helpers both landing modules use (directory.js re-exports
 // the ones it needs), so that node --test can check them without a DOM.
 
+import { el, setText } from "./dom.js";
+
 // ---- pure helpers ----
 
 // Messages (or bytes) per second of a counter between two samples {t: ms, stats: {...}}.
@@ -114,18 +116,6 @@ export function matchesSearch(entry, text) {
   return words.every((w) => hay.includes(w));
 }
 
-// "just now", "42 s ago", "3 min ago", "5 h ago", "2 d ago"; "never" for null. A time slightly
-// in the future (clocks apart) reads "just now".
-export function relativeTime(ms, nowMs) {
-  if (ms === null || ms === undefined || !Number.isFinite(Number(ms))) return "never";
-  const diff = Math.floor((Number(nowMs) - Number(ms)) / 1000);
-  if (diff < 5) return "just now";
-  if (diff < 60) return `${diff} s ago`;
-  if (diff < 3600) return `${Math.floor(diff / 60)} min ago`;
-  if (diff < 86400) return `${Math.floor(diff / 3600)} h ago`;
-  return `${Math.floor(diff / 86400)} d ago`;
-}
-
 const TRANSPORTS = ["tcp", "tls", "ws", "wss"];
 
 // "tcp 3 · ws 2": the non-zero transports, all four when none is (or "" without the figures).
@@ -140,17 +130,6 @@ export function formatTransports(byTransport) {
 
 const STATS_MS = 2000;
 const INFO_MS = 60000;
-
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
 
 export class Overview {
   // root: an element the overview owns. Options: fetchImpl (fetch), now (Date.now), and for

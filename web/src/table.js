@@ -7,23 +7,10 @@
 // The pure parts (EventIndex, relativeTime, clockTime, highlightRanges) have no DOM and are
 // tested with node --test (web/test/table.test.mjs).
 
+import { relativeTime } from "./time.js";
+
 const OVERSCAN = 8;
 const DEFAULT_ROW_HEIGHT = 28;
-
-// "now", "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "in 4 s" for a time ahead of nowMs
-// (a broker clock slightly ahead of the page's).
-export function relativeTime(ms, nowMs) {
-  const diff = nowMs - ms;
-  if (!Number.isFinite(diff)) return "";
-  const abs = Math.abs(diff);
-  if (abs < 1000) return "now";
-  let text;
-  if (abs < 60_000) text = `${Math.floor(abs / 1000)} s`;
-  else if (abs < 3_600_000) text = `${Math.floor(abs / 60_000)} min`;
-  else if (abs < 86_400_000) text = `${Math.floor(abs / 3_600_000)} h`;
-  else text = `${Math.floor(abs / 86_400_000)} d`;
-  return diff > 0 ? `${text} ago` : `in ${text}`;
-}
 
 // HH:MM:SS.mmm in the page's local time.
 export function clockTime(ms) {

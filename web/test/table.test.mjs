@@ -1,10 +1,11 @@
-// node --test web/test/: the event table's pure parts — relative and clock times, filter
+// node --test web/test/: the event table's pure parts — relative (time.js) and clock times, filter
 // highlighting, and the filtered, newest-first index that virtualisation reads from.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { relativeTime, clockTime, highlightRanges, EventIndex } from "../src/table.js";
+import { clockTime, highlightRanges, EventIndex } from "../src/table.js";
+import { relativeTime } from "../src/time.js";
 
-test("relativeTime", () => {
+test("relativeTime, as every view writes it", () => {
   const now = 1_700_000_000_000;
   assert.equal(relativeTime(now, now), "now");
   assert.equal(relativeTime(now - 999, now), "now");
@@ -15,7 +16,9 @@ test("relativeTime", () => {
   assert.equal(relativeTime(now - 3 * 3_600_000, now), "3 h ago");
   assert.equal(relativeTime(now - 2 * 86_400_000 - 1, now), "2 d ago");
   assert.equal(relativeTime(now + 4_000, now), "in 4 s");
-  assert.equal(relativeTime(NaN, now), "");
+  assert.equal(relativeTime(NaN, now), "never");
+  assert.equal(relativeTime(null, now), "never");
+  assert.equal(relativeTime(undefined, now), "never");
 });
 
 test("clockTime is HH:MM:SS.mmm local time", () => {
