@@ -7,10 +7,10 @@ import http.client
 import json
 import os
 import stat
-import time
 import urllib.request
 
-from harness import (HOST, V5, Broker, case, PUBLISH, PUBACK, P_SESSION_EXPIRY, P_USER_PROPERTY,
+from harness import (api_call, HOST, V5, Broker, case, PUBLISH, PUBACK,
+                     P_SESSION_EXPIRY, P_USER_PROPERTY,
                      enc_ack, enc_connect, enc_publish,
                      expect_violation, wait_until)
 
@@ -18,26 +18,6 @@ WHY = "hydrant's admin API and queue watch (issue 5)"
 RULES = {"open": "false", "http": "free", "auth-failure-delay": "0"}
 
 
-def admin_token(b):
-    with open(os.path.join(b.data_dir, "admin-token")) as f:
-        return f.read().strip()
-
-
-def call(b, method, path, body=None, token=None):
-    """One HTTP request to the broker's API; returns (status, headers, parsed JSON body)."""
-    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
-    headers = {}
-    if token is not False:
-        headers["Authorization"] = f"Bearer {token or admin_token(b)}"
-    data = None
-    if body is not None:
-        data = json.dumps(body) if not isinstance(body, (bytes, str)) else body
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=headers)
-    resp = conn.getresponse()
-    raw = resp.read()
-    conn.close()
-    return resp.status, dict(resp.getheaders()), (json.loads(raw) if raw else None)
 
 
 def persistent(v):
@@ -52,11 +32,11 @@ def admin_api_needs_the_admin_token(t):
     mode = stat.S_IMODE(os.stat(os.path.join(b.data_dir, "admin-token")).st_mode)
     assert mode == 0o600, oct(mode)
     for token in (False, "wrong"):
-        status, headers, body = call(b, "POST", "/api/v1/admin/users", {"name": "x"}, token=token)
+        status, headers, body = api_call(b, "POST", "/api/v1/admin/users", {"name": "x"}, token=token)
         assert status == 401, (status, body)
         assert headers.get("www-authenticate", headers.get("WWW-Authenticate", "")).startswith("Bearer")
         assert body["error"] == "unauthorized"
-    assert call(b, "GET", "/api/v1/admin/users")[2] == {"users": []}
+    assert api_call(b, "GET", "/api/v1/admin/users")[2] == {"users": []}
     assert "event=admin-refused" in b.stderr_text()
 
 
@@ -71,7 +51,7 @@ def access_counters_in_stats_and_metrics(t):
     anon = t.raw()
     anon.publish("exchange/x/y", b"{}", qos=1, pid=1)
     assert anon.expect(PUBACK).f["rc"] == 0x87
-    stats = call(b, "GET", "/api/v1/stats", token=False)[2]
+    stats = api_call(b, "GET", "/api/v1/stats", token=False)[2]
     assert stats["auth_failures"] == 1 and stats["publishes_refused"] == 1, stats
     conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
     conn.request("GET", "/metrics")
@@ -84,43 +64,43 @@ def admin_api_manages_users(t):
     """Create (201, the token once), list, show with its connections, rotate (the old
     connection closes), replace owners, delete (the new connection closes); 404/409/400/405."""
     b = t.broker
-    status, _, body = call(b, "POST", "/api/v1/admin/users",
+    status, _, body = api_call(b, "POST", "/api/v1/admin/users",
                            {"name": "gerrit", "owners": ["infra@example.org"]})
     assert status == 201 and body["name"] == "gerrit" and len(body["token"]) == 43, body
     token = body["token"]
     owners = ["x@example.org"]
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "gerrit", "owners": owners})[0] == 409
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "admin", "owners": owners})[0] == 409
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "9x", "owners": owners})[0] == 400
-    assert call(b, "POST", "/api/v1/admin/users", "not json")[0] == 400
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "x", "owners": "a@b"})[0] == 400
-    assert call(b, "DELETE", "/api/v1/admin/users")[0] == 405
-    status, _, body = call(b, "POST", "/api/v1/admin/users",
+    assert api_call(b, "POST", "/api/v1/admin/users", {"name": "gerrit", "owners": owners})[0] == 409
+    assert api_call(b, "POST", "/api/v1/admin/users", {"name": "admin", "owners": owners})[0] == 409
+    assert api_call(b, "POST", "/api/v1/admin/users", {"name": "9x", "owners": owners})[0] == 400
+    assert api_call(b, "POST", "/api/v1/admin/users", "not json")[0] == 400
+    assert api_call(b, "POST", "/api/v1/admin/users", {"name": "x", "owners": "a@b"})[0] == 400
+    assert api_call(b, "DELETE", "/api/v1/admin/users")[0] == 405
+    status, _, body = api_call(b, "POST", "/api/v1/admin/users",
                            json.dumps({"name": "big", "owners": ["x" * 70000 + "@example.org"]}))
     assert status == 413 and body["error"] == "payload too large", (status, body)
-    assert call(b, "GET", "/api/v1/admin/users/nobody")[0] == 404
+    assert api_call(b, "GET", "/api/v1/admin/users/nobody")[0] == 404
     r = t.raw(connect=False)
     r.connect(t.uid(), username="gerrit", password=token)
     r.publish("exchange/gerrit/v1/change-merged", b'{"change": 1}', qos=1, pid=1)
     assert r.expect(PUBACK).f["rc"] == 0
     def shown():
-        return call(b, "GET", "/api/v1/admin/users/gerrit")[2]
+        return api_call(b, "GET", "/api/v1/admin/users/gerrit")[2]
     wait_until(lambda: shown()["connections"] == 1, 5, what="connection counted")
     assert shown()["owners"] == ["infra@example.org"]
-    status, _, body = call(b, "POST", "/api/v1/admin/users/gerrit/token")
+    status, _, body = api_call(b, "POST", "/api/v1/admin/users/gerrit/token")
     assert status == 200 and body["token"] != token
     expect_violation(r, 0x87, timeout=10)
     fresh = t.raw(connect=False)
     fresh.connect(t.uid(), username="gerrit", password=body["token"])
-    status, _, body = call(b, "PUT", "/api/v1/admin/users/gerrit/owners",
+    status, _, body = api_call(b, "PUT", "/api/v1/admin/users/gerrit/owners",
                            {"owners": ["a@example.org", "b@example.org"]})
     assert status == 200 and body["owners"] == ["a@example.org", "b@example.org"], body
-    assert call(b, "PUT", "/api/v1/admin/users/gerrit/owners", {"owners": ["nope"]})[0] == 400
-    assert call(b, "POST", "/api/v1/admin/users", {"name": "nobody-owns"})[0] == 400
-    status, _, body = call(b, "GET", "/api/v1/admin/connections")
+    assert api_call(b, "PUT", "/api/v1/admin/users/gerrit/owners", {"owners": ["nope"]})[0] == 400
+    assert api_call(b, "POST", "/api/v1/admin/users", {"name": "nobody-owns"})[0] == 400
+    status, _, body = api_call(b, "GET", "/api/v1/admin/connections")
     assert {"user": "gerrit", "connections": 1} in body["users"], body
-    assert [u["name"] for u in call(b, "GET", "/api/v1/admin/users")[2]["users"]] == ["gerrit"]
-    assert call(b, "DELETE", "/api/v1/admin/users/gerrit")[0] == 200
+    assert [u["name"] for u in api_call(b, "GET", "/api/v1/admin/users")[2]["users"]] == ["gerrit"]
+    assert api_call(b, "DELETE", "/api/v1/admin/users/gerrit")[0] == 200
     expect_violation(fresh, 0x87, timeout=10)
     with open(os.path.join(b.data_dir, "audit.log")) as f:
         actions = [(e["action"], e["by"].split(":")[0]) for e in map(json.loads, f)]
@@ -165,7 +145,7 @@ def queue_watch_warns_recovers_and_deletes(t):
         q.connect(qid, username="treeherder", password=token, **persistent(t.v))
         q.subscribe([("exchange/ci/#", 1)])
         q.disconnect()
-    assert call(b, "PATCH", f"/api/v1/admin/queues/{kept}", {"unbounded": True})[0] == 200
+    assert api_call(b, "PATCH", f"/api/v1/admin/queues/{kept}", {"unbounded": True})[0] == 200
     notices = t.raw(connect=False)
     notices.connect(t.uid(), username="treeherder", password=token)
     notices.subscribe([("$SYS/hydrant/notices/treeherder", 0)])
@@ -182,7 +162,7 @@ def queue_watch_warns_recovers_and_deletes(t):
     # The listing is as of the hosts' last sweep, which may be the one that saw 8: the next one
     # (within a second) has the 9th.
     def listing():
-        return {q["queue"]: q for q in call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
+        return {q["queue"]: q for q in api_call(b, "GET", "/api/v1/admin/queues?user=treeherder")[2]["queues"]}
     queues = wait_until(lambda: (lambda q: q if q[doomed]["size"] == 9 else None)(listing()), 3,
                         interval=0.1, what="the queue at 9 in the listing")
     assert queues[doomed]["warning"], queues
@@ -209,8 +189,8 @@ def queue_watch_warns_recovers_and_deletes(t):
         p.publish("exchange/ci/v1/job", json.dumps({"n": i}).encode(), qos=1, pid=100 + i)
         p.expect(PUBACK)
     wait_until(lambda: "queue-deleted" in b.stderr_text(), 10, what="queue deleted")
-    names = [q["queue"] for q in call(b, "GET", "/api/v1/admin/queues")[2]["queues"]]
-    wait_until(lambda: [q["queue"] for q in call(b, "GET", "/api/v1/admin/queues")[2]["queues"]] == [kept],
+    names = [q["queue"] for q in api_call(b, "GET", "/api/v1/admin/queues")[2]["queues"]]
+    wait_until(lambda: [q["queue"] for q in api_call(b, "GET", "/api/v1/admin/queues")[2]["queues"]] == [kept],
                5, what=f"only {kept} left, got {names}")
     again = t.raw(connect=False)
     ack = again.connect(doomed, username="treeherder", password=token, **persistent(t.v))
@@ -222,12 +202,12 @@ def queue_watch_warns_recovers_and_deletes(t):
     lines = open(out).read().splitlines()
     assert any(l.startswith("treeherder|th@example.org|queue-warning|") for l in lines), lines
     # DELETE through the API ends a queue (the kept one, and the one just made again).
-    assert call(b, "DELETE", f"/api/v1/admin/queues/{kept}")[0] == 200
-    assert call(b, "DELETE", f"/api/v1/admin/queues/{doomed}")[0] == 200
-    assert call(b, "DELETE", "/api/v1/admin/queues/queue/treeherder/none")[0] == 404
-    assert call(b, "PATCH", f"/api/v1/admin/queues/{kept}", {"unbounded": "yes"})[0] == 400
-    assert call(b, "PATCH", "/api/v1/admin/queues/not-a-queue", {"unbounded": True})[0] == 404
-    wait_until(lambda: call(b, "GET", "/api/v1/admin/queues")[2]["queues"] == [], 5,
+    assert api_call(b, "DELETE", f"/api/v1/admin/queues/{kept}")[0] == 200
+    assert api_call(b, "DELETE", f"/api/v1/admin/queues/{doomed}")[0] == 200
+    assert api_call(b, "DELETE", "/api/v1/admin/queues/queue/treeherder/none")[0] == 404
+    assert api_call(b, "PATCH", f"/api/v1/admin/queues/{kept}", {"unbounded": "yes"})[0] == 400
+    assert api_call(b, "PATCH", "/api/v1/admin/queues/not-a-queue", {"unbounded": True})[0] == 404
+    wait_until(lambda: api_call(b, "GET", "/api/v1/admin/queues")[2]["queues"] == [], 5,
                what="queue list empty")
     with open(os.path.join(b.data_dir, "audit.log")) as f:
         actions = [json.loads(line)["action"] for line in f]
@@ -244,7 +224,7 @@ def admin_api_lists_exchanges(t):
     p.publish("exchange/hgpushes/v2/try", b'{"push": 1}', qos=1, pid=1)
     p.expect(PUBACK)
     def listed():
-        return call(b, "GET", "/api/v1/admin/exchanges?user=hgpushes")[2]["exchanges"]
+        return api_call(b, "GET", "/api/v1/admin/exchanges?user=hgpushes")[2]["exchanges"]
     wait_until(lambda: listed() and listed()[0]["messages"] == 1, 5, what="exchange listed")
     e = listed()[0]
     assert e["exchange"] == "exchange/hgpushes/v2" and e["owner"] == "hgpushes", e
@@ -268,9 +248,9 @@ def exchanges_counted_as_declared_and_kept_across_restart(t):
     publish("exchange/gerrit/v1/change-merged/project-a")
     publish("exchange/gerrit/v1/patchset-created/project-a")
     publish("exchange/gerrit/v1/patchset-created/project-b")
-    assert call(b, "POST", "/api/v1/admin/exchanges", {"owner": "gerrit", "name": "v1/change-merged"})[0] == 201
+    assert api_call(b, "POST", "/api/v1/admin/exchanges", {"owner": "gerrit", "name": "v1/change-merged"})[0] == 201
     def counts():
-        listed = call(b, "GET", "/api/v1/admin/exchanges?user=gerrit")[2]["exchanges"]
+        listed = api_call(b, "GET", "/api/v1/admin/exchanges?user=gerrit")[2]["exchanges"]
         return {e["name"]: e["messages"] for e in listed}
     assert counts() == {"v1": 3, "v1/change-merged": 0}, counts()
     publish("exchange/gerrit/v1/change-merged/project-a")
@@ -282,7 +262,7 @@ def exchanges_counted_as_declared_and_kept_across_restart(t):
     # History keeps five messages: three under the declared name (one from before it was
     # declared: history is counted as the exchanges are declared now), two under v1.
     assert counts() == {"v1": 2, "v1/change-merged": 3}, counts()
-    listed = {e["name"]: e for e in call(b, "GET", "/api/v1/admin/exchanges?user=gerrit")[2]["exchanges"]}
+    listed = {e["name"]: e for e in api_call(b, "GET", "/api/v1/admin/exchanges?user=gerrit")[2]["exchanges"]}
     assert listed["v1"]["declared"] is False and listed["v1/change-merged"]["declared"] is True, listed
     assert all(e["last_publish_unix_ms"] > 0 for e in listed.values()), listed
     table = b.admin("exchange", "list").stdout
@@ -308,12 +288,12 @@ def cc_routing_keys(t):
     `v1/task-completed` declared through the API (two levels), the split is known."""
     b = t.broker
     token = b.add_user("taskcluster")
-    status, _, body = call(b, "POST", "/api/v1/admin/exchanges",
+    status, _, body = api_call(b, "POST", "/api/v1/admin/exchanges",
                            {"owner": "taskcluster", "name": "v1/task-completed"})
     assert status == 201, body
-    assert call(b, "POST", "/api/v1/admin/exchanges",
+    assert api_call(b, "POST", "/api/v1/admin/exchanges",
                 {"owner": "taskcluster", "name": "v1/task-completed"})[0] == 409
-    assert call(b, "POST", "/api/v1/admin/exchanges", {"owner": "nobody", "name": "x"})[0] == 404
+    assert api_call(b, "POST", "/api/v1/admin/exchanges", {"owner": "nobody", "name": "x"})[0] == 404
     ex = "exchange/taskcluster/v1/task-completed"
     routes = t.raw()
     routes.subscribe([(f"{ex}/route/index/#", 0)])
@@ -341,10 +321,10 @@ def cc_routing_keys(t):
     ack = p.expect(PUBACK)
     assert ack.f["rc"] == 0x97, ack
     everything.expect_nothing(0.3)
-    listed = call(b, "GET", "/api/v1/admin/exchanges?user=taskcluster")[2]["exchanges"]
+    listed = api_call(b, "GET", "/api/v1/admin/exchanges?user=taskcluster")[2]["exchanges"]
     assert [(e["name"], e["declared"]) for e in listed] == [("v1/task-completed", True)], listed
-    assert call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 200
-    assert call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 404
+    assert api_call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 200
+    assert api_call(b, "DELETE", "/api/v1/admin/exchanges/taskcluster/v1/task-completed")[0] == 404
 
 
 @case(versions=(V5,), broker_args=RULES, hydrant_only=WHY)

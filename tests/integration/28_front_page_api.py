@@ -6,42 +6,18 @@ without traffic listed too; /api/v1/stats with connections and deliveries by tra
 Hydrant only: the HTTP API is served by hydrant's bridge.
 """
 
-import http.client
-import json
-import os
 import time
 
-from harness import HOST, V5, PUBACK, case, wait_until
+from harness import api_call, V5, PUBACK, case, wait_until
 
 WHY = "hydrant's HTTP API for the viewer's front page (issue 17)"
 RULES = {"open": "false", "http": "free", "auth-failure-delay": "0"}
 
 
-def admin_token(b):
-    with open(os.path.join(b.data_dir, "admin-token")) as f:
-        return f.read().strip()
-
-
-def call(b, method, path, body=None, token=None):
-    """One HTTP request to the broker's API; returns (status, headers, parsed JSON body).
-    token=False sends none (the public API needs none)."""
-    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
-    headers = {}
-    if token is not False:
-        headers["Authorization"] = f"Bearer {token or admin_token(b)}"
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=headers)
-    resp = conn.getresponse()
-    raw = resp.read()
-    conn.close()
-    return resp.status, dict(resp.getheaders()), (json.loads(raw) if raw else None)
 
 
 def exchanges(b, query=""):
-    status, _, body = call(b, "GET", "/api/v1/exchanges" + query, token=False)
+    status, _, body = api_call(b, "GET", "/api/v1/exchanges" + query, token=False)
     assert status == 200, (status, body)
     return {e["prefix"]: e for e in body["exchanges"]}, [e["prefix"] for e in body["exchanges"]]
 
@@ -50,9 +26,9 @@ def exchanges(b, query=""):
 def exchanges_carry_owner_name_declared_and_recent_buckets(t):
     b = t.broker
     token = b.add_user("gerrit")
-    assert call(b, "POST", "/api/v1/admin/exchanges",
+    assert api_call(b, "POST", "/api/v1/admin/exchanges",
                 {"owner": "gerrit", "name": "v1/change-merged"})[0] == 201
-    assert call(b, "POST", "/api/v1/admin/exchanges",
+    assert api_call(b, "POST", "/api/v1/admin/exchanges",
                 {"owner": "gerrit", "name": "v1/ref-updated"})[0] == 201
     p = t.raw(connect=False)
     p.connect(t.uid(), username="gerrit", password=token)
@@ -102,7 +78,7 @@ def exchanges_carry_owner_name_declared_and_recent_buckets(t):
 def declared_exchange_without_traffic_is_listed(t):
     b = t.broker
     b.add_user("taskcluster")
-    assert call(b, "POST", "/api/v1/admin/exchanges",
+    assert api_call(b, "POST", "/api/v1/admin/exchanges",
                 {"owner": "taskcluster", "name": "v1/task-completed"})[0] == 201
     rows, order = exchanges(b)
     assert order == ["exchange/taskcluster/v1/task-completed"], order
@@ -122,7 +98,7 @@ def stats_count_connections_and_deliveries_by_transport(t):
     pub = t.client()
 
     def stats():
-        return call(t.broker, "GET", "/api/v1/stats", token=False)[2]
+        return api_call(t.broker, "GET", "/api/v1/stats", token=False)[2]
     # The harness's probe of the port at start may still be closing: wait for the counts.
     expected = {"tcp": 1, "tls": 0, "ws": 1, "wss": 0}
     wait_until(lambda: stats()["connections_by_transport"] == expected, 5,

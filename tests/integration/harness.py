@@ -11,6 +11,8 @@ What it does not do: run cases (run.py does), mock anything, or sleep to wait fo
 Every wait polls with a deadline. Cases are registered with @case in tests/integration/NN_*.py.
 """
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -364,6 +366,31 @@ PROP_TYPES = {
     0x24: "byte", 0x25: "byte", 0x26: "pair", 0x27: "u32", 0x28: "byte", 0x29: "byte",
     0x2A: "byte",
 }
+
+
+def admin_token(b):
+    """The broker's admin API token (created on first start in <data>/admin-token)."""
+    with open(os.path.join(b.data_dir, "admin-token")) as f:
+        return f.read().strip()
+
+
+def api_call(b, method, path, body=None, token=None):
+    """One HTTP request to the broker's API; returns (status, headers, parsed JSON body).
+    token: the admin token by default; a string sends that one; False sends none (the public
+    API needs none)."""
+    conn = http.client.HTTPConnection(HOST, b.http_port, timeout=10)
+    headers = {}
+    if token is not False:
+        headers["Authorization"] = f"Bearer {token or admin_token(b)}"
+    data = None
+    if body is not None:
+        data = json.dumps(body) if not isinstance(body, (bytes, str)) else body
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    resp = conn.getresponse()
+    raw = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), (json.loads(raw) if raw else None)
 
 
 def varint(n):
