@@ -39,16 +39,18 @@ async function waitForPort(port, ms) {
 }
 
 class Broker {
-  // `extra`: more arguments (a cluster node's).
-  constructor(mqttPort, httpPort, extra = []) {
+  // `extra`: more arguments (a cluster node's); `open`: no access rules (--open), as most
+  // cases want, or the public defaults.
+  constructor(mqttPort, httpPort, extra = [], open = true) {
     this.mqttPort = mqttPort;
     this.httpPort = httpPort;
     this.extra = extra;
+    this.open = open;
     this.data = mkdtempSync(path.join(os.tmpdir(), "hydrant-browser-"));
   }
   async start() {
     this.proc = spawn(HYDRANT, ["--mqtt", `${HOST}:${this.mqttPort}`, "--http", `${HOST}:${this.httpPort}`,
-      "--open", "--data", this.data, "--web-root", WEB_ROOT, "--sys-interval", "0",
+      ...(this.open ? ["--open"] : []), "--data", this.data, "--web-root", WEB_ROOT, "--sys-interval", "0",
       "--log-level", "warning", "--outbound-budget", "64M", ...this.extra], { stdio: ["ignore", "inherit", "inherit"] });
     await waitForPort(this.mqttPort, 10000);
     await waitForPort(this.httpPort, 10000);
@@ -552,6 +554,26 @@ try {
       await page.close();
     } finally {
       await denying.stop();
+    }
+  });
+
+  await testCase("issue 17: a refused connection is shown with the broker's reason", async () => {
+    const strict = new Broker(await freePort(), await freePort(), ["--anon-max-connections-per-ip", "1"], false);
+    await strict.start();
+    const holder = spawn("mosquitto_sub", ["-h", HOST, "-p", String(strict.mqttPort), "-t", "exchange/#", "-V", "mqttv5"],
+      { stdio: "ignore" });
+    try {
+      await sleep(500);  // the address's one anonymous connection is taken
+      const page = await context.newPage();
+      await page.goto(`http://${HOST}:${strict.httpPort}/?b=${encodeURIComponent("x:exchange/any/v1 #")}&run=1`);
+      await page.locator('#status[data-state="refused"]').waitFor({ timeout: 10000 });
+      const status = await page.locator("#status").textContent();
+      check(/refused the connection: .*too many anonymous connections from this address.*retrying in 30 s/.test(status),
+        `status: ${status}`);
+      await page.close();
+    } finally {
+      process.kill(holder.pid, "SIGTERM");
+      await strict.stop();
     }
   });
 

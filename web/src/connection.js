@@ -14,12 +14,6 @@ export function brokerUrl(location) {
   return `${scheme}://${location.host}/mqtt`;
 }
 
-// The broker's words for a refused CONNECT (MQTT 5 CONNACK reason string or code).
-function refusalText(error) {
-  const reason = error?.packet?.properties?.reasonString;
-  return reason || error?.message || "refused";
-}
-
 export class Connection {
   // onState({kind, text, attempt}); onConnect(client) after every (re)connection; onMessage as
   // MQTT.js's "message" event.
@@ -75,6 +69,10 @@ export class Connection {
     });
     this.client = client;
     let refused = false;
+    let refusal = "";  // the refusing CONNACK's reason string (MQTT.js's error lacks it)
+    client.on("packetreceive", (packet) => {
+      if (packet.cmd === "connack" && packet.reasonCode >= 0x80) refusal = packet.properties?.reasonString || "";
+    });
     client.on("connect", () => {
       this.backoff = 1000;
       this.attempt = 0;
@@ -88,7 +86,9 @@ export class Connection {
       // soon, so the user is told why, and the retry waits the longest backoff.
       if (error && typeof error.code === "number" && error.code >= 0x80) {
         refused = true;
-        this.lastError = refusalText(error);
+        // MQTT.js names the code ("Connection refused: Quota exceeded"); the broker says why.
+        const code = error.message || `reason code 0x${error.code.toString(16)}`;
+        this.lastError = refusal ? `${code} (${refusal})` : code;
       } else {
         this.lastError = error?.message || "connection error";
       }
