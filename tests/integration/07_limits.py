@@ -288,5 +288,7 @@ def stuck_reader_disconnected(t):
         ms = list(mon.messages)
         return ms and int(ms[-1].payload) == 2
 
-    wait_until(dropped, 15, interval=0.2, what="clients/connected == 2 (frozen reader dropped)")
+    # Usually 3 s; once in CI, on a loaded machine, the close came 13 s after the flood (any
+    # byte the kernel still takes counts as progress), so the bound leaves room for that.
+    wait_until(dropped, 40, interval=0.2, what="clients/connected == 2 (frozen reader dropped)")
     pub.ping()
