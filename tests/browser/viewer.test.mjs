@@ -693,6 +693,17 @@ try {
     await page.evaluate(() => 1 + 1);
     check(Date.now() - t1 < 1000, "the page answers at once");
     console.log(`    100,000 events received in ${received} ms; scroll jumps took ${jumps.join(", ")} ms`);
+    // Paused on a firehose, the page holds as many as it keeps, not more: the oldest are dropped
+    // (counted), and so they are again once resumed.
+    await page.getByRole("button", { name: "Pause" }).click();
+    broker.publishLines("exchange/burst/v1/tick", Array.from({ length: 101500 }, (_, i) => JSON.stringify({ j: i })));
+    await page.waitForFunction(() => document.querySelector("#received").textContent === "201500", null, { timeout: 90000 });
+    const held = await page.evaluate(() => Number(/(\d+) arrived while paused/.exec(document.querySelector("#held").textContent)[1]));
+    check(held <= 101000 && held >= 100000, `held while paused: ${held}`);
+    check(Number(await page.locator("#dropped").textContent()) === 101500 - held, "the rest dropped, counted");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.waitForFunction(() => Number(document.querySelector("#shown").textContent) <= 101000);
+    check(await shownOf(page) >= 100000, "the table full again, with the newest");
     await page.close();
   });
 

@@ -259,7 +259,7 @@ function show(m) {
   }
   state.received += 1;
   if (m.source === "history") state.fromHistory += 1;
-  if (state.paused) state.held.push(m);
+  if (state.paused) hold(m);
   else keep(m);
   if (state.wanted && m.position === state.wanted) {
     state.wanted = null;
@@ -275,6 +275,16 @@ function keep(m) {
     state.events.splice(0, excess);
     state.dropped += excess;
     table.setEvents(state.events);  // indices moved: the table recomputes its view
+  }
+}
+
+// While paused, as many as the table keeps: a firehose left paused does not grow the page.
+function hold(m) {
+  state.held.push(m);
+  if (state.held.length > MAX_EVENTS + DROP_CHUNK) {
+    const excess = state.held.length - MAX_EVENTS;
+    state.held.splice(0, excess);
+    state.dropped += excess;
   }
 }
 
