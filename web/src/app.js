@@ -259,7 +259,7 @@ function show(m) {
   }
   state.received += 1;
   if (m.source === "history") state.fromHistory += 1;
-  if (state.paused) hold(m);
+  if (state.paused) appendBounded(state.held, m);
   else keep(m);
   if (state.wanted && m.position === state.wanted) {
     state.wanted = null;
@@ -268,24 +268,20 @@ function show(m) {
   scheduleRender();
 }
 
-function keep(m) {
-  state.events.push(m);
-  if (state.events.length > MAX_EVENTS + DROP_CHUNK) {
-    const excess = state.events.length - MAX_EVENTS;
-    state.events.splice(0, excess);
-    state.dropped += excess;
-    table.setEvents(state.events);  // indices moved: the table recomputes its view
-  }
+// Appends to a list kept to MAX_EVENTS: the oldest are dropped DROP_CHUNK at a time, counted.
+// True when it dropped some. The table's list and, while paused, the held one: a firehose left
+// paused does not grow the page either.
+function appendBounded(list, m) {
+  list.push(m);
+  if (list.length <= MAX_EVENTS + DROP_CHUNK) return false;
+  const excess = list.length - MAX_EVENTS;
+  list.splice(0, excess);
+  state.dropped += excess;
+  return true;
 }
 
-// While paused, as many as the table keeps: a firehose left paused does not grow the page.
-function hold(m) {
-  state.held.push(m);
-  if (state.held.length > MAX_EVENTS + DROP_CHUNK) {
-    const excess = state.held.length - MAX_EVENTS;
-    state.held.splice(0, excess);
-    state.dropped += excess;
-  }
+function keep(m) {
+  if (appendBounded(state.events, m)) table.setEvents(state.events);  // indices moved
 }
 
 function scheduleRender() {
