@@ -49,6 +49,17 @@ std::string user_key(std::string_view name) {
   return key;
 }
 
+namespace {
+
+// Puts a user's record into the bucket under its key; the bucket's revision in `revision`.
+natsStatus put_user(kvStore* kv, const auth::UserRecord& u, uint64_t& revision) {
+  const std::string key = user_key(u.name);
+  const std::string value = auth::user_json(u);
+  return kvStore_Put(&revision, kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+}
+
+}  // namespace
+
 UserMerge merge_users(const auth::UserTable& local, const BucketUsers& bucket) {
   UserMerge m;
   m.table.serial = local.serial;
@@ -112,15 +123,13 @@ void UserSync::merge(BucketUsers bucket) {
   UserMerge m = merge_users(local, bucket);
   known_ = std::move(bucket);
   for (const auth::UserRecord& u : m.to_put) {
-    const std::string key = user_key(u.name);
-    const std::string value = auth::user_json(u);
     uint64_t revision = 0;
-    const natsStatus s = kvStore_Put(&revision, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
+    const natsStatus s = put_user(kv_, u, revision);
     if (s != NATS_OK) {
       throw EngineError(fmt::format("cluster: bucket {}: cannot put user {}: {}", bucket_name_,
                                     u.name, nats_error(s)));
     }
-    known_[key] = BucketUser{u, revision, 0};
+    known_[user_key(u.name)] = BucketUser{u, revision, 0};
   }
   if (m.table.users != local.users) {
     m.table.serial = local.serial + 1;
@@ -366,17 +375,15 @@ void UserSync::publish(const auth::UserTable& table) {
   }
   bool failed = false;
   for (const auth::UserRecord& u : changes.put) {
-    const std::string key = user_key(u.name);
-    const std::string value = auth::user_json(u);
     uint64_t revision = 0;
-    const natsStatus s = kvStore_Put(&revision, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
+    const natsStatus s = put_user(kv_, u, revision);
     if (s != NATS_OK) {
       failed = true;
       log::warn("event=cluster-user-publish-failed user=\"{}\" action=put error=\"{}\"",
                 log::untrusted(u.name), nats_error(s));
       continue;
     }
-    known_[key] = BucketUser{u, revision, 0};
+    known_[user_key(u.name)] = BucketUser{u, revision, 0};
     log::info("event=cluster-user-published user=\"{}\" action=put revision={}",
               log::untrusted(u.name), revision);
   }
