@@ -121,7 +121,7 @@ export class Directory {
 
     this.table = el("table", "directory-table");
     this.caption = el("caption", "directory-caption", "Exchanges");
-    const thead = el("thead");
+    const thead = el("thead", "phone-visually-hidden");
     const hr = el("tr");
     for (const [text, cls] of [["Exchange", "col-exchange"], ["Owner", "col-owner"],
       ["Msgs/s", "col-rate"], ["Activity", "col-activity"], ["Last publish", "col-last"],

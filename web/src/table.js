@@ -220,7 +220,7 @@ export class EventTable {
     this.table.setAttribute("role", "table");
     this.table.setAttribute("aria-label", label);
     this.table.setAttribute("aria-rowcount", "1");
-    const head = el("div", "event-table-head");
+    const head = el("div", "event-table-head phone-visually-hidden");
     head.setAttribute("role", "rowgroup");
     this.headerRow = el("div", "event-row-header");
     this.headerRow.setAttribute("role", "row");
