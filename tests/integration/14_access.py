@@ -262,8 +262,11 @@ def anonymous_limits(t):
     ack = r.connect(t.uid())
     if t.v == V5:
         assert ack.prop(P_MAXIMUM_PACKET_SIZE) == 256, ack
-    codes = r.subscribe([("exchange/a/#", 0), ("exchange/b/#", 0), ("exchange/c/#", 0)]).f["codes"]
+    ack = r.subscribe([("exchange/a/#", 0), ("exchange/b/#", 0), ("exchange/c/#", 0)])
+    codes = ack.f["codes"]
     assert codes == [0, 0, QUOTA if t.v == V5 else 0x80], codes
+    if t.v == V5:  # the reason, for a client to tell its user (issue 17)
+        assert ack.prop(P_REASON_STRING), ack
     assert r.subscribe([("exchange/a/#", 1)], pid=2).f["codes"] == [1]  # replacing is fine
     r.send(enc_subscribe(t.v, 3, [("exchange/" + "x" * 300, 0)]))
     expect_violation(r, TOO_LARGE)
@@ -277,8 +280,11 @@ def subscribe_rules(t):
     r = t.raw()
     filters = ["exchange/#", "#", "+/gerrit/#", "$SYS/broker/#", "other/#", "$SYS/#",
                "$SYS/hydrant/notices/gerrit", "$share/g/exchange/#"]
-    codes = r.subscribe([(f, 0) for f in filters]).f["codes"]
+    ack = r.subscribe([(f, 0) for f in filters])
+    codes = ack.f["codes"]
     assert codes == [0, 0, 0, 0, refused, refused, refused, 0], dict(zip(filters, codes))
+    if t.v == V5:  # the first refusal's reason (issue 17)
+        assert ack.prop(P_REASON_STRING), ack
     token = t.broker.add_user("gerrit")
     u = t.raw(connect=False)
     u.connect(t.uid(), username="gerrit", password=token)
